@@ -1,0 +1,47 @@
+# Payung: `make run` serves the seeded site on http://127.0.0.1:5000; `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := PAYUNG_ENV=development $(BIN)/flask --app app
+
+.PHONY: run test install translations lint format check-migrations migration clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: install
+	$(BIN)/python -m i18n compile
+
+run: install translations
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	PAYUNG_ENV=development $(BIN)/python -m devtools.run_dev
+
+test: install translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Upgrade an empty database from the migrations, then check that the models agree with them.
+check-migrations: install
+	$(BIN)/python -m devtools.check_migrations
+
+# After changing models: make migration m="what changed"
+migration: install
+	$(BIN)/python -m devtools.check_migrations --generate "$(m)"
+
+clean:
+	rm -rf $(VENV) instance/*.db* .pytest_cache .ruff_cache

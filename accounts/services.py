@@ -1,0 +1,163 @@
+"""Account operations: sign-up, password sign-in, phone one-time codes, ending sessions.
+
+Services flush; the caller commits once.
+"""
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from accounts.models import OneTimeCode, Role, User, new_session_token
+from extensions import db, utcnow
+from fulfillment.messages import queue_message
+from fulfillment.models import Channel
+from vault import digest
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verifying against this when the email is unknown keeps both answers equally slow.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+SIGN_IN = "sign_in"
+
+
+class AccountError(Exception):
+    """A refusal the user can act on; ``str()`` is a translated message."""
+
+
+class EmailTaken(AccountError):
+    pass
+
+
+class InvalidCredentials(AccountError):
+    pass
+
+
+class InvalidCode(AccountError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def register_user(*, email: str, password: str, display_name: str, role: Role) -> User:
+    if role == Role.WORKER:
+        raise ValueError("workers sign up with a phone number")
+    if find_user_by_email(email) is not None:
+        raise EmailTaken(_("An account with this email already exists. Sign in instead."))
+    user = User(
+        email=normalize_email(email),
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        role=role,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    user = find_user_by_email(email)
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        raise InvalidCredentials(_("Wrong email or password.")) from None
+    if user is None or not user.is_active or user.password_hash is None:
+        raise InvalidCredentials(_("Wrong email or password."))
+    if _hasher.check_needs_rehash(stored):
+        user.password_hash = hash_password(password)
+    user.last_sign_in_at = utcnow()
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session and remember-me cookie of ``user``."""
+    user.session_token = new_session_token()
+
+
+def _code_digest(phone_e164: str, code: str) -> str:
+    return digest(code, purpose=f"otp:{phone_e164}")
+
+
+def request_sign_in_code(phone_e164: str) -> OneTimeCode:
+    """Send a fresh 6-digit code by SMS; earlier unused codes for the phone stop working."""
+    now = utcnow()
+    db.session.execute(
+        update(OneTimeCode)
+        .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    otp = OneTimeCode(
+        phone_e164=phone_e164,
+        purpose=SIGN_IN,
+        code_digest=_code_digest(phone_e164, code),
+        expires_at=now + timedelta(seconds=current_app.config["OTP_TTL_SECONDS"]),
+    )
+    db.session.add(otp)
+    minutes = current_app.config["OTP_TTL_SECONDS"] // 60
+    queue_message(
+        channel=Channel.SMS,
+        recipient=phone_e164,
+        purpose=SIGN_IN,
+        body=_(
+            "Payung: your sign-in code is %(code)s. Valid for %(minutes)s minutes. "
+            "Never share it with anyone.",
+            code=code,
+            minutes=minutes,
+        ),
+    )
+    db.session.flush()
+    return otp
+
+
+def verify_sign_in_code(phone_e164: str, code: str) -> User:
+    """Check the latest code for the phone and return its worker account (created on first use).
+
+    Raises InvalidCode for a wrong, expired, used-up or over-tried code.
+    """
+    otp = db.session.scalar(
+        select(OneTimeCode)
+        .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
+        .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    now = utcnow()
+    if otp is None or otp.expires_at <= now:
+        raise InvalidCode(_("This code has expired. Ask for a new one."))
+    if otp.attempts >= current_app.config["OTP_MAX_ATTEMPTS"]:
+        raise InvalidCode(_("Too many wrong tries. Ask for a new code."))
+    otp.attempts += 1
+    if not hmac.compare_digest(otp.code_digest, _code_digest(phone_e164, code.strip())):
+        raise InvalidCode(_("That code is not right. Check the SMS and try again."))
+    otp.consumed_at = now
+    user = db.session.scalar(select(User).where(User.phone_e164 == phone_e164))
+    if user is None:
+        user = User(role=Role.WORKER, phone_e164=phone_e164, display_name="")
+        db.session.add(user)
+        db.session.flush()
+    elif user.role != Role.WORKER or not user.is_active:
+        raise InvalidCode(_("This phone number cannot sign in here."))
+    otp.user_id = user.id
+    user.last_sign_in_at = now
+    return user
+
+
+def count_users(role: Role) -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(User.role == role)) or 0

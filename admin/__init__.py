@@ -1,0 +1,1 @@
+"""The admin console: partner approvals, fulfillment oversight, refunds, audit."""

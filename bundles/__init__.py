@@ -1,0 +1,1 @@
+"""Bundles: partners, offers, bundles and their parts, BPJS dues pricing, code pools."""

@@ -1,0 +1,92 @@
+"""``make run``: start the local stand-ins and the site, and stop them all on Ctrl-C.
+
+- localstripe (the Stripe stand-in) on 127.0.0.1:8420, with its webhooks sent to our site;
+- the partner sandbox (telco, health app, insurer APIs) on 127.0.0.1:8430;
+- Payung itself on http://127.0.0.1:5000.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+HOST = "127.0.0.1"
+STRIPE_PORT = int(os.environ.get("PAYUNG_DEV_STRIPE_PORT", "8420"))
+SANDBOX_PORT = int(os.environ.get("PAYUNG_DEV_SANDBOX_PORT", "8430"))
+SITE_PORT = int(os.environ.get("PAYUNG_DEV_SITE_PORT", "5000"))
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} exited before it was ready")
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 (fixed local URL)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
+
+
+def register_stripe_webhook() -> None:
+    from sponsorship.stripe_gateway import gateway_from_config
+
+    from app import create_app
+
+    app = create_app()
+    with app.app_context():
+        gateway_from_config().register_webhook_endpoint(f"http://{HOST}:{SITE_PORT}/stripe/webhook")
+
+
+def main() -> int:
+    env = dict(
+        os.environ,
+        PAYUNG_STRIPE_API_BASE=f"http://{HOST}:{STRIPE_PORT}",
+        PAYUNG_STRIPE_JS_URL=f"http://{HOST}:{STRIPE_PORT}/js.stripe.com/v3/",
+        PAYUNG_PARTNER_SANDBOX_URL=f"http://{HOST}:{SANDBOX_PORT}",
+    )
+    os.environ.update(env)
+    python = sys.executable
+    children: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str) -> subprocess.Popen[bytes]:
+        # Each child leads its own process group, so stopping it also stops what it started
+        # (the Flask reloader's worker process, for one).
+        child = subprocess.Popen([python, *args], env=env, start_new_session=True)
+        children.append(child)
+        return child
+
+    def stop_all(*_: object) -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop_all(), sys.exit(0)))
+    try:
+        stripe = start("-m", "devtools.localstripe_local", "--port", str(STRIPE_PORT))
+        sandbox = start("-m", "sandbox", "--port", str(SANDBOX_PORT))
+        wait_until_up(f"http://{HOST}:{STRIPE_PORT}/js.stripe.com/v3/", stripe)
+        wait_until_up(f"http://{HOST}:{SANDBOX_PORT}/_stats", sandbox)
+        register_stripe_webhook()
+        start("-m", "flask", "--app", "app", "run", "--host", HOST, "--port", str(SITE_PORT))
+        print(f"\nPayung is running on http://{HOST}:{SITE_PORT}  (Ctrl-C stops everything)\n")
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("a process stopped; stopping the rest", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

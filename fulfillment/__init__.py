@@ -1,0 +1,1 @@
+"""Fulfillment: issuing every part of every bundle, claim codes, and messages to workers."""

@@ -1,0 +1,94 @@
+"""Outbound messages to workers and sponsors, and the gateways that deliver them.
+
+A message is saved first and delivered by a job after the commit, so a rolled-back request
+never sends anything. Without a gateway URL (development, tests) delivery just marks the
+message sent and the dev outbox shows it.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import requests
+from flask import current_app
+
+from extensions import db, utcnow
+from fulfillment.models import Channel, Message, MessageStatus
+from jobs import on_commit
+
+log = logging.getLogger(__name__)
+
+
+class MessageGateway(Protocol):
+    def send(self, message: Message) -> str: ...
+
+
+class OutboxGateway:
+    """Keeps messages in the database only; the dev outbox page reads them."""
+
+    def send(self, message: Message) -> str:
+        return f"outbox-{message.id}"
+
+
+@dataclass
+class HttpSmsGateway:
+    url: str
+    token: str | None
+    timeout_seconds: float = 10.0
+
+    def send(self, message: Message) -> str:
+        response = requests.post(
+            self.url,
+            json={
+                "channel": message.channel,
+                "to": message.recipient,
+                "body": message.body,
+                "reference": f"msg-{message.id}",
+            },
+            headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
+            timeout=self.timeout_seconds,
+        )
+        response.raise_for_status()
+        return str(response.json().get("id", f"msg-{message.id}"))
+
+
+def gateway() -> MessageGateway:
+    url = current_app.config.get("SMS_GATEWAY_URL")
+    if url:
+        return HttpSmsGateway(url=url, token=current_app.config.get("SMS_GATEWAY_TOKEN"))
+    return OutboxGateway()
+
+
+def queue_message(
+    *, channel: Channel, recipient: str, body: str, purpose: str, subject: str | None = None
+) -> Message:
+    message = Message(
+        channel=channel, recipient=recipient, body=body, purpose=purpose, subject=subject
+    )
+    db.session.add(message)
+    db.session.flush()
+    message_id = message.id
+
+    def dispatch() -> None:
+        from fulfillment.tasks import deliver_message
+
+        deliver_message.delay(message_id)
+
+    on_commit(dispatch)
+    return message
+
+
+def deliver(message: Message) -> None:
+    """Send one queued message; a failure is recorded, never raised into the caller."""
+    if message.status == MessageStatus.SENT:
+        return
+    message.attempts += 1
+    try:
+        message.provider_reference = gateway().send(message)
+    except requests.RequestException as exc:
+        message.status = MessageStatus.FAILED
+        message.error = type(exc).__name__
+        log.warning("message %s not delivered: %s", message.id, type(exc).__name__)
+        return
+    message.status = MessageStatus.SENT
+    message.sent_at = utcnow()

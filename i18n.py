@@ -1,0 +1,187 @@
+"""Languages, money and dates as people read them: Indonesian first, English second.
+
+Messages are written in English and translated in per-package Indonesian catalogs,
+``<package>/translations/id/LC_MESSAGES/messages.po`` (``translations/`` at the top for the
+shared templates); Flask-Babel merges them.
+
+    python -m i18n compile          turn every .po into the .mo Flask-Babel loads
+    python -m i18n missing          list messages without an Indonesian translation
+    python -m i18n merge F.po PKG   add the entries of F.po to PKG's catalog
+"""
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+from babel.numbers import format_decimal
+from flask import Flask, current_app, request, session
+from flask_babel import format_date, get_locale, gettext, ngettext
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from extensions import babel
+
+ROOT = Path(__file__).resolve().parent
+
+
+def translation_directories() -> list[Path]:
+    packages = sorted(p.parent for p in ROOT.glob("*/translations/id") if ".venv" not in p.parts)
+    return [*packages, ROOT / "translations"]
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    user_locale = getattr(current_user, "locale", None)
+    if user_locale in languages:
+        return user_locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def rupiah(amount: int | None) -> str:
+    """Format whole rupiah the Indonesian way: ``Rp16.800`` (``Rp16,800`` in English)."""
+    if amount is None:
+        return "–"
+    digits = format_decimal(abs(int(amount)), format="#,##0", locale=str(get_locale() or "id"))
+    return f"{'−' if amount < 0 else ''}Rp{digits}"
+
+
+def number(value: int | None) -> str:
+    if value is None:
+        return "–"
+    return format_decimal(value, format="#,##0", locale=str(get_locale() or "id"))
+
+
+def local_date(value: date | datetime | None, style: str = "medium") -> str:
+    return "–" if value is None else format_date(value, format=style)
+
+
+class _BabelTranslations:
+    """WTForms ships no Indonesian; its built-in messages go through our catalogs instead."""
+
+    def gettext(self, string: str) -> str:
+        return gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return ngettext(singular, plural, n)
+
+
+class Form(FlaskForm):
+    """Base of every HTML form: Flask-WTF's CSRF plus translated built-in messages."""
+
+    class Meta:
+        def get_translations(self, form: object) -> _BabelTranslations:
+            return _BabelTranslations()
+
+
+def register_i18n(app: Flask) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
+        str(p) for p in translation_directories()
+    )
+    babel.init_app(app, locale_selector=select_locale)
+    app.add_template_filter(rupiah, "rupiah")
+    app.add_template_filter(number, "format_number")
+    app.add_template_filter(local_date, "local_date")
+
+    @app.context_processor
+    def locale_context() -> dict[str, object]:
+        return {"current_locale": str(get_locale()), "request_path": request.full_path}
+
+
+def compile_catalogs() -> int:
+    """Compile every stale ``.po`` catalog; return how many were written."""
+    written = 0
+    for po_path in ROOT.glob("**/translations/*/LC_MESSAGES/messages.po"):
+        if ".venv" in po_path.parts:
+            continue
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        written += 1
+    return written
+
+
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+SOURCE_DIRS = ("accounts", "admin", "bundles", "fulfillment", "pages", "sponsorship", "templates")
+SKIP_FILES = ("demo.py",)
+
+
+def used_messages() -> dict[str, str]:
+    """Every msgid in our Python code and templates, with one place it is used."""
+    found: dict[str, str] = {}
+    method_map = [("**.py", "python"), ("**.html", "jinja2"), ("**.txt", "jinja2")]
+    for folder in SOURCE_DIRS:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            ROOT / folder, method_map=method_map, keywords=KEYWORDS
+        ):
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid:
+                found.setdefault(msgid, f"{folder}/{filename}:{lineno}")
+    return found
+
+
+def catalog_paths() -> list[Path]:
+    return [d / "id" / "LC_MESSAGES" / "messages.po" for d in translation_directories()]
+
+
+def translated_messages() -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for path in catalog_paths():
+        if path.exists():
+            with path.open("rb") as po_file:
+                for message in read_po(po_file):
+                    if message.id and message.string and not message.fuzzy:
+                        key = message.id[0] if isinstance(message.id, tuple) else message.id
+                        merged[key] = str(message.string)
+    return merged
+
+
+def missing_messages() -> dict[str, str]:
+    translated = translated_messages()
+    return {k: v for k, v in used_messages().items() if k not in translated}
+
+
+def merge_into(fragment: Path, package: str) -> int:
+    """Add (or update) the entries of ``fragment`` in ``package``'s Indonesian catalog."""
+    base = ROOT / package / "translations" if package != "." else ROOT / "translations"
+    target = base / "id" / "LC_MESSAGES" / "messages.po"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        with target.open("rb") as po_file:
+            catalog = read_po(po_file, locale="id")
+    else:
+        catalog = Catalog(locale="id", project="Payung", fuzzy=False)
+    with fragment.open("rb") as po_file:
+        incoming = read_po(po_file, locale="id")
+    added = 0
+    for message in incoming:
+        if message.id:
+            flags = [flag for flag in message.flags if flag != "fuzzy"]
+            catalog.add(message.id, message.string, flags=flags)
+            added += 1
+    with target.open("wb") as po_file:
+        write_po(po_file, catalog, sort_output=True, width=100, omit_header=False)
+    return added
+
+
+if __name__ == "__main__":
+    command = sys.argv[1:2]
+    if command == ["compile"]:
+        print(f"compiled {compile_catalogs()} catalog(s)")
+    elif command == ["missing"]:
+        for msgid, where in sorted(missing_messages().items(), key=lambda kv: kv[1]):
+            print(f"{where}\t{msgid}")
+    elif command == ["merge"] and len(sys.argv) == 4:
+        print(f"merged {merge_into(Path(sys.argv[2]), sys.argv[3])} message(s)")
+    else:
+        sys.exit(__doc__)

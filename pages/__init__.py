@@ -1,0 +1,1 @@
+"""Pages that belong to no single package: the landing page, the language switch, errors."""

@@ -1,0 +1,1 @@
+"""Worker registry and directory, cart, orders, payments, renewals and the sponsor dashboard."""

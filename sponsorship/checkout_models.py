@@ -1,0 +1,173 @@
+"""Orders and money: what a sponsor bought, what was paid, and what was given back.
+
+Every amount is whole rupiah (``*_idr: int``). An order line is one worker × one bundle ×
+some months; its parts keep the price paid for each offer, so a part that cannot be
+delivered can be refunded exactly.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import UtcDateTime, db, utcnow
+
+
+class IllegalTransition(Exception):
+    def __init__(self, kind: str, current: str, wanted: str) -> None:
+        super().__init__(f"{kind} cannot go from {current} to {wanted}")
+
+
+class OrderStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    FULFILLING = "fulfilling"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.AWAITING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset({OrderStatus.FULFILLING, OrderStatus.REFUNDED}),
+    OrderStatus.FULFILLING: frozenset({OrderStatus.FULFILLED, OrderStatus.REFUNDED}),
+    OrderStatus.FULFILLED: frozenset({OrderStatus.REFUNDED}),
+    OrderStatus.CANCELLED: frozenset({OrderStatus.AWAITING_PAYMENT}),
+    OrderStatus.REFUNDED: frozenset(),
+}
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class PayerKind(StrEnum):
+    """Who funds the order. Government (APBN/APBD) payers never get the PP 50/2025 discount."""
+
+    PERSON = "person"
+    COMPANY = "company"
+    GOVERNMENT = "government"
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("total_idr >= 0", name="total_not_negative"),
+        Index("ix_orders_sponsor_created", "sponsor_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    payer_kind: Mapped[PayerKind] = mapped_column(String(16), default=PayerKind.PERSON)
+    status: Mapped[OrderStatus] = mapped_column(
+        String(20), default=OrderStatus.AWAITING_PAYMENT, index=True
+    )
+    total_idr: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    payments: Mapped[list["Payment"]] = relationship(back_populates="order")
+    refunds: Mapped[list["Refund"]] = relationship(back_populates="order")
+
+    def transition(self, wanted: OrderStatus) -> None:
+        """The only way an order's status changes; raises IllegalTransition otherwise."""
+        current = OrderStatus(self.status)
+        if wanted not in ORDER_TRANSITIONS[current]:
+            raise IllegalTransition("order", current, wanted)
+        self.status = wanted
+        if wanted == OrderStatus.PAID:
+            self.paid_at = utcnow()
+
+
+class OrderLine(db.Model):
+    """One worker × one bundle × ``months`` months, starting at ``first_month``."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("months > 0", name="months_positive"),
+        CheckConstraint("total_idr >= 0", name="total_not_negative"),
+        Index("ix_order_lines_worker", "worker_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id"))
+    months: Mapped[int]
+    first_month: Mapped[date] = mapped_column(Date)
+    total_idr: Mapped[int]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    parts: Mapped[list["OrderLinePart"]] = relationship(
+        back_populates="line", cascade="all, delete-orphan", order_by="OrderLinePart.id"
+    )
+
+
+class OrderLinePart(db.Model):
+    """The price paid for one offer of a line, frozen at checkout (``price_snapshot`` keeps
+    the breakdown shown to the sponsor, e.g. the dues per month)."""
+
+    __tablename__ = "order_line_parts"
+    __table_args__ = (CheckConstraint("amount_idr >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    quantity: Mapped[int] = mapped_column(default=1)
+    amount_idr: Mapped[int]
+    price_snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    line: Mapped[OrderLine] = relationship(back_populates="parts")
+
+
+class Payment(db.Model):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(16), default="stripe")
+    provider_payment_id: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_idr: Mapped[int]
+    status: Mapped[PaymentStatus] = mapped_column(String(16), default=PaymentStatus.PENDING)
+    failure_message: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="payments")
+
+
+class StripeEvent(db.Model):
+    """Every webhook event id we accepted, once: the unique id makes replays harmless."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Refund(db.Model):
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount_idr > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_part_id: Mapped[int | None] = mapped_column(
+        ForeignKey("order_line_parts.id"), unique=True
+    )
+    amount_idr: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    provider_refund_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="refunds")

@@ -1,0 +1,37 @@
+"""Indonesian first, English second; every message translated; rupiah shown the local way."""
+
+from flask_babel import force_locale
+
+from i18n import missing_messages, rupiah
+
+
+def test_every_message_has_an_indonesian_translation():
+    missing = missing_messages()
+    assert missing == {}, "run `python -m i18n missing` and translate these"
+
+
+def test_pages_are_indonesian_by_default_and_switch_to_english(client):
+    assert 'lang="id"' in client.get("/masuk").text
+    assert "Kata sandi" in client.get("/masuk").text
+
+    response = client.post("/bahasa", data={"lang": "en", "next": "/masuk"})
+    assert response.headers["Location"] == "/masuk"
+    page = client.get("/masuk").text
+    assert 'lang="en"' in page
+    assert "Password" in page
+
+
+def test_language_switch_ignores_unknown_languages_and_foreign_next(client):
+    response = client.post("/bahasa", data={"lang": "xx", "next": "https://evil.example"})
+    assert response.headers["Location"] == "/"
+    assert 'lang="id"' in client.get("/").text
+
+
+def test_rupiah_is_written_with_dots_in_indonesian_and_commas_in_english(app):
+    with app.test_request_context(), force_locale("id"):
+        assert rupiah(16800) == "Rp16.800"
+        assert rupiah(1_250_000) == "Rp1.250.000"
+        assert rupiah(0) == "Rp0"
+        assert rupiah(-8400) == "−Rp8.400"
+    with app.test_request_context(), force_locale("en"):
+        assert rupiah(16800) == "Rp16,800"
