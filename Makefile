@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := PAYUNG_ENV=development $(BIN)/flask --app app
 
-.PHONY: run test install translations lint format check-migrations migration clean
+.PHONY: run test install system-deps translations lint format check-migrations migration clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt $(BIN)/activate
 
 install: $(VENV)/.installed
 
+# Debian packages the browser tests need (Chromium driven by Playwright). Installed only when
+# missing; needs root (as on CI) or sudo.
+system-deps:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 translations: install
 	$(BIN)/python -m i18n compile
 
@@ -24,12 +31,13 @@ run: install translations
 	$(FLASK) seed-demo --if-empty
 	PAYUNG_ENV=development $(BIN)/python -m devtools.run_dev
 
-test: install translations
+test: install system-deps translations
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive . --exclude ./.venv,./tests,./bench --severity-level high
 
 format: install
 	$(BIN)/ruff check --fix .
