@@ -45,22 +45,42 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
+    from admin.dues import bp as admin_dues_bp
+    from admin.partners import bp as admin_partners_bp
     from admin.views import bp as admin_bp
+    from bundles.api import register_partner_api
+    from bundles.bundle_views import bp as bundle_editor_bp
+    from bundles.partner_views import bp as partner_bp
     from bundles.views import bp as bundles_bp
+    from fulfillment.callback_views import bp as fulfillment_callbacks_bp
+    from fulfillment.claim_views import bp as claim_bp
     from fulfillment.outbox import bp as outbox_bp
+    from fulfillment.sms_inbound import bp as sms_inbound_bp
     from fulfillment.views import bp as fulfillment_bp
     from pages.views import bp as pages_bp
     from pages.views import register_error_pages
+    from sponsorship.checkout_views import bp as checkout_bp
     from sponsorship.views import bp as sponsorship_bp
+    from sponsorship.webhooks import bp as stripe_webhooks_bp
 
     for blueprint in (pages_bp, accounts_bp, sponsorship_bp, bundles_bp, fulfillment_bp, admin_bp):
         app.register_blueprint(blueprint)
+    for blueprint in (partner_bp, bundle_editor_bp, admin_partners_bp, admin_dues_bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(fulfillment_callbacks_bp)
+    app.register_blueprint(claim_bp)
+    app.register_blueprint(sms_inbound_bp)
+    app.register_blueprint(checkout_bp)
+    app.register_blueprint(stripe_webhooks_bp)
     if app.config["DEV_OUTBOX"]:
         app.register_blueprint(outbox_bp)
     register_error_pages(app)
+    register_partner_api(app)  # after the error pages: its JSON errors wrap them
 
 
 def register_cli(app: Flask) -> None:
     from demo import seed_demo_command
+    from fulfillment.cli import fulfillment_cli
 
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(fulfillment_cli)

@@ -55,9 +55,52 @@ class Config:
     STRIPE_API_BASE: str | None = None  # e.g. http://127.0.0.1:8420 for localstripe
     STRIPE_JS_URL = "https://js.stripe.com/v3/"
 
+    # Checkout: the largest cart, how long an unpaid order keeps its prices (never past the
+    # due date of its first month), the largest card payment (Stripe takes up to twelve
+    # digits of sen for IDR), and where the receipt PDF finds DejaVu Sans (Debian:
+    # fonts-dejavu-core; without it receipts fall back to Helvetica, Latin-1 only).
+    CHECKOUT_MAX_LINES = 10_000
+    CHECKOUT_ORDER_HOLD_HOURS = 72
+    CHECKOUT_MAX_TOTAL_IDR = 9_999_999_999
+    RECEIPT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
+
     SMS_GATEWAY_URL: str | None = None  # None: messages stay in the outbox table
     SMS_GATEWAY_TOKEN: str | None = None
     DEV_OUTBOX = False
+
+    # Partners (bundles): the partner sandbox that stands in for partner APIs in development,
+    # whether plain-HTTP and private-network partner endpoints may be called (never in
+    # production: it would let a partner make Payung call into its own network), code pools.
+    PARTNER_SANDBOX_URL = "http://127.0.0.1:8430"
+    PARTNER_API_ALLOW_INSECURE = False
+    PARTNER_API_TIMEOUT_S = 5.0
+    POOL_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
+    POOL_UPLOAD_MAX_CODES = 50_000
+    RATELIMIT_PARTNER_API = "300 per minute"
+
+    # Fulfillment: attempts per part before it fails and is refunded; retries back off
+    # exponentially (with jitter) from RETRY_BASE_S up to RETRY_CAP_S; the sweeper re-enqueues
+    # anything overdue by STUCK_AFTER_S (0 when jobs run eagerly: the sweeper drives retries).
+    FULFILLMENT_MAX_ATTEMPTS = 8
+    FULFILLMENT_RETRY_BASE_S = 30.0
+    FULFILLMENT_RETRY_CAP_S = 3600.0
+    FULFILLMENT_POLL_INTERVAL_S = 10.0  # asking again a partner that answered "pending"
+    FULFILLMENT_PENDING_MAX_S = 86_400  # a partner "pending" for longer fails the part
+    FULFILLMENT_STUCK_AFTER_S = 600.0
+    FULFILLMENT_SWEEP_LIMIT = 1000
+    FULFILLMENT_REFUND_MAX_ATTEMPTS = 8
+    # Partner API calls: quick retries inside one attempt (same Idempotency-Key).
+    PARTNER_API_MAX_TRIES = 3
+    PARTNER_API_RETRY_BASE_S = 0.25
+    # Offers without their own endpoint call PARTNER_SANDBOX_URL + PARTNER_API_PATHS[api],
+    # signed with PARTNER_SANDBOX_SECRETS[api] — development and tests only.
+    PARTNER_SANDBOX_FALLBACK = False
+    PARTNER_SANDBOX_SECRETS: dict = {}
+    PARTNER_API_PATHS = {"telco": "/telco/v1", "health": "/health/v1", "insurer": "/insurer/v1"}
+    PARTNER_CALLBACK_BASE_URL: str | None = None  # where partners may call back (telco)
+    CLAIM_BASE_URL: str | None = None  # the claim page in SMS; default SITE_URL + "/klaim"
+    CLAIM_CODE_CHANNEL = "sms"  # or "whatsapp"
+    ADMIN_ALERT_EMAIL: str | None = None  # None: every admin user gets fulfillment alerts
 
 
 class DevelopmentConfig(Config):
@@ -71,12 +114,21 @@ class DevelopmentConfig(Config):
     STRIPE_API_BASE = "http://127.0.0.1:8420"
     STRIPE_JS_URL = "http://127.0.0.1:8420/js.stripe.com/v3/"
     DEV_OUTBOX = True
+    PARTNER_API_ALLOW_INSECURE = True
+    PARTNER_SANDBOX_FALLBACK = True
+    PARTNER_SANDBOX_SECRETS = {
+        "telco": "sandbox-telco-secret",
+        "health": "sandbox-health-secret",
+        "insurer": "sandbox-insurer-secret",
+    }
+    PARTNER_CALLBACK_BASE_URL = "http://127.0.0.1:5000"  # the sandbox calls `make run` back
 
 
 class TestingConfig(DevelopmentConfig):
     ENV_NAME = "testing"
     TESTING = True
     RATELIMIT_ENABLED = False
+    PARTNER_CALLBACK_BASE_URL = None  # no server listens in tests: issuers poll instead
 
 
 CONFIGS = {

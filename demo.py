@@ -9,17 +9,21 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from accounts.models import Role, User
 from accounts.services import hash_password
+from bundles.dues_data import ensure_default_dues_data
 from bundles.models import (
     Bundle,
     BundlePart,
     FulfillmentMethod,
     Offer,
+    OfferBilling,
     OfferKind,
+    Operator,
     Partner,
     PartnerKind,
     PartnerStatus,
@@ -28,6 +32,7 @@ from bundles.models import (
 from extensions import db
 from sponsorship.identity import Gender, Occupation
 from sponsorship.models import Worker
+from sponsorship.search import index_workers
 from vault import digest, encrypt
 
 DEMO_PASSWORD = "payung-demo-2026"  # noqa: S105 (printed for newcomers on purpose)
@@ -106,9 +111,12 @@ def seed_catalog() -> dict[str, Bundle]:
     health = _partner("fita@payung.test", "Fita (contoh)", PartnerKind.HEALTH_APP)
     telco = _partner("telkomsel@payung.test", "Telkomsel (contoh)", PartnerKind.TELCO)
 
+    ensure_default_dues_data()
     dues = Offer(
         partner=insurer,
         kind=OfferKind.INSURANCE_DUES,
+        income_idr=1_000_000,
+        billing=OfferBilling.MONTHLY,
         name_id="Iuran BPJS Ketenagakerjaan JKK + JKM",
         name_en="BPJS Ketenagakerjaan dues, JKK + JKM",
         description_id="Jaminan Kecelakaan Kerja dan Jaminan Kematian untuk pekerja bukan "
@@ -126,6 +134,8 @@ def seed_catalog() -> dict[str, Bundle]:
         description_id="Aplikasi kesehatan preventif: pantau langkah, tidur, dan konsultasi.",
         description_en="Preventive health app: steps, sleep and consultations.",
         unit_price_idr=25_000,
+        billing=OfferBilling.MONTHLY,
+        premium_days=30,
         fulfillment_method=FulfillmentMethod.CODE_POOL,
     )
     quota = Offer(
@@ -134,7 +144,14 @@ def seed_catalog() -> dict[str, Bundle]:
         name_id="Kuota data 5 GB, 30 hari, khusus Telkomsel (harga contoh)",
         name_en="5 GB data quota, 30 days, Telkomsel only (example price)",
         unit_price_idr=30_000,
+        billing=OfferBilling.MONTHLY,
+        quota_mb=5 * 1024,
+        validity_days=30,
+        operator=Operator.TELKOMSEL,
         fulfillment_method=FulfillmentMethod.PARTNER_API,
+        # The partner sandbox's telco API (python -m sandbox) and its development secret.
+        api_endpoint_url=f"{current_app.config['PARTNER_SANDBOX_URL']}/telco/v1",
+        api_secret_encrypted=encrypt("sandbox-telco-secret"),
     )
     db.session.add_all([dues, premium, quota])
 
@@ -215,6 +232,8 @@ def seed_demo() -> list[tuple[str, str]]:
     seed_catalog()
     db.session.flush()
     seed_workers(DEMO_WORKERS, recorded_by=admin, rng=random.Random(2026))  # noqa: S311
+    db.session.flush()
+    index_workers(db.session.scalars(select(Worker)))  # the directory's text search
     first = db.session.scalar(select(Worker).where(Worker.phone_e164 == FIRST_WORKER_PHONE))
     worker_user = User(role=Role.WORKER, phone_e164=FIRST_WORKER_PHONE, display_name="")
     db.session.add(worker_user)

@@ -9,33 +9,56 @@ from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from extensions import celery_init_app
 
 _PENDING = "payung_on_commit"
 
 # Modules whose tasks a Celery worker must import.
-TASK_MODULES = ["fulfillment.tasks"]
+TASK_MODULES = ["fulfillment.tasks", "sponsorship.tasks"]
+
+# Periodic tasks (Celery beat); CELERY_BEAT_SCHEDULE in the config adds to or overrides them.
+BEAT_SCHEDULE: dict[str, dict] = {
+    "fulfillment-sweep": {"task": "fulfillment.sweep", "schedule": 60.0},
+}
 
 
 def on_commit(callback: Callable[[], object], session: Session | None = None) -> None:
     from extensions import db
 
     target = session if session is not None else db.session()
-    target.info.setdefault(_PENDING, []).append(callback)
+    # Remember the innermost transaction: a savepoint rolled back drops only its callbacks.
+    innermost = target.get_nested_transaction() or target.get_transaction()
+    target.info.setdefault(_PENDING, []).append((callback, innermost))
 
 
 @event.listens_for(Session, "after_commit")
 def _run_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: the real commit is still to come
     callbacks = session.info.pop(_PENDING, [])
-    for callback in callbacks:
+    for callback, _transaction in callbacks:
         callback()
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction: object) -> None:
-    session.info.pop(_PENDING, None)
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
+        return
+
+    def inside(transaction: SessionTransaction | None) -> bool:
+        while transaction is not None:
+            if transaction is previous_transaction:
+                return True
+            transaction = transaction.parent
+        return False
+
+    session.info[_PENDING] = [entry for entry in pending if not inside(entry[1])]
 
 
 def register_jobs(app: Flask) -> None:
@@ -51,7 +74,10 @@ def register_jobs(app: Flask) -> None:
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
         "timezone": "Asia/Jakarta",
-        "beat_schedule": app.config.get("CELERY_BEAT_SCHEDULE", {}),
+        "beat_schedule": {**BEAT_SCHEDULE, **app.config.get("CELERY_BEAT_SCHEDULE", {})},
+        # How long a task a dead worker had taken stays invisible before Redis hands it out
+        # again (PAYUNG_CELERY_BROKER_TRANSPORT_OPTIONS='{"visibility_timeout": 3600}').
+        "broker_transport_options": app.config.get("CELERY_BROKER_TRANSPORT_OPTIONS", {}),
         "imports": TASK_MODULES,
     }
     celery_init_app(app)

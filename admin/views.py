@@ -3,8 +3,10 @@
 from flask import Blueprint, render_template
 
 from accounts.access import admin_required
+from admin import fulfillment
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+fulfillment.register(bp)
 
 
 @bp.route("/")

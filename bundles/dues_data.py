@@ -29,7 +29,7 @@ class DuesDataError(Exception):
     """An edit the admin must correct; ``field`` names the form field, ``message`` is lazy."""
 
     def __init__(self, message: LazyString, *, field: str | None = None) -> None:
-        super().__init__(str(message))
+        super().__init__(field or "dues data refused")
         self.message = message
         self.field = field
 
@@ -122,7 +122,9 @@ def load_dues_tables() -> DuesTables:
         .order_by(DuesDiscountRule.first_month, DuesDiscountRule.id)
     ).all()
     bands = db.session.scalars(select(DuesIncomeBand).order_by(DuesIncomeBand.amount_idr)).all()
-    return DuesTables(rate_versions=tuple(versions), discount_rules=tuple(rules), bands=tuple(bands))
+    return DuesTables(
+        rate_versions=tuple(versions), discount_rules=tuple(rules), bands=tuple(bands)
+    )
 
 
 # --- admin edits ---------------------------------------------------------------------------

@@ -1,12 +1,19 @@
-"""Catalog pages for sponsors and the partner's home."""
+"""Catalog pages for sponsors and the partner's home (dashboard)."""
 
-from flask import Blueprint, abort, render_template
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from datetime import date
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
 
 from accounts.access import partner_required, public
-from bundles.models import Bundle, BundlePart
-from extensions import db
+from bundles import catalog as bundle_catalog
+from bundles import partner_stats, pools
+from bundles.dues import PAYABLE_MONTHS, PayerKind
+from bundles.dues_data import load_dues_tables
+from bundles.forms import new_profile_form
+from bundles.models import FulfillmentMethod, PartnerStatus
+from bundles.partners import partner_for
+from bundles.pricing import PricingError, default_first_month, quote_bundle
 
 bp = Blueprint("bundles", __name__)
 
@@ -14,27 +21,100 @@ bp = Blueprint("bundles", __name__)
 @bp.route("/paket")
 @public
 def catalog() -> str:
-    bundles = db.session.scalars(
-        select(Bundle)
-        .where(Bundle.is_published.is_(True))
-        .options(selectinload(Bundle.parts).selectinload(BundlePart.offer))
-        .order_by(Bundle.name)
-    ).all()
-    return render_template("bundles/catalog.html", bundles=bundles)
+    return render_template("bundles/catalog.html", bundles=bundle_catalog.catalog_bundles())
+
+
+def _month_arg(text: str | None, default: date) -> date:
+    try:
+        year, month = (int(part) for part in (text or "").split("-"))
+        chosen = date(year, month, 1)
+    except ValueError:
+        return default
+    return chosen if date(2015, 7, 1) <= chosen <= date(default.year + 2, 12, 1) else default
 
 
 @bp.route("/paket/<slug>")
 @public
 def bundle_detail(slug: str) -> str:
-    bundle = db.session.scalar(
-        select(Bundle).where(Bundle.slug == slug, Bundle.is_published.is_(True))
-    )
+    bundle = bundle_catalog.bundle_for_sale(slug)
     if bundle is None:
         abort(404)
-    return render_template("bundles/detail.html", bundle=bundle)
+    months = request.args.get("bulan", 12, type=int)
+    months = months if months in PAYABLE_MONTHS else 12
+    first_month = _month_arg(request.args.get("mulai"), default_first_month())
+    transport = request.args.get("pekerja") == "transport"
+    payer = request.args.get("pembayar", PayerKind.PERSON)
+    payer = PayerKind(payer) if payer in tuple(PayerKind) else PayerKind.PERSON
+    tables = load_dues_tables()
+    try:
+        line = quote_bundle(
+            bundle,
+            months=months,
+            first_month=first_month,
+            payer_kind=payer,
+            is_transport=transport,
+            tables=tables,
+        )
+        durations = {
+            n: quote_bundle(
+                bundle,
+                months=n,
+                first_month=first_month,
+                payer_kind=payer,
+                is_transport=transport,
+                tables=tables,
+            ).total_idr
+            for n in PAYABLE_MONTHS
+        }
+        error = None
+    except PricingError as refused:
+        line, durations, error = None, {}, refused.message
+    return render_template(
+        "bundles/detail.html",
+        bundle=bundle,
+        line=line,
+        durations=durations,
+        pricing_error=error,
+        months=months,
+        first_month=first_month,
+        transport=transport,
+        payer=payer,
+        discounts=tables.discount_rules,
+        month_choices=_month_choices(default_first_month()),
+    )
+
+
+def _month_choices(start: date) -> list[date]:
+    return [
+        date(start.year + (start.month - 1 + n) // 12, (start.month - 1 + n) % 12 + 1, 1)
+        for n in range(12)
+    ]
 
 
 @bp.route("/mitra")
 @partner_required
 def partner_dashboard() -> str:
-    return render_template("bundles/partner_dashboard.html")
+    partner = partner_for(current_user)
+    if partner is None:
+        # A partner account starts here: complete the profile, then wait for approval.
+        return render_template(
+            "bundles/partner/profile.html", form=new_profile_form(current_user), partner=None
+        )
+    if partner.status != PartnerStatus.APPROVED:
+        return render_template("bundles/partner/waiting.html", partner=partner)
+    offers = partner.offers
+    pool_offers = [o for o in offers if o.fulfillment_method == FulfillmentMethod.CODE_POOL]
+    period = partner_stats.Period.parse(None)
+    return render_template(
+        "bundles/partner_dashboard.html",
+        partner=partner,
+        offers=offers,
+        sales=partner_stats.sales_by_offer(partner),
+        sales_this_month=partner_stats.sales_by_offer(partner, period),
+        stock=pools.stock_for(o.id for o in pool_offers),
+        pool_offers=pool_offers,
+        issued=partner_stats.issued_by_offer(partner),
+        claimed=partner_stats.claimed_by_offer(partner),
+        statement=partner_stats.settlement_statement(partner, period),
+        bundles=bundle_catalog.bundles_of(partner),
+    )

@@ -32,9 +32,8 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 2
 
 
 def register_stripe_webhook() -> None:
-    from sponsorship.stripe_gateway import gateway_from_config
-
     from app import create_app
+    from sponsorship.stripe_gateway import gateway_from_config
 
     app = create_app()
     with app.app_context():

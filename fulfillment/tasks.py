@@ -1,16 +1,83 @@
-"""Celery tasks of the fulfillment package. Tasks take ids, re-read their rows and commit once."""
+"""Celery tasks of the fulfillment package. Tasks take ids, re-read and lock their rows, are
+safe to run twice, and commit once; ``acks_late`` with ``reject_on_worker_lost`` puts a task
+whose worker died back on the queue, and the sweeper re-enqueues whatever is still overdue.
+"""
+
+import logging
 
 from celery import shared_task
 
 from extensions import db
+from fulfillment import refunding, services, sweeper
+from fulfillment.locking import lock_row
 from fulfillment.messages import deliver
 from fulfillment.models import Message
+from sponsorship.refunds import RefundError
+
+log = logging.getLogger(__name__)
+
+DURABLE = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
 
 
-@shared_task(name="fulfillment.deliver_message", ignore_result=True)
+@shared_task(name="fulfillment.deliver_message", **DURABLE)
 def deliver_message(message_id: int) -> None:
-    message = db.session.get(Message, message_id, with_for_update=True)
+    message = lock_row(Message, message_id)
     if message is None:
         return
     deliver(message)
     db.session.commit()
+
+
+@shared_task(name="fulfillment.dispatch_items", **DURABLE)
+def dispatch_items(item_ids: list[int]) -> None:
+    for item_id in item_ids:
+        issue_item.delay(item_id)
+
+
+@shared_task(name="fulfillment.issue_item", **DURABLE)
+def issue_item(item_id: int) -> None:
+    try:
+        result = services.attempt_item(item_id)
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        log.exception("attempt of fulfillment item %s crashed", item_id)
+        services.record_crash(item_id, error)
+        db.session.commit()
+        return
+    if result is not None and result.is_settled:
+        complete_order(result.order_id)
+
+
+@shared_task(name="fulfillment.refund_item", **DURABLE)
+def refund_item(item_id: int) -> None:
+    try:
+        result = refunding.refund_item(item_id)
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        log.exception("refund of fulfillment item %s crashed", item_id)
+        refunding.record_refund_crash(item_id, RefundError("gateway", type(error).__name__))
+        db.session.commit()
+        return
+    if result is not None and result.is_settled:
+        complete_order(result.order_id)
+
+
+def complete_order(order_id: int) -> None:
+    """A second, tiny unit of work after the item's commit (see complete_order_if_settled);
+    if it is lost, the sweeper completes the order."""
+    try:
+        services.complete_order_if_settled(order_id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not complete order %s; the sweeper will", order_id)
+
+
+@shared_task(name="fulfillment.sweep", ignore_result=True)
+def sweep() -> None:
+    report = sweeper.sweep()
+    db.session.commit()
+    if report.total:
+        log.info("fulfillment sweep: %s", report)

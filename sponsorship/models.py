@@ -219,7 +219,7 @@ INVITATION_TRANSITIONS: dict[InvitationStatus, frozenset[InvitationStatus]] = {
 
 
 class Invitation(db.Model):
-    """"Cover someone you know": a sponsor invites a worker by phone; the worker completes
+    """ "Cover someone you know": a sponsor invites a worker by phone; the worker completes
     and confirms their own data and consent, then appears in the sponsor's "my workers"."""
 
     __tablename__ = "invitations"
@@ -272,12 +272,10 @@ class WorkerSelection(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     items: Mapped[list["WorkerSelectionItem"]] = relationship(
-        back_populates="selection", cascade="all, delete-orphan", order_by="WorkerSelectionItem.position"
+        back_populates="selection",
+        cascade="all, delete-orphan",
+        order_by="WorkerSelectionItem.position",
     )
-
-    @property
-    def worker_ids(self) -> list[int]:
-        return [item.worker_id for item in self.items]
 
 
 class WorkerSelectionItem(db.Model):

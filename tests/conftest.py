@@ -36,7 +36,7 @@ from extensions import db
 from sponsorship.models import Worker
 from vault import digest, encrypt
 
-pytest_plugins = ["tests.sandbox_support", "tests.stripe_support"]
+pytest_plugins = ["tests.sandbox_support", "tests.stripe_support", "tests.checkout_support"]
 
 PG_URL = os.environ.get("PAYUNG_DATABASE_URL", "")
 ON_POSTGRES = PG_URL.startswith("postgresql")

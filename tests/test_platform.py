@@ -50,31 +50,20 @@ def test_security_headers_forbid_framing_sniffing_and_inline_scripts(client):
     assert "<script>" not in response.text
 
 
-def test_production_cookies_are_secure_and_http_only(tmp_path, pg_schema):
-    app = make_test_app(tmp_path, pg_schema, ENV_NAME="production", WTF_CSRF_ENABLED=False)
-    with app.app_context():
-        db.create_all()
-        from accounts.models import User
-        from accounts.services import hash_password
+class TestProductionCookies:
+    @pytest.fixture
+    def app_config(self):
+        return {"ENV_NAME": "production"}
 
-        db.session.add(
-            User(
-                role=Role.SPONSOR,
-                email="s@example.test",
-                display_name="S",
-                password_hash=hash_password(PASSWORD),
-            )
-        )
-        db.session.commit()
-        client = app.test_client()
-        response = client.post("/masuk", data={"email": "s@example.test", "password": PASSWORD})
+    def test_cookies_are_secure_and_http_only(self, client, make_user):
+        user = make_user(Role.SPONSOR)
+        response = client.post("/masuk", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302
         cookie = response.headers["Set-Cookie"]
         assert "HttpOnly" in cookie
         assert "Secure" in cookie
         assert "SameSite=Lax" in cookie
         assert "Strict-Transport-Security" in response.headers
-        db.drop_all()
-        db.engine.dispose()
 
 
 def test_production_refuses_to_start_without_its_keys():

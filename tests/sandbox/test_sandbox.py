@@ -8,7 +8,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -117,23 +117,28 @@ def test_signed_request_is_accepted(sandbox: PartnerSandbox) -> None:
     assert response.json()["status"] == "pending"
 
 
+# Headers are built when the test runs, not at collection: a long suite would otherwise
+# make every timestamp stale before the request is sent.
 @pytest.mark.parametrize(
-    ("headers", "code"),
+    ("make_headers", "code"),
     [
-        ({}, "missing_timestamp"),
-        ({TIMESTAMP_HEADER: str(int(time.time()))}, "missing_signature"),
-        (signed_headers(b"sandbox-health-secret", b"{}"), "invalid_signature"),
-        (signed_headers(b"sandbox-telco-secret", b"other body"), "invalid_signature"),
+        (lambda: {}, "missing_timestamp"),
+        (lambda: {TIMESTAMP_HEADER: str(int(time.time()))}, "missing_signature"),
+        (lambda: signed_headers(b"sandbox-health-secret", b"{}"), "invalid_signature"),
+        (lambda: signed_headers(b"sandbox-telco-secret", b"other body"), "invalid_signature"),
         (
-            signed_headers(b"sandbox-telco-secret", b"{}", timestamp=int(time.time()) - 301),
+            lambda: signed_headers(
+                b"sandbox-telco-secret", b"{}", timestamp=int(time.time()) - 301
+            ),
             "stale_timestamp",
         ),
     ],
     ids=["no-headers", "no-signature", "other-partners-secret", "other-body", "stale"],
 )
 def test_bad_signature_is_refused_and_changes_nothing(
-    sandbox: PartnerSandbox, headers: dict[str, str], code: str
+    sandbox: PartnerSandbox, make_headers: Callable[[], dict[str, str]], code: str
 ) -> None:
+    headers = make_headers()
     response = requests.post(
         sandbox.url(TOPUPS), data=b"{}", headers={**headers, "Idempotency-Key": "k"}, timeout=5
     )

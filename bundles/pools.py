@@ -1,0 +1,346 @@
+"""Code pools: uploading voucher codes, stock levels, issuing one code, low-stock alerts.
+
+An upload is all or nothing: every row is checked (shape, charset, spreadsheet formulas, expiry,
+duplicates in the file and in the partner's pools) before a single code is saved; the codes are
+then inserted in bulk, encrypted, with a keyed digest that keeps them unique per offer.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from sqlalchemy import and_, case, func, insert, or_, select, update
+
+from bundles import notifications
+from bundles.models import (
+    ApiKey,
+    FulfillmentMethod,
+    Offer,
+    PoolCode,
+    PoolCodeStatus,
+    PoolUpload,
+)
+from bundles.pricing import today_in_jakarta
+from extensions import db, utcnow
+from vault import digest, encrypt
+
+CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,63}")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+COLUMNS = ("code", "expires_on")
+MAX_EXPIRY_YEARS = 5
+SHOWN_ERRORS = 20
+DIGEST_PURPOSE = "pool_code"
+_LOOKUP_CHUNK = 500
+_INSERT_CHUNK = 2_000
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    row: int  # 1-based position as the partner sees it (CSV line or JSON list index + 1)
+    code: str
+    expires_on: date
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int | None
+    message: LazyString
+
+
+class PoolUploadRefused(Exception):
+    """Nothing was saved. ``problems`` holds every problem found (rows first, in order)."""
+
+    def __init__(self, problems: list[RowProblem]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+    @property
+    def shown(self) -> list[RowProblem]:
+        return self.problems[:SHOWN_ERRORS]
+
+
+@dataclass(frozen=True)
+class Stock:
+    available: int = 0  # can still be issued (not expired)
+    issued: int = 0
+    void: int = 0
+    expired: int = 0  # never issued, now past their expiry date
+    expiring_soon: int = 0  # available, expiring within 30 days
+
+    @property
+    def total(self) -> int:
+        return self.available + self.issued + self.void + self.expired
+
+
+def _refuse(message: LazyString, row: int | None = None) -> PoolUploadRefused:
+    return PoolUploadRefused([RowProblem(row, message)])
+
+
+def parse_pool_csv(data: bytes) -> list[tuple[int, str, str]]:
+    """Split a CSV file into ``(line, code, expires_on)`` cells; raise on a malformed file."""
+    limit = current_app.config["POOL_UPLOAD_MAX_BYTES"]
+    if len(data) > limit:
+        raise _refuse(_l("The file is larger than %(size)s MB.", size=f"{limit / 1024 / 1024:g}"))
+    if b"\x00" in data:
+        raise _refuse(_l("This is not a CSV text file."))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _refuse(_l("Save the file as CSV in UTF-8.")) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        rows = [(reader.line_num, cells) for cells in reader]
+    except csv.Error:
+        raise _refuse(_l("The CSV file is malformed (check the quotes).")) from None
+    rows = [(line, cells) for line, cells in rows if any(cell.strip() for cell in cells)]
+    if not rows:
+        raise _refuse(_l("The file is empty."))
+    header_line, header = rows[0]
+    names = [cell.strip().lower() for cell in header]
+    if sorted(names) != sorted(COLUMNS):
+        raise _refuse(_l("The first line must name the columns: code,expires_on."), header_line)
+    code_at, expiry_at = names.index("code"), names.index("expires_on")
+    cells = []
+    for line, row in rows[1:]:
+        if len(row) != len(COLUMNS):
+            raise _refuse(_l("Each line needs exactly two cells: code and expiry date."), line)
+        cells.append((line, row[code_at], row[expiry_at]))
+    return cells
+
+
+def check_code_rows(cells: Sequence[tuple[int, str, str]], *, today: date) -> list[CodeRow]:
+    """Check every row; raise ``PoolUploadRefused`` with all problems, or return the rows."""
+    max_codes = current_app.config["POOL_UPLOAD_MAX_CODES"]
+    if not cells:
+        raise _refuse(_l("The file has no codes."))
+    if len(cells) > max_codes:
+        raise _refuse(_l("Upload at most %(count)s codes at a time.", count=f"{max_codes:,}"))
+    latest = today.replace(year=today.year + MAX_EXPIRY_YEARS)
+    problems: list[RowProblem] = []
+    rows: list[CodeRow] = []
+    first_seen: dict[str, int] = {}
+    for line, raw_code, raw_expiry in cells:
+        code, expiry_text = raw_code.strip(), raw_expiry.strip()
+        if raw_code.startswith(FORMULA_STARTS) or raw_expiry.startswith(FORMULA_STARTS):
+            problems.append(
+                RowProblem(line, _l("Looks like a spreadsheet formula; formulas are refused."))
+            )
+            continue
+        if not CODE_PATTERN.fullmatch(code):
+            problems.append(
+                RowProblem(
+                    line,
+                    _l(
+                        "A code has 4 to 64 letters, digits or dashes, starting with a letter "
+                        "or digit."
+                    ),
+                )
+            )
+            continue
+        try:
+            expires_on = date.fromisoformat(expiry_text)
+            if len(expiry_text) != 10:
+                raise ValueError(expiry_text)
+        except ValueError:
+            problems.append(RowProblem(line, _l("Write the expiry date as YYYY-MM-DD.")))
+            continue
+        if expires_on < today:
+            problems.append(RowProblem(line, _l("This code has already expired.")))
+            continue
+        if expires_on > latest:
+            problems.append(
+                RowProblem(line, _l("The expiry date is more than 5 years away; check it."))
+            )
+            continue
+        if code in first_seen:
+            problems.append(
+                RowProblem(line, _l("Same code as line %(line)s.", line=first_seen[code]))
+            )
+            continue
+        first_seen[code] = line
+        rows.append(CodeRow(line, code, expires_on))
+    if problems:
+        raise PoolUploadRefused(problems)
+    return rows
+
+
+def _existing_digests(offer: Offer, digests: Sequence[str]) -> set[str]:
+    """Digests already in any pool of the offer's partner (never another partner's pools)."""
+    found: set[str] = set()
+    partner_offers = select(Offer.id).where(Offer.partner_id == offer.partner_id)
+    for start in range(0, len(digests), _LOOKUP_CHUNK):
+        chunk = digests[start : start + _LOOKUP_CHUNK]
+        found.update(
+            db.session.scalars(
+                select(PoolCode.code_digest).where(
+                    PoolCode.offer_id.in_(partner_offers), PoolCode.code_digest.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
+def upload_pool_codes(
+    offer: Offer,
+    rows: Sequence[CodeRow],
+    *,
+    filename: str = "",
+    uploaded_by_id: int | None = None,
+    api_key: ApiKey | None = None,
+) -> PoolUpload:
+    if offer.fulfillment_method != FulfillmentMethod.CODE_POOL:
+        raise _refuse(_l("This offer is not delivered from a code pool."))
+    if not offer.partner.is_approved:
+        raise _refuse(_l("Your partner account must be approved before you upload codes."))
+    digests = [digest(row.code, purpose=DIGEST_PURPOSE) for row in rows]
+    taken = _existing_digests(offer, digests)
+    if taken:
+        raise PoolUploadRefused(
+            [
+                RowProblem(row.row, _l("This code was uploaded before."))
+                for row, code_digest in zip(rows, digests, strict=True)
+                if code_digest in taken
+            ]
+        )
+    upload = PoolUpload(
+        offer_id=offer.id,
+        uploaded_by_id=uploaded_by_id,
+        api_key_id=api_key.id if api_key else None,
+        filename=filename[:200],
+        code_count=len(rows),
+        earliest_expiry=min(row.expires_on for row in rows),
+    )
+    db.session.add(upload)
+    db.session.flush()
+    now = utcnow()
+    values = [
+        {
+            "offer_id": offer.id,
+            "upload_id": upload.id,
+            "code_encrypted": encrypt(row.code),
+            "code_digest": code_digest,
+            "status": PoolCodeStatus.AVAILABLE,
+            "expires_on": row.expires_on,
+            "created_at": now,
+        }
+        for row, code_digest in zip(rows, digests, strict=True)
+    ]
+    for start in range(0, len(values), _INSERT_CHUNK):
+        db.session.execute(insert(PoolCode), values[start : start + _INSERT_CHUNK])
+    check_low_stock(offer)
+    return upload
+
+
+def _stock_columns(today: date) -> list:
+    not_expired = or_(PoolCode.expires_on.is_(None), PoolCode.expires_on >= today)
+    soon = today + timedelta(days=30)
+    available = PoolCode.status == PoolCodeStatus.AVAILABLE
+
+    def count_when(condition: object) -> object:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    return [
+        count_when(and_(available, not_expired)),
+        count_when(PoolCode.status == PoolCodeStatus.ISSUED),
+        count_when(PoolCode.status == PoolCodeStatus.VOID),
+        count_when(and_(available, PoolCode.expires_on < today)),
+        count_when(and_(available, not_expired, PoolCode.expires_on <= soon)),
+    ]
+
+
+def stock_for(offer_ids: Iterable[int], *, today: date | None = None) -> dict[int, Stock]:
+    """Stock per offer id in one query; offers without codes get an empty ``Stock``."""
+    ids = list(offer_ids)
+    today = today or today_in_jakarta()
+    result = {offer_id: Stock() for offer_id in ids}
+    if not ids:
+        return result
+    rows = db.session.execute(
+        select(PoolCode.offer_id, *_stock_columns(today))
+        .where(PoolCode.offer_id.in_(ids))
+        .group_by(PoolCode.offer_id)
+    )
+    for offer_id, *counts in rows:
+        result[offer_id] = Stock(*(int(c) for c in counts))
+    return result
+
+
+def available_count(offer: Offer, *, today: date | None = None) -> int:
+    return stock_for([offer.id], today=today)[offer.id].available
+
+
+def check_low_stock(offer: Offer) -> None:
+    """Email the partner once each time available stock falls below the threshold; re-arm the
+    alert when stock is back at or above it. The guarded UPDATE makes the "once" hold even when
+    two requests draw the last codes at the same time."""
+    if offer.fulfillment_method != FulfillmentMethod.CODE_POOL:
+        return
+    available = available_count(offer)
+    offers = Offer.__table__
+    if available >= offer.low_stock_threshold:
+        if offer.low_stock_alerted_at is not None:
+            db.session.execute(
+                update(offers).where(offers.c.id == offer.id).values(low_stock_alerted_at=None)
+            )
+            db.session.expire(offer, ["low_stock_alerted_at"])
+        return
+    claimed = db.session.execute(
+        update(offers)
+        .where(offers.c.id == offer.id, offers.c.low_stock_alerted_at.is_(None))
+        .values(low_stock_alerted_at=utcnow())
+    )
+    db.session.expire(offer, ["low_stock_alerted_at"])
+    if claimed.rowcount == 1:
+        notifications.low_stock(offer, available)
+
+
+def issue_pool_code(offer: Offer, *, today: date | None = None) -> PoolCode | None:
+    """Mark one available, unexpired code of ``offer`` issued and return it (None when the pool
+    is empty). One ``UPDATE … RETURNING`` picks and claims the code, so two issuers never get
+    the same one; on PostgreSQL ``SKIP LOCKED`` lets them proceed in parallel. Codes expiring
+    first are issued first."""
+    today = today or today_in_jakarta()
+    candidate = (
+        select(PoolCode.id)
+        .where(
+            PoolCode.offer_id == offer.id,
+            PoolCode.status == PoolCodeStatus.AVAILABLE,
+            or_(PoolCode.expires_on.is_(None), PoolCode.expires_on >= today),
+        )
+        .order_by(PoolCode.expires_on, PoolCode.id)
+        .limit(1)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True)
+    codes = PoolCode.__table__
+    issued_id = db.session.execute(
+        update(codes)
+        .where(
+            codes.c.id == candidate.scalar_subquery(),
+            codes.c.status == PoolCodeStatus.AVAILABLE,
+        )
+        .values(status=PoolCodeStatus.ISSUED, issued_at=utcnow())
+        .returning(codes.c.id)
+    ).scalar_one_or_none()
+    if issued_id is None:
+        return None
+    code = db.session.get(PoolCode, issued_id, populate_existing=True)
+    check_low_stock(offer)
+    return code
+
+
+def uploads_for(offer: Offer, limit: int = 20) -> list[PoolUpload]:
+    return list(
+        db.session.scalars(
+            select(PoolUpload)
+            .where(PoolUpload.offer_id == offer.id)
+            .order_by(PoolUpload.created_at.desc(), PoolUpload.id.desc())
+            .limit(limit)
+        )
+    )

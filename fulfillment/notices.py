@@ -1,0 +1,170 @@
+"""Telling sponsors and admins that parts could not be delivered.
+
+Digests, not one message per part: a partner outage can fail thousands of parts at once. Each
+sponsor gets one email per order listing the parts refunded since the last one; the admins get
+one email per sweep with the failures to look at. Sent by the sweeper (every minute with beat).
+"""
+
+from collections import defaultdict
+from datetime import datetime
+
+from flask import current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from accounts.models import Role, User
+from bundles.models import Offer
+from extensions import db
+from fulfillment.messages import queue_message
+from fulfillment.models import Channel, FulfillmentItem, ItemStatus
+from i18n import rupiah
+from sponsorship.checkout_models import Order, OrderLine, Refund
+from sponsorship.identity import first_name_and_initial
+from sponsorship.models import Worker
+
+DIGEST_BATCH = 5_000
+LISTED_PARTS = 20
+
+
+def _absolute(endpoint: str, **values: object) -> str:
+    site = current_app.config["SITE_URL"].rstrip("/")
+    with current_app.test_request_context(base_url=site):
+        return url_for(endpoint, _external=True, **values)
+
+
+def _locale(user: User) -> str:
+    return user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def send_failure_notices(*, now: datetime) -> int:
+    return _sponsor_digests(now) + _admin_digest(now)
+
+
+def _sponsor_digests(now: datetime) -> int:
+    rows = db.session.execute(
+        select(
+            FulfillmentItem.id, FulfillmentItem.order_id, Worker.full_name, Offer, Refund.amount_idr
+        )
+        .join(OrderLine, OrderLine.id == FulfillmentItem.order_line_id)
+        .join(Worker, Worker.id == OrderLine.worker_id)
+        .join(Offer, Offer.id == FulfillmentItem.offer_id)
+        .outerjoin(Refund, Refund.order_line_part_id == FulfillmentItem.order_line_part_id)
+        .where(
+            FulfillmentItem.status == ItemStatus.REFUNDED,
+            FulfillmentItem.sponsor_notified_at.is_(None),
+        )
+        .order_by(FulfillmentItem.order_id, FulfillmentItem.id)
+        .limit(DIGEST_BATCH)
+    ).all()
+    by_order: dict[int, list] = defaultdict(list)
+    for row in rows:
+        by_order[row[1]].append(row)
+    sent = 0
+    for order_id, parts in by_order.items():
+        order = db.session.get(Order, order_id)
+        sponsor = db.session.get(User, order.sponsor_id) if order else None
+        if order is not None and sponsor is not None and sponsor.email:
+            _sponsor_email(order, sponsor, parts)
+            sent += 1
+        db.session.execute(
+            update(FulfillmentItem)
+            .where(FulfillmentItem.id.in_([part[0] for part in parts]))
+            .values(sponsor_notified_at=now)
+        )
+    return sent
+
+
+def _sponsor_email(order: Order, sponsor: User, parts: list) -> None:
+    locale = _locale(sponsor)
+    with force_locale(locale):
+        lines = [
+            _(
+                "- %(worker)s: %(offer)s, %(amount)s refunded",
+                worker=first_name_and_initial(full_name),
+                offer=offer.name_in(locale),
+                amount=rupiah(amount or 0),
+            )
+            for _id, _order, full_name, offer, amount in parts[:LISTED_PARTS]
+        ]
+        if len(parts) > LISTED_PARTS:
+            lines.append(_("… and %(count)s more.", count=len(parts) - LISTED_PARTS))
+        subject = _(
+            "Order %(reference)s: %(count)s part(s) could not be delivered",
+            reference=order.reference,
+            count=len(parts),
+        )
+        body = _(
+            "We could not deliver these parts of order %(reference)s, so we refunded them to "
+            "the card you paid with:\n\n%(parts)s\n\nTotal refunded: %(total)s. Refunds take a "
+            "few days to appear on your statement. Everything else in the order is delivered "
+            "as planned; you can follow every part on your dashboard: %(link)s",
+            reference=order.reference,
+            parts="\n".join(lines),
+            total=rupiah(sum(part[4] or 0 for part in parts)),
+            link=_absolute("sponsorship.dashboard"),
+        )
+    queue_message(
+        channel=Channel.EMAIL,
+        recipient=sponsor.email or "",
+        subject=subject,
+        body=body,
+        purpose="fulfillment_refund",
+    )
+
+
+def _admin_recipients() -> list[User | str]:
+    configured = current_app.config.get("ADMIN_ALERT_EMAIL")
+    if configured:
+        return [configured]
+    return list(
+        db.session.scalars(
+            select(User).where(
+                User.role == Role.ADMIN, User.is_disabled.is_(False), User.email.is_not(None)
+            )
+        )
+    )
+
+
+def _admin_digest(now: datetime) -> int:
+    rows = db.session.execute(
+        select(FulfillmentItem.id, FulfillmentItem.last_error)
+        .where(FulfillmentItem.failed_at.is_not(None), FulfillmentItem.admin_notified_at.is_(None))
+        .limit(DIGEST_BATCH)
+    ).all()
+    if not rows:
+        return 0
+    reasons: dict[str, int] = defaultdict(int)
+    for _id, error in rows:
+        reasons[(error or "unknown").split(":", 1)[0]] += 1
+    recipients = _admin_recipients()
+    link = _absolute("admin.fulfillment_items", status="failed")
+    for recipient in recipients:
+        email = recipient if isinstance(recipient, str) else recipient.email or ""
+        locale = (
+            current_app.config["BABEL_DEFAULT_LOCALE"]
+            if isinstance(recipient, str)
+            else _locale(recipient)
+        )
+        with force_locale(locale):
+            subject = _("%(count)s part(s) could not be issued", count=len(rows))
+            body = _(
+                "These parts could not be issued. Their sponsors are being refunded and "
+                "told.\n\nBy reason:\n%(reasons)s\n\nRetry, resend, void or substitute "
+                "them here: %(link)s",
+                reasons="\n".join(f"- {code}: {n}" for code, n in sorted(reasons.items())),
+                link=link,
+            )
+        queue_message(
+            channel=Channel.EMAIL,
+            recipient=email,
+            subject=subject,
+            body=body,
+            purpose="fulfillment_alert",
+        )
+    db.session.execute(
+        update(FulfillmentItem)
+        .where(FulfillmentItem.id.in_([row[0] for row in rows]))
+        .values(admin_notified_at=now)
+    )
+    return len(recipients)

@@ -1,0 +1,395 @@
+"""The worker claims a bundle at /klaim: the bundle code, the phone's one-time code, then the
+bundle page, the membership card and the worker's home. Every refusal changes nothing."""
+
+import json
+import re
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from markupsafe import escape
+from sqlalchemy import func, select
+
+from accounts.models import Role, User
+from bundles.models import Offer, OfferKind, PoolCode
+from extensions import db, utcnow
+from fulfillment import claiming
+from fulfillment.claim_codes import InvalidClaimCode, generate_claim_code
+from fulfillment.claims import issue_claim_code
+from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode, ItemStatus, Message
+from sponsorship.checkout_models import OrderLine, OrderLinePart
+from sponsorship.dates import jakarta_today
+from sponsorship.identity import mask_phone
+from sponsorship.models import Coverage, Worker
+from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
+from vault import decrypt, encrypt
+
+KPJ = "19023456781"
+NIK_PATTERN = re.compile(r"\b\d{16}\b")
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {}  # no partner sandbox or localstripe: the line is built from the models
+
+
+def msg(lazy: Any) -> str:
+    """The message as the page shows it (default locale, HTML-escaped)."""
+    from flask import current_app
+
+    with current_app.test_request_context():
+        return str(escape(str(lazy)))
+
+
+def build_line(*, quota_status: ItemStatus = ItemStatus.ISSUED) -> dict[str, Any]:
+    """A paid line whose parts were issued (the data top-up in ``quota_status``) and its claim
+    code sent by SMS; returns the code as typed from the SMS, the worker and the claim."""
+    combo = make_combofit(codes=2)
+    worker = make_workers(1)[0]
+    order = make_paid_order(combo.bundle, [worker], months=3)
+    line = db.session.scalar(select(OrderLine).where(OrderLine.order_id == order.id))
+    now = utcnow()
+    for part in db.session.scalars(select(OrderLinePart).where(OrderLinePart.line_id == line.id)):
+        offer = db.session.get(Offer, part.offer_id)
+        item = FulfillmentItem(
+            order_id=order.id,
+            order_line_id=line.id,
+            order_line_part_id=part.id,
+            offer_id=offer.id,
+            method=offer.fulfillment_method,
+            idempotency_key=f"key-{part.id}",
+            status=ItemStatus.ISSUED,
+            issued_at=now,
+        )
+        if offer.kind == OfferKind.INSURANCE_DUES:
+            item.delivery = {
+                "programmes": ["JKK", "JKM"],
+                "months": ["2026-01", "2026-02", "2026-03"],
+                "covered_until": "2026-03-31",
+            }
+            item.delivery_encrypted = encrypt(json.dumps({"kpj": KPJ}))
+        elif offer.kind == OfferKind.DATA_QUOTA:
+            item.status = quota_status
+            item.delivery = {"quota_mb": 5120, "validity_days": 30, "serial_number": "SN-1"}
+        db.session.add(item)
+        db.session.flush()
+        if offer.kind == OfferKind.HEALTH_APP:
+            pool_code = db.session.scalar(select(PoolCode).where(PoolCode.offer_id == offer.id))
+            db.session.add(IssuedCode(item_id=item.id, pool_code_id=pool_code.id))
+            voucher = decrypt(pool_code.code_encrypted)
+    db.session.add(
+        Coverage(
+            worker_id=worker.id,
+            order_line_id=line.id,
+            programmes=["JKK", "JKM"],
+            months=3,
+            starts_on=jakarta_today(),
+            ends_on=jakarta_today() + timedelta(days=40),
+        )
+    )
+    worker.covered_until = jakarta_today() + timedelta(days=40)
+    claim = issue_claim_code(line, now=now)
+    db.session.commit()
+    body = db.session.scalar(select(Message.body).where(Message.purpose == "claim_code"))
+    code = re.search(r"[0-9A-Z]{4}(?:-[0-9A-Z]{1,4}){4}", body).group(0)
+    return {
+        "code": code,
+        "worker_id": worker.id,
+        "phone": worker.phone_e164,
+        "claim_id": claim.id,
+        "voucher": voucher,
+    }
+
+
+def otp_sent_to(phone: str) -> str:
+    body = db.session.scalar(
+        select(Message.body)
+        .where(Message.recipient == phone, Message.purpose == "sign_in")
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return re.search(r"\b\d{6}\b", body).group(0)
+
+
+def messages() -> int:
+    return db.session.scalar(select(func.count()).select_from(Message))
+
+
+def claimed_at(claim_id: int) -> Any:
+    return db.session.scalar(select(ClaimCode.claimed_at).where(ClaimCode.id == claim_id))
+
+
+def claim(client: Any, line: dict[str, Any], typed: str | None = None) -> Any:
+    """Both steps; returns the last response."""
+    response = client.post("/klaim", data={"code": typed or line["code"]})
+    assert response.status_code == 302, response.text
+    return client.post("/klaim/kode", data={"code": otp_sent_to(line["phone"])})
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [("hello", "length"), ("ABCD-EFGH-IJKL-MNOP-U", "charset")],
+)
+def test_a_code_of_the_wrong_shape_is_refused_and_sends_nothing(app, client, typed, reason):
+    line = build_line()
+    before = messages()
+    response = client.post("/klaim", data={"code": typed})
+    assert response.status_code == 422
+    assert msg(InvalidClaimCode(reason).message) in response.text
+    assert messages() == before and claimed_at(line["claim_id"]) is None
+
+
+def test_a_typo_is_caught_by_the_check_character(app, client):
+    line = build_line()
+    code = line["code"]
+    swapped = code[1] + code[0] + code[2:] if code[0] != code[1] else code[:-1] + "0"
+    response = client.post("/klaim", data={"code": swapped})
+    assert response.status_code == 422
+    assert msg(InvalidClaimCode("check").message) in response.text
+    assert claimed_at(line["claim_id"]) is None
+
+
+def test_an_unknown_code_is_refused(app, client):
+    line = build_line()
+    before = messages()
+    response = client.post("/klaim", data={"code": generate_claim_code()})
+    assert response.status_code == 422
+    assert msg(claiming.UnknownClaimCode.message) in response.text
+    assert messages() == before and claimed_at(line["claim_id"]) is None
+
+
+def test_a_wrong_one_time_code_claims_nothing_and_the_right_one_still_works(app, client):
+    line = build_line()
+    assert client.post("/klaim", data={"code": line["code"]}).status_code == 302
+    right = otp_sent_to(line["phone"])
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    response = client.post("/klaim/kode", data={"code": wrong})
+    assert response.status_code == 422
+    assert claimed_at(line["claim_id"]) is None
+    assert client.get("/saya").status_code == 302  # not signed in
+    response = client.post("/klaim/kode", data={"code": right})
+    assert response.status_code == 302
+    assert claimed_at(line["claim_id"]) is not None
+
+
+def test_a_code_is_claimed_only_once(app, client):
+    line = build_line()
+    claim(client, line)
+    first = claimed_at(line["claim_id"])
+    other = app.test_client()
+    response = other.post("/klaim", data={"code": line["code"]})
+    assert response.status_code == 422
+    assert msg(claiming.AlreadyClaimed.message) in response.text
+    assert claimed_at(line["claim_id"]) == first
+
+
+def test_another_workers_bundle_cannot_be_claimed_while_signed_in(app, login_as):
+    line = build_line()
+    stranger = User(role=Role.WORKER, phone_e164="+6281399999999", display_name="X")
+    db.session.add(stranger)
+    db.session.commit()
+    response = login_as(stranger).post("/klaim", data={"code": line["code"]})
+    assert response.status_code == 422
+    assert msg(claiming.NotThisWorker.message) in response.text
+    assert claimed_at(line["claim_id"]) is None
+
+
+# --- the happy path -------------------------------------------------------------------------
+
+
+def test_claiming_with_a_sloppily_typed_code_signs_the_worker_in_and_shows_every_part(app, client):
+    line = build_line()
+    sloppy = line["code"].replace("-", " ").lower().replace("0", "o").replace("1", "l")
+    response = client.post("/klaim", data={"code": sloppy})
+    assert response.status_code == 302 and response.location.endswith("/klaim/kode")
+    page = client.get("/klaim/kode").text
+    assert mask_phone(line["phone"]) in page and line["phone"] not in page
+
+    response = client.post("/klaim/kode", data={"code": otp_sent_to(line["phone"])})
+    assert response.status_code == 302
+    assert response.location.endswith(f"/saya/paket/{line['claim_id']}")
+    page = client.get(response.location).text
+    assert line["voucher"] in page
+    assert KPJ in page
+    assert mask_phone(line["phone"]) in page and line["phone"] not in page
+    assert "JKK + JKM" in page
+    assert "5 GB" in page
+    assert not NIK_PATTERN.search(page)
+    # the worker is signed in, linked to the record, and the home lists the bundle
+    worker = db.session.get(Worker, line["worker_id"])
+    assert worker.user_id is not None
+    home = client.get("/saya").text
+    assert f"/saya/paket/{line['claim_id']}" in home
+    assert "40" in home  # days left
+    assert line["phone"] not in home and not NIK_PATTERN.search(home)
+
+
+def test_a_part_still_pending_shows_as_pending_never_ready(app, client):
+    line = build_line(quota_status=ItemStatus.AWAITING_PARTNER)
+    claim(client, line)
+    page = client.get(f"/saya/paket/{line['claim_id']}").text
+    assert page.count("badge badge-warning") == 1
+    assert page.count("badge badge-success") == 2
+
+
+def test_the_card_is_printable_with_a_server_made_qr_code(app, client):
+    line = build_line()
+    claim(client, line)
+    page = client.get(f"/saya/paket/{line['claim_id']}/kartu").text
+    assert KPJ in page and "<svg" in page and 'class="qr"' in page
+    assert "style=" not in page and "<script>" not in page
+    assert line["phone"] not in page and not NIK_PATTERN.search(page)
+
+
+def test_a_bundle_page_is_only_for_its_worker(app, client, login_as):
+    line = build_line()
+    claim(client, line)
+    stranger = User(role=Role.WORKER, phone_e164="+6281399999998", display_name="X")
+    db.session.add(stranger)
+    db.session.commit()
+    other = app.test_client()
+    with other.session_transaction() as session:
+        session["_user_id"] = stranger.get_id()
+    assert other.get(f"/saya/paket/{line['claim_id']}").status_code == 404
+    assert other.get(f"/saya/paket/{line['claim_id']}/kartu").status_code == 404
+
+
+def test_a_signed_in_owner_claims_with_the_code_alone(app, login_as):
+    line = build_line()
+    user = User(role=Role.WORKER, phone_e164=line["phone"], display_name="S")
+    db.session.add(user)
+    db.session.commit()
+    before = messages()
+    response = login_as(user).post("/klaim", data={"code": line["code"]})
+    assert response.status_code == 302
+    assert response.location.endswith(f"/saya/paket/{line['claim_id']}")
+    assert messages() == before  # no SMS needed
+    assert claimed_at(line["claim_id"]) is not None
+
+
+# --- concurrency ----------------------------------------------------------------------------
+
+
+def test_two_claims_at_the_same_moment_give_exactly_one_success(app):
+    line = build_line()
+    user = User(role=Role.WORKER, phone_e164=line["phone"], display_name="S")
+    db.session.add(user)
+    db.session.flush()
+    db.session.get(Worker, line["worker_id"]).user_id = user.id
+    db.session.commit()
+    user_id = user.id
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        with app.app_context():
+            me = db.session.get(User, user_id)
+            barrier.wait()
+            try:
+                claiming.start_claim(line["code"], user=me)
+                db.session.commit()
+                outcomes.append("claimed")
+            except claiming.AlreadyClaimed:
+                db.session.rollback()
+                outcomes.append("already")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["already", "claimed"]
+    assert claimed_at(line["claim_id"]) is not None
+
+
+# --- rate limits ------------------------------------------------------------------------------
+
+
+class TestRateLimits:
+    @pytest.fixture
+    def app_config(self) -> dict[str, Any]:
+        return {
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_CLAIM_FAILURES": "3 per hour",
+            "RATELIMIT_CLAIM_SMS": "2 per hour",
+        }
+
+    def test_an_ip_waits_after_wrong_codes_but_other_ips_do_not(self, app, client):
+        line = build_line()
+        codes = [client.post("/klaim", data={"code": generate_claim_code()}).status_code]
+        codes += [client.post("/klaim", data={"code": "nonsense"}).status_code for _ in range(2)]
+        codes.append(client.post("/klaim", data={"code": line["code"]}).status_code)
+        assert codes == [422, 422, 422, 429]
+        owner = app.test_client()
+        response = owner.post(
+            "/klaim", data={"code": line["code"]}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+        )
+        assert response.status_code == 302
+
+    def test_wrong_one_time_codes_count_against_the_ip(self, app, client):
+        line = build_line()
+        client.post("/klaim", data={"code": line["code"]})
+        codes = [client.post("/klaim/kode", data={"code": "000000"}).status_code for _ in range(4)]
+        assert codes[-1] == 429
+        assert claimed_at(line["claim_id"]) is None
+
+    def test_sms_per_code_are_capped_yet_the_signed_in_owner_still_claims(self, app, login_as):
+        line = build_line()
+        stranger = app.test_client()
+        codes = [
+            stranger.post(
+                "/klaim", data={"code": line["code"]}, environ_base={"REMOTE_ADDR": f"10.0.1.{n}"}
+            ).status_code
+            for n in range(3)
+        ]
+        assert codes == [302, 302, 429]
+        assert claimed_at(line["claim_id"]) is None
+        user = User(role=Role.WORKER, phone_e164=line["phone"], display_name="S")
+        db.session.add(user)
+        db.session.commit()
+        owner = login_as(user)
+        response = owner.post("/klaim", data={"code": line["code"]})
+        assert response.status_code == 302, response.text
+        assert claimed_at(line["claim_id"]) is not None
+
+
+# --- reach ------------------------------------------------------------------------------------
+
+
+def page_weight(client: Any, path: str) -> int:
+    html = client.get(path)
+    assert html.status_code == 200
+    total = len(html.data)
+    for asset in re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))[^"]*"', html.text):
+        static = client.get(asset)
+        assert static.status_code == 200
+        total += len(static.data)
+        static.close()
+    return total
+
+
+def test_claim_and_card_pages_weigh_under_60_kb(app, client):
+    line = build_line()
+    assert page_weight(client, "/klaim") < 60 * 1024
+    claim(client, line)
+    assert page_weight(client, f"/saya/paket/{line['claim_id']}/kartu") < 60 * 1024
+    assert page_weight(client, f"/saya/paket/{line['claim_id']}") < 60 * 1024
+
+
+class TestCsrf:
+    @pytest.fixture
+    def app_config(self) -> dict[str, Any]:
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_the_claim_forms_need_a_csrf_token(self, app, client):
+        line = build_line()
+        before = messages()
+        assert client.post("/klaim", data={"code": line["code"]}).status_code == 400
+        assert client.post("/klaim/kode", data={"code": "123456"}).status_code in (302, 400)
+        assert messages() == before and claimed_at(line["claim_id"]) is None
