@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := PAYUNG_ENV=development $(BIN)/flask --app app
+# Two workers: this machine has two cores. Override with `make test PYTEST_ARGS=...`.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test install system-deps translations lint format check-migrations migration clean
 
