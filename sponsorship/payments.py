@@ -1,7 +1,7 @@
 """Paying an order with a card through Stripe, and learning that it was paid.
 
 The card flow works with Stripe and with localstripe's Stripe.js mock alike (see
-/work/notes/stripe.md): the pay page hands Stripe.js a SetupIntent; the browser confirms it
+devtools/LOCALSTRIPE.md): the pay page hands Stripe.js a SetupIntent; the browser confirms it
 with the typed card; the server confirms the order's PaymentIntent with that card; a card that
 wants 3-D Secure comes back to the browser for ``confirmCardPayment``. Whoever learns first
 that the intent succeeded — the confirm call, the return page or a webhook — retrieves the

@@ -3,7 +3,7 @@
 Everything else in Payung speaks integer rupiah and the types below; this module alone imports
 ``stripe``. Stripe's API treats IDR as a two-decimal currency, so Rp16.800 travels as 1680000
 and comes back as 16800. In development and tests the same calls go to localstripe
-(``STRIPE_API_BASE``); see /work/notes/stripe.md for what it does and does not do.
+(``STRIPE_API_BASE``); see devtools/LOCALSTRIPE.md for what it does and does not do.
 """
 
 import json
