@@ -196,6 +196,8 @@ def run_import(job: ImportJob) -> None:
     repeated = duplicate_keys(parsed.rows)
     with force_locale(job.locale), _forgetting_keys():
         for start in range(job.processed_rows, len(parsed.rows), CHUNK_ROWS):
+            if not _still_ours(job, start):
+                return  # a redelivered copy of this task got ahead of us
             chunk = parsed.rows[start : start + CHUNK_ROWS]
             outcomes = enrol_workers(
                 [row for _number, row in chunk],
@@ -211,6 +213,12 @@ def run_import(job: ImportJob) -> None:
             db.session.commit()
     job.transition(ImportStatus.DONE)
     db.session.commit()
+
+
+def _still_ours(job: ImportJob, start: int) -> bool:
+    """Lock the job row and check nobody processed this chunk meanwhile."""
+    db.session.refresh(job, with_for_update=True)
+    return job.status == ImportStatus.RUNNING and job.processed_rows == start
 
 
 @contextmanager

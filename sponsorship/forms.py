@@ -1,5 +1,5 @@
-"""Forms of the worker registry and the directory. Shapes are checked here; rules that need
-the database (one NIK, one worker) live in the services."""
+"""Forms of the worker registry: registration, consent, invitations, bulk enrolment. Shapes
+are checked here; rules that need the database (one NIK, one worker) live in the services."""
 
 from datetime import date
 
@@ -12,11 +12,9 @@ from wtforms import (
     FieldList,
     FormField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TelField,
@@ -26,16 +24,13 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     StopValidation,
     ValidationError,
 )
 
 from i18n import Form
-from sponsorship.coverage import CoverageStatus
 from sponsorship.dates import jakarta_today
-from sponsorship.directory import AGE_BAND_KEYS, DirectoryFilters, DirectorySort
 from sponsorship.identity import (
     OCCUPATION_LABELS,
     PROVINCES,
@@ -78,7 +73,7 @@ CONSENT_ACTION_LABELS = {
 }
 
 
-def _strip(value: str | None) -> str | None:
+def strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
@@ -123,7 +118,7 @@ class HeirForm(Form):
     class Meta:
         csrf = False
 
-    full_name = StringField(_l("Name"), filters=[_strip], validators=[Length(max=NAME_MAX)])
+    full_name = StringField(_l("Name"), filters=[strip], validators=[Length(max=NAME_MAX)])
     relation = SelectField(
         _l("Relation"),
         choices=_choose(_l("Choose…"))
@@ -167,13 +162,13 @@ class CardForm(Form):
     regency = StringField(
         _l("Regency or city"),
         description=_l("For example Kab. Garut or Kota Medan."),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(), Length(min=3, max=REGENCY_MAX)],
     )
     story = TextAreaField(
         _l("Your story (optional)"),
         description=_l("A few words for sponsors: your work, your family. At most 400 letters."),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=STORY_MAX)],
     )
     photo = FileField(
@@ -203,13 +198,13 @@ class WorkerDetailsForm(CardForm):
     full_name = StringField(
         _l("Full name"),
         description=_l("As written on your KTP."),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(), Length(min=2, max=NAME_MAX)],
     )
     nik = StringField(
         _l("NIK (16-digit number on your KTP)"),
         description=_l("Only BPJS Ketenagakerjaan receives it. Sponsors never see it."),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(), Length(max=24)],
     )
     birth_date = DateField(_l("Date of birth"), validators=[InputRequired()])
@@ -312,7 +307,7 @@ class ConsentChangeForm(Form):
 class InvitationForm(Form):
     full_name = StringField(
         _l("Their full name"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(), Length(min=2, max=NAME_MAX)],
     )
     phone = TelField(
@@ -323,7 +318,7 @@ class InvitationForm(Form):
     nik = StringField(
         _l("Their NIK (optional)"),
         description=_l("If you know it. The worker checks and confirms it."),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=24)],
     )
     submit = SubmitField(_l("Send the invitation"))
@@ -359,76 +354,3 @@ class EnrolmentUploadForm(Form):
         validators=[Required(message=_l("Confirm that you collected the workers' consent."))],
     )
     submit = SubmitField(_l("Upload and check"))
-
-
-def _any(label: object) -> list[SelectChoice]:
-    return [SelectChoice("", label)]
-
-
-class _DirectoryFilterFields(Form):
-    occupation = SelectField(_l("Work"), choices=occupation_choices(_l("Any work")), default="")
-    province = SelectField(_l("Province"), choices=province_choices(_l("Any province")), default="")
-    gender = SelectField(
-        _l("Gender"), choices=_any(_l("Any gender")) + gender_choices(), default=""
-    )
-    age = SelectField(
-        _l("Age"),
-        choices=_any(_l("Any age")) + [SelectChoice(k, str(b)) for k, b in AGE_BAND_KEYS.items()],
-        default="",
-    )
-    status = SelectField(
-        _l("Protection"),
-        choices=_any(_l("Any protection status"))
-        + [SelectChoice(s.value, s.label) for s in CoverageStatus],
-        default="",
-    )
-    q = StringField(_l("Search"), filters=[_strip], validators=[Optional(), Length(max=100)])
-    sort = SelectField(
-        _l("Sort"),
-        choices=[SelectChoice(s.value, s.label) for s in DirectorySort],
-        default=DirectorySort.LONGEST_UNCOVERED.value,
-    )
-
-    def filters(self) -> DirectoryFilters:
-        """The valid filters; a field with an error counts as "any"."""
-
-        def ok(field: SelectField | StringField) -> str | None:
-            return field.data if field.data and not field.errors else None
-
-        sort = ok(self.sort)
-        return DirectoryFilters(
-            occupation=Occupation(ok(self.occupation)) if ok(self.occupation) else None,
-            province_code=ok(self.province),
-            gender=Gender(ok(self.gender)) if ok(self.gender) else None,
-            age_band=AGE_BAND_KEYS[ok(self.age)] if ok(self.age) else None,
-            status=CoverageStatus(ok(self.status)) if ok(self.status) else None,
-            query=ok(self.q) or "",
-            sort=DirectorySort(sort) if sort else DirectorySort.LONGEST_UNCOVERED,
-        )
-
-
-class DirectoryFilterForm(_DirectoryFilterFields):
-    """The directory's GET form: bookmarkable, no CSRF token in the URL."""
-
-    class Meta:
-        csrf = False
-
-
-class CoverMatchingForm(_DirectoryFilterFields):
-    """ "Cover N matching workers": N plus the directory filters as hidden fields."""
-
-    n = IntegerField(
-        _l("Number of workers"),
-        validators=[InputRequired(), NumberRange(min=1, message=_l("Choose at least one worker."))],
-    )
-    submit = SubmitField(_l("Cover matching workers"))
-
-
-class SelectWorkersForm(Form):
-    """Checkboxes on the directory cards, or one card's "Cover this worker" button."""
-
-    worker_id = SelectMultipleField(coerce=int, validate_choice=False)
-    only = IntegerField(validators=[Optional()])
-
-    def worker_ids(self) -> list[int]:
-        return [self.only.data] if self.only.data else list(self.worker_id.data or [])

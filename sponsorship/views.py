@@ -27,13 +27,9 @@ from extensions import db, limiter, utcnow
 from sponsorship import directory, invitations
 from sponsorship.coverage import CoverageStatus, coverage_status
 from sponsorship.dates import jakarta_today
+from sponsorship.directory_forms import CoverMatchingForm, DirectoryFilterForm, SelectWorkersForm
 from sponsorship.enrolment_views import bp as enrolment_bp
-from sponsorship.forms import (
-    CoverMatchingForm,
-    DirectoryFilterForm,
-    InvitationForm,
-    SelectWorkersForm,
-)
+from sponsorship.forms import InvitationForm
 from sponsorship.identity import (
     OCCUPATION_LABELS,
     PROVINCES,

@@ -161,3 +161,12 @@ def test_a_finished_job_is_not_run_again(app, agent):
     job = queued_job(agent, [csv_row(1)], status=ImportStatus.DONE)
     run_enrolment_import(job.id)
     assert count(Worker) == 0
+
+
+def test_a_redelivered_import_task_does_not_redo_a_chunk(app, agent):
+    job = queued_job(agent, [csv_row(n) for n in range(4)], status=ImportStatus.RUNNING)
+    db.session.execute(
+        ImportJob.__table__.update().where(ImportJob.id == job.id).values(processed_rows=2)
+    )  # another worker finished the first chunk meanwhile
+    assert not enrolment_csv._still_ours(job, 0)
+    assert enrolment_csv._still_ours(job, 2)
