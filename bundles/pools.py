@@ -5,8 +5,6 @@ duplicates in the file and in the partner's pools) before a single code is saved
 then inserted in bulk, encrypted, with a keyed digest that keeps them unique per offer.
 """
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -14,10 +12,11 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, case, func, insert, or_, select, update
 
 from bundles import notifications
+from bundles.csv_upload import RowProblem, UploadRefused, read_csv_upload
+from bundles.csv_upload import refuse as _refuse
 from bundles.models import (
     ApiKey,
     FulfillmentMethod,
@@ -30,11 +29,13 @@ from bundles.pricing import today_in_jakarta
 from extensions import db, utcnow
 from vault import digest, encrypt
 
+# Kept under their old names: callers catch ``pools.PoolUploadRefused``.
+PoolUploadRefused = UploadRefused
+
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,63}")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ("code", "expires_on")
 MAX_EXPIRY_YEARS = 5
-SHOWN_ERRORS = 20
 DIGEST_PURPOSE = "pool_code"
 _LOOKUP_CHUNK = 500
 _INSERT_CHUNK = 2_000
@@ -45,24 +46,6 @@ class CodeRow:
     row: int  # 1-based position as the partner sees it (CSV line or JSON list index + 1)
     code: str
     expires_on: date
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    row: int | None
-    message: LazyString
-
-
-class PoolUploadRefused(Exception):
-    """Nothing was saved. ``problems`` holds every problem found (rows first, in order)."""
-
-    def __init__(self, problems: list[RowProblem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
-
-    @property
-    def shown(self) -> list[RowProblem]:
-        return self.problems[:SHOWN_ERRORS]
 
 
 @dataclass(frozen=True)
@@ -78,36 +61,14 @@ class Stock:
         return self.available + self.issued + self.void + self.expired
 
 
-def _refuse(message: LazyString, row: int | None = None) -> PoolUploadRefused:
-    return PoolUploadRefused([RowProblem(row, message)])
-
-
 def parse_pool_csv(data: bytes) -> list[tuple[int, str, str]]:
     """Split a CSV file into ``(line, code, expires_on)`` cells; raise on a malformed file."""
-    limit = current_app.config["POOL_UPLOAD_MAX_BYTES"]
-    if len(data) > limit:
-        raise _refuse(_l("The file is larger than %(size)s MB.", size=f"{limit / 1024 / 1024:g}"))
-    if b"\x00" in data:
-        raise _refuse(_l("This is not a CSV text file."))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _refuse(_l("Save the file as CSV in UTF-8.")) from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        rows = [(reader.line_num, cells) for cells in reader]
-    except csv.Error:
-        raise _refuse(_l("The CSV file is malformed (check the quotes).")) from None
-    rows = [(line, cells) for line, cells in rows if any(cell.strip() for cell in cells)]
-    if not rows:
-        raise _refuse(_l("The file is empty."))
-    header_line, header = rows[0]
-    names = [cell.strip().lower() for cell in header]
-    if sorted(names) != sorted(COLUMNS):
-        raise _refuse(_l("The first line must name the columns: code,expires_on."), header_line)
-    code_at, expiry_at = names.index("code"), names.index("expires_on")
+    table = read_csv_upload(
+        data, columns=COLUMNS, max_bytes=current_app.config["POOL_UPLOAD_MAX_BYTES"]
+    )
+    code_at, expiry_at = table.column_at["code"], table.column_at["expires_on"]
     cells = []
-    for line, row in rows[1:]:
+    for line, row in table.rows:
         if len(row) != len(COLUMNS):
             raise _refuse(_l("Each line needs exactly two cells: code and expiry date."), line)
         cells.append((line, row[code_at], row[expiry_at]))

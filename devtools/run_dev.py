@@ -2,7 +2,9 @@
 
 - localstripe (the Stripe stand-in) on 127.0.0.1:8420, with its webhooks sent to our site;
 - the partner sandbox (telco, health app, insurer APIs) on 127.0.0.1:8430;
-- Payung itself on http://127.0.0.1:5000.
+- Payung itself on http://127.0.0.1:5000;
+- the fulfillment sweeper every 30 s: with no Celery broker, jobs run in-process, so retries
+  that wait for their backoff and parts stuck past their deadline are picked up by it.
 """
 
 import os
@@ -76,6 +78,7 @@ def main() -> int:
         wait_until_up(f"http://{HOST}:{SANDBOX_PORT}/_stats", sandbox)
         register_stripe_webhook()
         start("-m", "flask", "--app", "app", "run", "--host", HOST, "--port", str(SITE_PORT))
+        start("-m", "flask", "--app", "app", "fulfillment", "sweep", "--loop", "30")
         print(f"\nPayung is running on http://{HOST}:{SITE_PORT}  (Ctrl-C stops everything)\n")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

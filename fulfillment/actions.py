@@ -24,7 +24,7 @@ from fulfillment.models import (
 )
 from fulfillment.services import new_item_key, schedule_refund
 from jobs import on_commit
-from sponsorship.checkout_models import ORDER_TRANSITIONS, Order, OrderStatus
+from sponsorship.checkout_models import Order, OrderStatus
 from sponsorship.refunds import refund_for_part
 
 
@@ -71,6 +71,7 @@ def retry_item(item_id: int, *, actor_id: int | None, reason: str) -> Fulfillmen
         item.record(EventKind.RETRIED, actor_id=actor_id, reason=reason)
     else:
         item.transition(ItemStatus.PENDING, EventKind.RETRIED, actor_id=actor_id, reason=reason)
+    _reopen_order(item.order_id)
     db.session.flush()
     _enqueue(item.id)
     return item
@@ -204,12 +205,7 @@ def substitute_item(
 
 
 def _reopen_order(order_id: int) -> None:
-    # Only when checkout's order states allow it; otherwise the order keeps its status and
-    # ``order_progress`` still shows this part as pending.
+    # A part is pending again, so the order may not say "fulfilled" until it settles.
     order = db.session.get(Order, order_id)
-    if (
-        order is not None
-        and order.status == OrderStatus.FULFILLED
-        and OrderStatus.FULFILLING in ORDER_TRANSITIONS[OrderStatus.FULFILLED]
-    ):
+    if order is not None and order.status == OrderStatus.FULFILLED:
         order.transition(OrderStatus.FULFILLING)

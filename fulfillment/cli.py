@@ -24,7 +24,9 @@ def sweep_command(every: float | None) -> None:
     while True:
         report = sweeper.sweep()
         db.session.commit()
-        click.echo(" ".join(f"{name}={value}" for name, value in report.as_dict().items()))
+        counts = report.as_dict()
+        if every is None or any(counts.values()):  # a quiet loop stays quiet
+            click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))
         if every is None:
             return
         time.sleep(every)

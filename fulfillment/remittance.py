@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select, update
 
+from bundles.csv_upload import RowProblem as Problem
+from bundles.csv_upload import UploadRefused, read_csv_upload
+from bundles.csv_upload import refuse as _refuse
 from bundles.models import Partner, PartnerKind
 from extensions import db, utcnow
 from fulfillment.models import Remittance, RemittanceFile, RemittanceStatus
 from vault import decrypt
+
+ConfirmationRefused = UploadRefused  # the name admin views and the CLI catch
 
 FILE_COLUMNS = (
     "reference",
@@ -32,25 +36,6 @@ FILE_COLUMNS = (
 CONFIRMATION_COLUMNS = ("reference", "remittance_id", "amount_idr", "status")
 CONFIRMATION_STATUSES = ("accepted", "rejected")
 MAX_CONFIRMATION_BYTES = 5 * 1024 * 1024
-SHOWN_PROBLEMS = 20
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int | None
-    message: LazyString
-
-
-class ConfirmationRefused(Exception):
-    """Nothing was changed; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
-
-    @property
-    def shown(self) -> list[Problem]:
-        return self.problems[:SHOWN_PROBLEMS]
 
 
 @dataclass
@@ -125,36 +110,13 @@ def remittance_csv(file: RemittanceFile) -> str:
     return out.getvalue()
 
 
-def _refuse(message: LazyString, row: int | None = None) -> ConfirmationRefused:
-    return ConfirmationRefused([Problem(row, message)])
-
-
 def parse_confirmation(data: bytes) -> list[tuple[int, str, str, int, str]]:
     """Rows ``(line, reference, remittance_id, amount_idr, status)``; raises
     ConfirmationRefused with every problem."""
-    if len(data) > MAX_CONFIRMATION_BYTES:
-        raise _refuse(_l("The file is larger than 5 MB."))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _refuse(_l("Save the file as CSV in UTF-8.")) from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        rows = [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
-    except csv.Error:
-        raise _refuse(_l("The CSV file is malformed (check the quotes).")) from None
-    if not rows:
-        raise _refuse(_l("The file is empty."))
-    header_line, header = rows[0]
-    names = [cell.strip().lower() for cell in header]
-    if sorted(names) != sorted(CONFIRMATION_COLUMNS):
-        raise _refuse(
-            _l("The first line must name the columns: reference,remittance_id,amount_idr,status."),
-            header_line,
-        )
-    at = {name: names.index(name) for name in CONFIRMATION_COLUMNS}
+    table = read_csv_upload(data, columns=CONFIRMATION_COLUMNS, max_bytes=MAX_CONFIRMATION_BYTES)
+    at = table.column_at
     parsed, problems, seen = [], [], set()
-    for line, cells in rows[1:]:
+    for line, cells in table.rows:
         if len(cells) != len(CONFIRMATION_COLUMNS):
             problems.append(Problem(line, _l("Each line needs exactly four cells.")))
             continue

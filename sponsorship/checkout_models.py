@@ -43,7 +43,8 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.AWAITING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
     OrderStatus.PAID: frozenset({OrderStatus.FULFILLING, OrderStatus.REFUNDED}),
     OrderStatus.FULFILLING: frozenset({OrderStatus.FULFILLED, OrderStatus.REFUNDED}),
-    OrderStatus.FULFILLED: frozenset({OrderStatus.REFUNDED}),
+    # Back to FULFILLING: an admin substituted or retried a part, which is pending again.
+    OrderStatus.FULFILLED: frozenset({OrderStatus.FULFILLING, OrderStatus.REFUNDED}),
     OrderStatus.CANCELLED: frozenset({OrderStatus.AWAITING_PAYMENT}),
     OrderStatus.REFUNDED: frozenset(),
 }

@@ -5,7 +5,7 @@ change nothing."""
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from accounts.models import Role
 from bundles.models import FulfillmentMethod, Offer, OfferKind, PoolCode, PoolCodeStatus
@@ -21,7 +21,7 @@ from fulfillment.models import (
     Message,
 )
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Refund
+from sponsorship.checkout_models import Order, OrderStatus, Refund
 from tests.fulfillment.support import (
     add_pool_codes,
     make_combofit,
@@ -246,3 +246,39 @@ def test_substitute_issues_the_part_from_another_offer(app, sandbox, client, log
     [substituted] = events(item, EventKind.SUBSTITUTED)
     assert substituted.data["from_offer_id"] == combo.health.id
     assert substituted.actor_id == admin.id
+
+
+def test_substituting_an_issued_part_reopens_a_fulfilled_order(
+    app, sandbox, client, login_as, admin
+):
+    combo, order = fulfilled_order(codes=5)
+    assert db.session.get(Order, order.id).status == OrderStatus.FULFILLED
+    item = health_item()
+    assert item.status == ItemStatus.ISSUED
+    empty = Offer(
+        partner_id=combo.health.partner_id,
+        kind=OfferKind.HEALTH_APP,
+        name_id="Fita Premium (stok kosong)",
+        name_en="Fita Premium (empty stock)",
+        premium_days=30,
+        fulfillment_method=FulfillmentMethod.CODE_POOL,
+    )
+    db.session.add(empty)
+    db.session.flush()
+    add_pool_codes(empty, 1)  # listed needs stock; take it away after listing
+    db.session.commit()
+    db.session.execute(
+        update(PoolCode).where(PoolCode.offer_id == empty.id).values(status=PoolCodeStatus.VOID)
+    )
+    db.session.commit()
+
+    login_as(admin)
+    response = client.post(
+        f"/admin/fulfillment/{item.id}/substitute",
+        data={"substitute-offer_id": empty.id, "substitute-reason": "old code was leaked"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    # The new part is waiting for stock, so the order must not say "fulfilled".
+    assert db.session.get(FulfillmentItem, item.id).status != ItemStatus.ISSUED
+    assert db.session.get(Order, order.id).status == OrderStatus.FULFILLING
