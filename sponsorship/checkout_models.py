@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bundles.dues import PayerKind  # who funds an order: the dues rules and checkout share it
 from extensions import UtcDateTime, db, utcnow
 
 
@@ -55,14 +56,6 @@ class PaymentStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-class PayerKind(StrEnum):
-    """Who funds the order. Government (APBN/APBD) payers never get the PP 50/2025 discount."""
-
-    PERSON = "person"
-    COMPANY = "company"
-    GOVERNMENT = "government"
 
 
 class Order(db.Model):

@@ -30,7 +30,6 @@ from bundles.pricing import (
     price_line,
 )
 from extensions import db
-from sponsorship.checkout_models import PayerKind as CheckoutPayerKind
 
 FARMER = "farmer"
 DRIVER = "ojek_online"
@@ -78,7 +77,7 @@ def test_checkout_payer_kind_is_accepted_as_the_same_values(sertakan, make_worke
         worker=make_worker(occupation=DRIVER),
         months=1,
         first_month=date(2026, 2, 1),
-        payer_kind=CheckoutPayerKind.GOVERNMENT,
+        payer_kind=PayerKind.GOVERNMENT,
     )
     assert (line.payer_kind, line.total_idr) == (PayerKind.GOVERNMENT, 16_800)
 
