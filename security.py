@@ -19,20 +19,35 @@ def safe_next(target: str | None, default: str) -> str:
     return target if is_safe_next(target) else default
 
 
+# What live Stripe.js loads besides itself: its own frames (3-D Secure challenges come from
+# hooks.stripe.com) and calls to its API. localstripe serves everything from one origin.
+LIVE_STRIPE_JS = "js.stripe.com"
+LIVE_STRIPE_EXTRA = {
+    "script": ["https://*.js.stripe.com"],
+    "frame": ["https://*.js.stripe.com", "https://hooks.stripe.com"],
+    "connect": ["https://api.stripe.com"],
+}
+
+
 def content_security_policy() -> str:
-    script_sources = ["'self'"]
+    stripe: dict[str, list[str]] = {"script": [], "frame": [], "connect": []}
     stripe_js = current_app.config.get("STRIPE_JS_URL")
     if stripe_js:
         parts = urlsplit(stripe_js)
-        script_sources.append(f"{parts.scheme}://{parts.netloc}")
-    frame_sources = " ".join(script_sources[1:]) or "'none'"
+        origin = f"{parts.scheme}://{parts.netloc}"
+        extra = LIVE_STRIPE_EXTRA if parts.netloc == LIVE_STRIPE_JS else {}
+        for kind, sources in stripe.items():
+            sources.extend([origin, *extra.get(kind, [])])
+    script_sources = " ".join(["'self'", *stripe["script"]])
+    frame_sources = " ".join(stripe["frame"]) or "'none'"
+    connect_sources = " ".join(["'self'", *stripe["connect"]])
     return "; ".join(
         [
             "default-src 'self'",
-            f"script-src {' '.join(script_sources)}",
+            f"script-src {script_sources}",
             "style-src 'self'",
             "img-src 'self' data:",
-            f"connect-src {' '.join(script_sources)}",
+            f"connect-src {connect_sources}",
             f"frame-src {frame_sources}",
             "object-src 'none'",
             "base-uri 'self'",

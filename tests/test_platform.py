@@ -11,6 +11,7 @@ from app import create_app
 from extensions import db
 from fulfillment.messages import queue_message
 from fulfillment.models import Channel, Message, MessageStatus
+from security import content_security_policy
 from tests.conftest import PASSWORD, UnplannedNetworkCall, make_test_app
 
 
@@ -48,6 +49,40 @@ def test_security_headers_forbid_framing_sniffing_and_inline_scripts(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert "<script>" not in response.text
+
+
+def _directives(csp: str) -> dict[str, set[str]]:
+    return {name: set(values) for name, *values in (part.split() for part in csp.split("; "))}
+
+
+@pytest.mark.parametrize(
+    ("js_url", "frames", "connects"),
+    [
+        # Live Stripe.js opens 3-D Secure in frames from hooks.stripe.com and calls its API.
+        (
+            "https://js.stripe.com/v3/",
+            {"https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"},
+            {"'self'", "https://api.stripe.com", "https://js.stripe.com"},
+        ),
+        # localstripe serves the script, the frames and the API from one local origin.
+        (
+            "http://127.0.0.1:8420/js.stripe.com/v3/",
+            {"http://127.0.0.1:8420"},
+            {"'self'", "http://127.0.0.1:8420"},
+        ),
+        (None, {"'none'"}, {"'self'"}),
+    ],
+)
+def test_the_policy_lets_stripe_js_work_and_nothing_else(
+    tmp_path, pg_schema, js_url, frames, connects
+):
+    app = make_test_app(tmp_path, pg_schema, STRIPE_JS_URL=js_url)
+    with app.test_request_context("/"):
+        policy = _directives(content_security_policy())
+    assert policy["frame-src"] == frames
+    assert policy["connect-src"] == connects
+    assert "hooks.stripe.com" not in " ".join(policy["script-src"])
+    assert policy["frame-ancestors"] == {"'none'"}
 
 
 class TestProductionCookies:
