@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.numbers import format_decimal
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, get_locale, gettext, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -35,6 +35,10 @@ def translation_directories() -> list[Path]:
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # Jobs and commands have no visitor: they speak the default language unless they
+        # choose one with force_locale (e.g. the recipient's).
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -1,6 +1,6 @@
 """Indonesian first, English second; every message translated; rupiah shown the local way."""
 
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext, lazy_gettext
 
 from i18n import missing_messages, rupiah
 
@@ -35,3 +35,11 @@ def test_rupiah_is_written_with_dots_in_indonesian_and_commas_in_english(app):
         assert rupiah(-8400) == "−Rp8.400"
     with app.test_request_context(), force_locale("en"):
         assert rupiah(16800) == "Rp16,800"
+
+
+def test_jobs_without_a_request_speak_the_default_language(app):
+    with app.app_context():  # as a Celery task or a flask command runs
+        assert gettext("Please sign in to continue.") != "Please sign in to continue."
+        assert str(lazy_gettext("Please sign in to continue.")) == gettext(
+            "Please sign in to continue."
+        )
