@@ -155,6 +155,19 @@ def missing_messages() -> dict[str, str]:
     return {k: v for k, v in used_messages().items() if k not in translated}
 
 
+def fill_plural_forms(catalog: Catalog) -> int:
+    """Indonesian nouns do not change with number, so every plural form is the singular one.
+    A form left empty would make gettext fall back to English whenever n != 1."""
+    filled = 0
+    for message in catalog:
+        if message.id and isinstance(message.string, tuple) and message.string[0]:
+            forms = tuple(form or message.string[0] for form in message.string)
+            if forms != message.string:
+                message.string = forms
+                filled += 1
+    return filled
+
+
 def merge_into(fragment: Path, package: str) -> int:
     """Add (or update) the entries of ``fragment`` in ``package``'s Indonesian catalog."""
     base = ROOT / package / "translations" if package != "." else ROOT / "translations"
@@ -173,6 +186,7 @@ def merge_into(fragment: Path, package: str) -> int:
             flags = [flag for flag in message.flags if flag != "fuzzy"]
             catalog.add(message.id, message.string, flags=flags)
             added += 1
+    fill_plural_forms(catalog)
     with target.open("wb") as po_file:
         write_po(po_file, catalog, sort_output=True, width=100, omit_header=False)
     return added

@@ -1,8 +1,9 @@
 """Indonesian first, English second; every message translated; rupiah shown the local way."""
 
-from flask_babel import force_locale, gettext, lazy_gettext
+from babel.messages.pofile import read_po
+from flask_babel import force_locale, gettext, lazy_gettext, ngettext
 
-from i18n import missing_messages, rupiah
+from i18n import catalog_paths, missing_messages, rupiah
 
 
 def test_every_message_has_an_indonesian_translation():
@@ -43,3 +44,13 @@ def test_jobs_without_a_request_speak_the_default_language(app):
         assert str(lazy_gettext("Please sign in to continue.")) == gettext(
             "Please sign in to continue."
         )
+
+
+def test_indonesian_plurals_are_translated_for_every_number(app):
+    with app.app_context(), force_locale("id"):
+        assert ngettext("%(num)s month", "%(num)s months", 2) == "2 bulan"
+    for path in catalog_paths():
+        with path.open("rb") as po_file:
+            for message in read_po(po_file, locale="id"):
+                if message.id and isinstance(message.string, tuple) and message.string[0]:
+                    assert all(message.string), f"{path}: {message.id[0]!r} has an empty form"
