@@ -45,7 +45,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
+    from admin.audit_log import bp as admin_audit_bp
     from admin.dues import bp as admin_dues_bp
+    from admin.messages_log import bp as admin_messages_bp
+    from admin.orders import bp as admin_orders_bp
     from admin.partners import bp as admin_partners_bp
     from admin.views import bp as admin_bp
     from bundles.api import register_partner_api
@@ -60,18 +63,29 @@ def register_blueprints(app: Flask) -> None:
     from pages.views import bp as pages_bp
     from pages.views import register_error_pages
     from sponsorship.checkout_views import bp as checkout_bp
+    from sponsorship.renew_views import bp as renewal_links_bp
+    from sponsorship.renewal_views import bp as renewals_bp
+    from sponsorship.sponsor_note_views import bp as sponsor_note_bp
+    from sponsorship.thanks_views import bp as thanks_bp
     from sponsorship.views import bp as sponsorship_bp
     from sponsorship.webhooks import bp as stripe_webhooks_bp
+    from sponsorship.worker_self_views import bp as worker_self_bp
 
     for blueprint in (pages_bp, accounts_bp, sponsorship_bp, bundles_bp, fulfillment_bp, admin_bp):
         app.register_blueprint(blueprint)
     for blueprint in (partner_bp, bundle_editor_bp, admin_partners_bp, admin_dues_bp):
         app.register_blueprint(blueprint)
+    for blueprint in (admin_orders_bp, admin_messages_bp, admin_audit_bp):
+        app.register_blueprint(blueprint)
     app.register_blueprint(fulfillment_callbacks_bp)
     app.register_blueprint(claim_bp)
     app.register_blueprint(sms_inbound_bp)
     app.register_blueprint(checkout_bp)
+    app.register_blueprint(renewals_bp)
+    app.register_blueprint(renewal_links_bp)
     app.register_blueprint(stripe_webhooks_bp)
+    for blueprint in (worker_self_bp, thanks_bp, sponsor_note_bp):  # issue 7: worker home
+        app.register_blueprint(blueprint)
     if app.config["DEV_OUTBOX"]:
         app.register_blueprint(outbox_bp)
     register_error_pages(app)
@@ -81,6 +95,8 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from demo import seed_demo_command
     from fulfillment.cli import fulfillment_cli
+    from sponsorship.continuity_cli import continuity_cli
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(fulfillment_cli)
+    app.cli.add_command(continuity_cli)

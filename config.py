@@ -65,6 +65,7 @@ class Config:
     RECEIPT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 
     SMS_GATEWAY_URL: str | None = None  # None: messages stay in the outbox table
+    CONTINUITY_WORKER_CHANNEL = "sms"  # lapse alerts to workers: "sms" or "whatsapp"
     SMS_GATEWAY_TOKEN: str | None = None
     DEV_OUTBOX = False
 
@@ -101,6 +102,10 @@ class Config:
     CLAIM_BASE_URL: str | None = None  # the claim page in SMS; default SITE_URL + "/klaim"
     CLAIM_CODE_CHANNEL = "sms"  # or "whatsapp"
     ADMIN_ALERT_EMAIL: str | None = None  # None: every admin user gets fulfillment alerts
+    # Automatic renewals: charge the saved card this many days before cover lapses; a declined
+    # try is retried this many days after the first one (then the sponsor pays on-session).
+    RENEWAL_DAYS_BEFORE_LAPSE = 7
+    RENEWAL_RETRY_DAYS = (1, 3)
 
 
 class DevelopmentConfig(Config):

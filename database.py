@@ -21,6 +21,11 @@ MODEL_MODULES = [
     "bundles.models",
     "bundles.dues_models",
     "fulfillment.models",
+    "admin.models",
+    "sponsorship.note_models",
+    "sponsorship.self_models",
+    "sponsorship.alert_models",
+    "sponsorship.renewal_models",
 ]
 
 

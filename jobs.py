@@ -7,6 +7,7 @@ surrounding transaction commits and are dropped if it rolls back.
 
 from collections.abc import Callable
 
+from celery.schedules import crontab
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -21,6 +22,16 @@ TASK_MODULES = ["fulfillment.tasks", "sponsorship.tasks"]
 # Periodic tasks (Celery beat); CELERY_BEAT_SCHEDULE in the config adds to or overrides them.
 BEAT_SCHEDULE: dict[str, dict] = {
     "fulfillment-sweep": {"task": "fulfillment.sweep", "schedule": 60.0},
+    # Lapse alerts and "needs a sponsor" flags, each morning in Jakarta (texts not at night).
+    "continuity-nightly": {
+        "task": "sponsorship.continuity_nightly",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    # Automatic renewals: saved cards charged a few days before a lapse (before the alerts).
+    "sponsorship-renewals": {
+        "task": "sponsorship.run_renewals",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 
 

@@ -4,6 +4,8 @@ Nothing is overwritten: new rates start on a month, old ones can be withdrawn; b
 from a month; discounts are added or withdrawn. Paid orders keep the prices they were sold at.
 """
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from accounts.access import admin_required
+from admin.audit import record_admin_action as audit
 from bundles import dues_data
 from bundles.dues import Programme
 from bundles.dues_data import DuesDataError
@@ -121,64 +124,80 @@ def index() -> str:
     return _render()
 
 
-@bp.route("/tarif", methods=["POST"])
-@admin_required
-def add_rates() -> str | Response:
-    form = RateForm(prefix="rate")
+def _add(form: Form, form_name: str, save: Callable[[], object], done: str) -> str | Response:
+    """The add views: validate, save (the service raises DuesDataError), commit or re-render
+    with the error next to its field."""
     if form.validate_on_submit():
         try:
-            dues_data.add_rate_version(
-                effective_from=form.effective_from.data,
-                jkk_rate_bp=form.jkk_rate_bp.data,
-                jkm_flat_idr=form.jkm_flat_idr.data,
-                jht_rate_bp=form.jht_rate_bp.data,
-                note=form.note.data or "",
-                by_id=current_user.id,
-            )
+            save()
         except DuesDataError as refused:
             db.session.rollback()
             _attach(form, refused)
         else:
             db.session.commit()
-            flash(_("New rates saved."), "success")
+            flash(done, "success")
             return redirect(url_for("admin_dues.index"))
-    return _render(rate_form=form), 422
+    return _render(**{form_name: form}), 422
+
+
+def _confirmed(change: Callable[[], object], done: str) -> Response:
+    """The withdraw views: one confirmation button, then the change or its refusal."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            change()
+        except DuesDataError as refused:
+            flash(str(refused.message), "error")
+        else:
+            db.session.commit()
+            flash(done, "success")
+    return redirect(url_for("admin_dues.index"))
+
+
+@bp.route("/tarif", methods=["POST"])
+@admin_required
+def add_rates() -> str | Response:
+    form = RateForm(prefix="rate")
+
+    def save() -> None:
+        version = dues_data.add_rate_version(
+            effective_from=form.effective_from.data,
+            jkk_rate_bp=form.jkk_rate_bp.data,
+            jkm_flat_idr=form.jkm_flat_idr.data,
+            jht_rate_bp=form.jht_rate_bp.data,
+            note=form.note.data or "",
+            by_id=current_user.id,
+        )
+        audit(current_user.id, "dues.rates_add", "dues_rate", version.id, reason=version.note)
+
+    return _add(form, "rate_form", save, _("New rates saved."))
 
 
 @bp.route("/tarif/<int(max=2147483647):version_id>/tarik", methods=["POST"])
 @admin_required
 def withdraw_rates(version_id: int) -> Response:
     version = db.session.get(DuesRateVersion, version_id) or abort(404)
-    if ConfirmForm().validate_on_submit():
-        try:
-            dues_data.withdraw_rate_version(version, by_id=current_user.id)
-        except DuesDataError as refused:
-            flash(str(refused.message), "error")
-        else:
-            db.session.commit()
-            flash(_("Rates withdrawn. They stay in the history."), "success")
-    return redirect(url_for("admin_dues.index"))
+
+    def change() -> None:
+        dues_data.withdraw_rate_version(version, by_id=current_user.id)
+        audit(current_user.id, "dues.rates_withdraw", "dues_rate", version.id)
+
+    return _confirmed(change, _("Rates withdrawn. They stay in the history."))
 
 
 @bp.route("/tingkat", methods=["POST"])
 @admin_required
 def add_band() -> str | Response:
     form = BandForm(prefix="band")
-    if form.validate_on_submit():
-        try:
-            dues_data.add_income_band(
-                amount_idr=form.amount_idr.data,
-                effective_from=form.effective_from.data,
-                by_id=current_user.id,
-            )
-        except DuesDataError as refused:
-            db.session.rollback()
-            _attach(form, refused)
-        else:
-            db.session.commit()
-            flash(_("Income band added."), "success")
-            return redirect(url_for("admin_dues.index"))
-    return _render(band_form=form), 422
+
+    def save() -> None:
+        band = dues_data.add_income_band(
+            amount_idr=form.amount_idr.data,
+            effective_from=form.effective_from.data,
+            by_id=current_user.id,
+        )
+        audit(current_user.id, "dues.band_add", "dues_band", band.id)
+
+    return _add(form, "band_form", save, _("Income band added."))
 
 
 @bp.route("/tingkat/<int(max=2147483647):band_id>/pensiun", methods=["POST"])
@@ -195,6 +214,7 @@ def retire_band(band_id: int) -> str | Response:
             db.session.rollback()
             flash(str(refused.message), "error")
         else:
+            audit(current_user.id, "dues.band_retire", "dues_band", band.id)
             db.session.commit()
             flash(_("Income band retired."), "success")
     else:
@@ -206,35 +226,31 @@ def retire_band(band_id: int) -> str | Response:
 @admin_required
 def add_discount() -> str | Response:
     form = DiscountForm(prefix="discount")
-    if form.validate_on_submit():
-        try:
-            dues_data.add_discount_rule(
-                name=form.name.data,
-                percent=form.percent.data,
-                programmes=form.programmes.data,
-                first_month=form.first_month.data,
-                last_month=form.last_month.data,
-                transport_only=form.transport_only.data,
-                excludes_government_payers=form.excludes_government_payers.data,
-                note=form.note.data or "",
-                by_id=current_user.id,
-            )
-        except DuesDataError as refused:
-            db.session.rollback()
-            _attach(form, refused)
-        else:
-            db.session.commit()
-            flash(_("Discount added."), "success")
-            return redirect(url_for("admin_dues.index"))
-    return _render(discount_form=form), 422
+
+    def save() -> None:
+        rule = dues_data.add_discount_rule(
+            name=form.name.data,
+            percent=form.percent.data,
+            programmes=form.programmes.data,
+            first_month=form.first_month.data,
+            last_month=form.last_month.data,
+            transport_only=form.transport_only.data,
+            excludes_government_payers=form.excludes_government_payers.data,
+            note=form.note.data or "",
+            by_id=current_user.id,
+        )
+        audit(current_user.id, "dues.discount_add", "dues_discount", rule.id, reason=rule.name)
+
+    return _add(form, "discount_form", save, _("Discount added."))
 
 
 @bp.route("/diskon/<int(max=2147483647):rule_id>/tarik", methods=["POST"])
 @admin_required
 def withdraw_discount(rule_id: int) -> Response:
     rule = db.session.get(DuesDiscountRule, rule_id) or abort(404)
-    if ConfirmForm().validate_on_submit():
+
+    def change() -> None:
         dues_data.withdraw_discount_rule(rule, by_id=current_user.id)
-        db.session.commit()
-        flash(_("Discount withdrawn. It stays in the history."), "success")
-    return redirect(url_for("admin_dues.index"))
+        audit(current_user.id, "dues.discount_withdraw", "dues_discount", rule.id)
+
+    return _confirmed(change, _("Discount withdrawn. It stays in the history."))

@@ -13,6 +13,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from accounts.access import admin_required
+from admin.audit import record_admin_action
 from bundles.models import Partner
 from extensions import db
 from fulfillment import actions, overview, remittance
@@ -131,6 +132,13 @@ def fulfillment_action(item_id: int, action: str) -> str | tuple[str, int] | Res
             db.session.rollback()
             form.reason.errors.append(str(refused.message))
         else:
+            record_admin_action(
+                current_user.id,
+                f"fulfillment.{action}",
+                "fulfillment_item",
+                item_id,
+                reason=form.reason.data,
+            )
             db.session.commit()
             flash(str(DONE[action]), "success")
             return redirect(url_for("admin.fulfillment_item", item_id=item_id))

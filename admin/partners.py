@@ -9,6 +9,7 @@ from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from accounts.access import admin_required
+from admin.audit import record_admin_action
 from bundles import partners as partner_service
 from bundles.forms import PARTNER_KIND_LABELS
 from bundles.models import IllegalPartnerTransition, Partner, PartnerStatus
@@ -88,6 +89,7 @@ def _decide(partner: Partner, action: str, reason: str = "") -> str | None:
         return _("This decision does not fit the partner's current status; reload the page.")
     except partner_service.PartnerError as refused:
         return str(refused.message)
+    record_admin_action(current_user.id, f"partner.{action}", "partner", partner.id, reason=reason)
     return None
 
 

@@ -7,12 +7,12 @@ keeps the claim's id and version between the two steps (never the code itself).
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from accounts.models import User
 from accounts.services import InvalidCode, request_sign_in_code, verify_sign_in_code
@@ -21,10 +21,9 @@ from extensions import db, utcnow
 from fulfillment.claims import find_claim_code
 from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode
 from fulfillment.progress import PartState, part_state
-from sponsorship.checkout_models import Order, OrderLine
-from sponsorship.dates import jakarta_today
+from sponsorship.checkout_models import OrderLine
 from sponsorship.identity import mask_phone
-from sponsorship.models import Coverage, Worker
+from sponsorship.models import Worker
 from sponsorship.registry import link_enrolled_worker
 from vault import VaultError, decrypt
 
@@ -240,60 +239,3 @@ def _date(value: object) -> date | None:
 
 def _month_start(month: str) -> date | None:
     return _date(f"{month[:7]}-01")
-
-
-# --- the worker's home ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClaimedBundle:
-    claim_id: int
-    bundle_name: str
-    claimed_at: datetime
-
-
-@dataclass(frozen=True)
-class WorkerHome:
-    covered_until: date | None
-    days_left: int | None
-    sponsor_name: str | None
-    bundles: list[ClaimedBundle]
-    unclaimed: int
-
-    @property
-    def is_covered(self) -> bool:
-        return self.days_left is not None and self.days_left >= 0
-
-
-def worker_home(worker: Worker) -> WorkerHome:
-    today = jakarta_today()
-    covered_until = worker.covered_until
-    days_left = (covered_until - today).days if covered_until else None
-    sponsor_name = db.session.scalar(
-        select(User.display_name)
-        .join(Order, Order.sponsor_id == User.id)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Coverage, Coverage.order_line_id == OrderLine.id)
-        .where(Coverage.worker_id == worker.id)
-        .order_by(Coverage.ends_on.desc(), Coverage.id.desc())
-        .limit(1)
-    )
-    rows = db.session.execute(
-        select(ClaimCode.id, Bundle.name, ClaimCode.claimed_at)
-        .join(OrderLine, OrderLine.id == ClaimCode.order_line_id)
-        .join(Bundle, Bundle.id == OrderLine.bundle_id)
-        .where(ClaimCode.worker_id == worker.id, ClaimCode.claimed_at.is_not(None))
-        .order_by(ClaimCode.claimed_at.desc(), ClaimCode.id.desc())
-    ).all()
-    unclaimed = db.session.scalar(
-        select(func.count())
-        .select_from(ClaimCode)
-        .where(ClaimCode.worker_id == worker.id, ClaimCode.claimed_at.is_(None))
-    )
-    return WorkerHome(
-        covered_until=covered_until,
-        days_left=days_left,
-        sponsor_name=sponsor_name or None,
-        bundles=[ClaimedBundle(cid, name, at) for cid, name, at in rows],
-        unclaimed=unclaimed or 0,
-    )

@@ -1,4 +1,4 @@
-"""The worker's pages: their home with what they have been given."""
+"""The worker's pages: their home with their cover, who paid for it and what they were given."""
 
 from flask import Blueprint, redirect, render_template
 from flask_login import current_user
@@ -7,9 +7,9 @@ from werkzeug.wrappers import Response
 
 from accounts.access import worker_required
 from extensions import db
-from fulfillment.claiming import worker_home as home_of
 from sponsorship.models import Worker
 from sponsorship.registration_views import pending_step_url
+from sponsorship.worker_home import home_for
 
 bp = Blueprint("fulfillment", __name__)
 
@@ -20,4 +20,4 @@ def worker_home() -> str | Response:
     worker = db.session.scalar(select(Worker).where(Worker.user_id == current_user.id))
     if (pending := pending_step_url(worker)) is not None:  # register or confirm consent first
         return redirect(pending)
-    return render_template("fulfillment/worker_home.html", worker=worker, home=home_of(worker))
+    return render_template("fulfillment/worker_home.html", worker=worker, home=home_for(worker))

@@ -10,6 +10,7 @@ in whatever order, one of them wins and fulfillment starts once.
 import logging
 import secrets
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -17,7 +18,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, true, update
 
 from accounts.models import User
 from bundles.dues import due_date
@@ -211,20 +212,21 @@ def mark_order_paid(order: Order, intent: PaymentIntentInfo) -> bool:
     return True
 
 
-def restore_cart(order: Order, sponsor: User) -> int:
+def restore_cart(order: Order, sponsor: User, *, line_ids: Sequence[int] | None = None) -> int:
     """Put the workers of an unpaid order back in the cart, with the same bundles, months and
     parts left out, to be priced again. Returns how many could go back (a worker who left
-    the directory cannot)."""
+    the directory cannot). ``line_ids``: only these lines of the order (a renewal link)."""
+    only = OrderLine.id.in_(line_ids) if line_ids is not None else true()
     lines = db.session.execute(
         select(OrderLine.id, OrderLine.worker_id, OrderLine.bundle_id, OrderLine.months).where(
-            OrderLine.order_id == order.id
+            OrderLine.order_id == order.id, only
         )
     ).all()
     kept_offers: dict[int, set[int]] = defaultdict(set)
     for line_id, offer_id in db.session.execute(
         select(OrderLinePart.line_id, OrderLinePart.offer_id)
         .join(OrderLine, OrderLine.id == OrderLinePart.line_id)
-        .where(OrderLine.order_id == order.id)
+        .where(OrderLine.order_id == order.id, only)
     ):
         kept_offers[line_id].add(offer_id)
     bundle_offers: dict[int, set[int]] = defaultdict(set)

@@ -18,6 +18,7 @@ from fpdf.enums import XPos, YPos
 
 from i18n import rupiah
 from sponsorship.checkout_models import PayerKind
+from sponsorship.identity import OCCUPATION_LABELS, PROVINCES, Occupation
 from sponsorship.receipts import Receipt, Statement
 
 DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
@@ -231,6 +232,7 @@ def statement_pdf(statement: Statement) -> bytes:
         rupiah(statement.net_idr),
     )
     pdf.row(list(zip(totals, widths, aligns, strict=True)), bold=True, border="T")
+    _statement_shares(pdf, statement)
     if statement.orders:
         pdf.ln(4)
         pdf.row([(_("Orders"), PAGE_WIDTH, "L")], bold=True, size=11)
@@ -244,6 +246,36 @@ def statement_pdf(statement: Statement) -> bytes:
                 ]
             )
     return pdf.output_bytes()
+
+
+def _statement_shares(pdf: _Document, statement: Statement) -> None:
+    """Workers covered and months funded by province and by occupation (for CSR reports)."""
+    sections = (
+        (_("Workers covered by province"), _("Province"), statement.by_province, PROVINCES.get),
+        (
+            _("Workers covered by occupation"),
+            _("Occupation"),
+            statement.by_occupation,
+            _occupation_name,
+        ),
+    )
+    for title, heading, shares, name in sections:
+        if not shares:
+            continue
+        pdf.ln(4)
+        pdf.row([(title, PAGE_WIDTH, "L")], bold=True, size=11)
+        header = ((heading, 90, "L"), (_("Workers covered"), 45, "R"))
+        pdf.row([*header, (_("Months of cover funded"), 45, "R")], bold=True, border="B")
+        for share in shares:
+            label = name(share.key) or share.key
+            pdf.row([(label, 90, "L"), (str(share.workers), 45, "R"), (str(share.months), 45, "R")])
+
+
+def _occupation_name(code: str) -> str:
+    try:
+        return str(OCCUPATION_LABELS[Occupation(code)])
+    except ValueError:
+        return code
 
 
 def pdf_response(content: bytes, filename: str) -> Response:

@@ -2,13 +2,15 @@
 
 A receipt (kuitansi) lists every worker of a paid order with each part and its price, the
 platform fee, refunds and what the sponsor paid in the end. The yearly statement sums a
-sponsor's year for CSR reports: money per month, workers covered, months funded, refunds.
+sponsor's year for CSR reports: money per month, workers covered, months funded (also by
+province and occupation), refunds.
 
 Workers appear by first name and initial with their Payung number; never a NIK or phone.
 Both documents read a fixed number of statements whatever the size of the order or year.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -161,6 +163,15 @@ class StatementOrder:
     total_idr: int
 
 
+@dataclass(frozen=True, slots=True)
+class StatementShare:
+    """Workers covered and months funded in one province or occupation (``key``: its code)."""
+
+    key: str
+    workers: int
+    months: int
+
+
 @dataclass
 class Statement:
     sponsor: User
@@ -169,6 +180,8 @@ class Statement:
     orders: list[StatementOrder]
     workers_covered: int
     months_funded: int
+    by_province: list[StatementShare] = field(default_factory=list)
+    by_occupation: list[StatementShare] = field(default_factory=list)
 
     @property
     def paid_idr(self) -> int:
@@ -220,14 +233,21 @@ def yearly_statement(sponsor: User, year: int) -> Statement:
         .join(Order, Order.id == Refund.order_id)
         .where(Order.sponsor_id == sponsor.id, Refund.created_at >= start, Refund.created_at < end)
     ).all()
-    workers, months_funded = db.session.execute(
+    # A worker has one province and one occupation: distinct counts per pair add up.
+    covered = db.session.execute(
         select(
+            Worker.province_code,
+            Worker.occupation,
             func.count(func.distinct(OrderLine.worker_id)),
-            func.coalesce(func.sum(OrderLine.months), 0),
+            func.sum(OrderLine.months),
         )
         .join(Order, Order.id == OrderLine.order_id)
+        .join(Worker, Worker.id == OrderLine.worker_id)
         .where(*paid_in_year, Order.status != OrderStatus.REFUNDED)
-    ).one()
+        .group_by(Worker.province_code, Worker.occupation)
+    ).all()
+    workers = sum(int(row[2]) for row in covered)
+    months_funded = sum(int(row[3]) for row in covered)
     paid: dict[int, list[int]] = defaultdict(list)
     for order in orders:
         paid[order.paid_at.astimezone(JAKARTA).month].append(order.total_idr)
@@ -249,8 +269,19 @@ def yearly_statement(sponsor: User, year: int) -> Statement:
         months=months,
         orders=orders,
         workers_covered=workers,
-        months_funded=int(months_funded),
+        months_funded=months_funded,
+        by_province=_shares((province, w, m) for province, _o, w, m in covered),
+        by_occupation=_shares((occupation, w, m) for _p, occupation, w, m in covered),
     )
+
+
+def _shares(rows: Iterable[tuple[str, int, int]]) -> list[StatementShare]:
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for key, workers, months in rows:
+        totals[key][0] += int(workers)
+        totals[key][1] += int(months)
+    shares = [StatementShare(key, w, m) for key, (w, m) in totals.items()]
+    return sorted(shares, key=lambda share: (-share.workers, -share.months, share.key))
 
 
 def statement_years(sponsor: User) -> list[int]:

@@ -39,3 +39,24 @@ def deliver_messages(message_ids: list[int]) -> None:
     for message in messages:
         deliver(message)
     db.session.commit()
+
+
+@shared_task(name="sponsorship.continuity_nightly", ignore_result=True)
+def continuity_nightly(today_iso: str | None = None) -> None:
+    """The nightly continuity run (flags and lapse alerts); safe to repeat or overlap."""
+    from datetime import date
+
+    from sponsorship.continuity import run_nightly
+    from sponsorship.dates import jakarta_today
+
+    run_nightly(date.fromisoformat(today_iso) if today_iso else jakarta_today())
+
+
+@shared_task(name="sponsorship.run_renewals", ignore_result=True)
+def run_renewals(today_iso: str | None = None) -> None:
+    """The nightly automatic-renewal run (charges exactly once per period, even run twice)."""
+    from datetime import date
+
+    from sponsorship.renewal_run import run_renewals as run
+
+    run(today=date.fromisoformat(today_iso) if today_iso else None)

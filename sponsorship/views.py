@@ -26,6 +26,8 @@ from accounts.access import public, sponsor_required
 from extensions import db, limiter, utcnow
 from sponsorship import directory, invitations
 from sponsorship.coverage import CoverageStatus, coverage_status
+from sponsorship.dashboard_views import bp as reports_bp
+from sponsorship.dashboard_views import render_dashboard
 from sponsorship.dates import jakarta_today
 from sponsorship.directory_forms import CoverMatchingForm, DirectoryFilterForm, SelectWorkersForm
 from sponsorship.enrolment_views import bp as enrolment_bp
@@ -46,6 +48,7 @@ from sponsorship.registry import RegistryError
 bp = Blueprint("sponsorship", __name__)
 bp.register_blueprint(registration_bp)
 bp.register_blueprint(enrolment_bp)
+bp.register_blueprint(reports_bp)
 
 
 def _invitation_limit() -> str:
@@ -148,9 +151,7 @@ def selection(selection_id: int) -> str:
 @bp.route("/sponsor")
 @sponsor_required
 def dashboard() -> str:
-    return render_template(
-        "sponsorship/dashboard.html", selections=directory.recent_selections(current_user)
-    )
+    return render_dashboard()
 
 
 @bp.route("/sponsor/pekerja-saya")

@@ -224,7 +224,7 @@ def test_claiming_with_a_sloppily_typed_code_signs_the_worker_in_and_shows_every
     assert worker.user_id is not None
     home = client.get("/saya").text
     assert f"/saya/paket/{line['claim_id']}" in home
-    assert "40" in home  # days left
+    assert "41" in home  # days left: cover to today + 40, and the ledger counts today
     assert line["phone"] not in home and not NIK_PATTERN.search(home)
 
 

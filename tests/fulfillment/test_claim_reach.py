@@ -28,6 +28,13 @@ def inline_css(client: Any, html: str) -> str:
     return re.sub(r'<link rel="stylesheet" href="(/static/[^"?]+)[^"]*">', replace, html)
 
 
+def line_id(claim_id: int) -> int:
+    from extensions import db
+    from fulfillment.models import ClaimCode
+
+    return db.session.get(ClaimCode, claim_id).order_line_id
+
+
 def test_worker_pages_fit_360_px_without_javascript(app, client):
     sync_api = pytest.importorskip("playwright.sync_api")
     line = build_line()
@@ -37,6 +44,9 @@ def test_worker_pages_fit_360_px_without_javascript(app, client):
         "bundle": f"/saya/paket/{line['claim_id']}",
         "card": f"/saya/paket/{line['claim_id']}/kartu",
         "home": "/saya",
+        "phone": "/saya/nomor",
+        "heirs": "/saya/ahli-waris",
+        "thanks": f"/saya/terima-kasih/{line_id(line['claim_id'])}",
     }.items():
         pages[name] = inline_css(client, client.get(path).text)
 
