@@ -1,8 +1,12 @@
 """Web security that applies to every response: headers, cookies, safe redirects."""
 
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request, session
 
 
 def is_safe_next(target: str | None) -> bool:
@@ -66,7 +70,55 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if current_app.config["SESSION_COOKIE_SECURE"]:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if is_personal(response):
+        headers.setdefault("Cache-Control", "private, no-store")
     return response
+
+
+def is_personal(response: Response) -> bool:
+    """A signed-in user's page or an API answer to a key: shared caches and the browser's
+    back/forward history must not keep it (worker home, claim pages, receipts, settlement)."""
+    if request.endpoint == "static" or response.status_code >= 300:
+        return False
+    if request.headers.get("Authorization"):
+        return True
+    return bool(session.get("_user_id"))
+
+
+# Ten or more digits, possibly split by single spaces, dashes or their URL encodings (not dots:
+# IP addresses keep theirs), possibly after a + (%2B): a phone number or a NIK in a query string.
+_LONG_NUMBER = re.compile(r"(?:\+|%2B)?\d(?:(?:[ \-+]|%20|%2D)?\d){9,}", re.IGNORECASE)
+ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
+
+
+def mask_numbers(text: str) -> str:
+    """``/admin/pesan/?recipient=081234567890`` → ``…recipient=#########890``."""
+    return _LONG_NUMBER.sub(lambda m: "#" * 9 + re.sub(r"\D", "", m.group(0))[-3:], text)
+
+
+class MaskNumbersFilter(logging.Filter):
+    """Request lines in access logs carry query strings; a phone number or NIK typed into a
+    search form must not reach the logs with them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_numbers(record.msg)
+        if isinstance(record.args, Mapping):
+            record.args = {k: _masked(v) for k, v in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_masked(v) for v in record.args)
+        return True
+
+
+def _masked(value: Any) -> Any:
+    return mask_numbers(value) if isinstance(value, str) else value
+
+
+def mask_access_logs() -> None:
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, MaskNumbersFilter) for f in logger.filters):
+            logger.addFilter(MaskNumbersFilter())
 
 
 def register_security(app: Flask) -> None:
@@ -75,3 +127,4 @@ def register_security(app: Flask) -> None:
         if missing:
             raise RuntimeError(f"set PAYUNG_{', PAYUNG_'.join(missing)} before starting Payung")
     app.after_request(set_security_headers)
+    mask_access_logs()

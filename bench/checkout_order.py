@@ -10,18 +10,16 @@ tables for every line), instead of the checkout's memoised pricing.
 
 import argparse
 import resource
-import tempfile
 import time
 import tracemalloc
-import uuid
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import event, insert, select
 
 from accounts.models import Role, User
 from app import create_app
+from bench.common import bench_config
 from bundles.dues_data import ensure_default_dues_data
 from bundles.models import (
     Bundle,
@@ -135,81 +133,58 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=10_000)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        config = {
-            "ENV_NAME": "testing",
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench",
-            "FIELD_KEY": "bench",
-            "LOOKUP_KEY": "bench",
-        }
-        schema = None
-        if url.startswith("postgresql"):
-            schema = config["DATABASE_SCHEMA"] = f"bench_{uuid.uuid4().hex[:8]}"
-            with create_engine(url).begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
+    with bench_config(args.database_url) as config:
+        url = config["DATABASE_URL"]
         app = create_app(config)
-        try:
-            with app.app_context():
-                db.create_all()
-                sponsor, bundle = _catalog(args.workers)
-                ids = _workers(args.workers)
-                print(
-                    f"{args.workers} workers × dues + health app × 3 months on {url.split(':')[0]}"
-                )
-                print(f"RSS before: {rss_mib():.0f} MiB")
+        with app.app_context():
+            db.create_all()
+            sponsor, bundle = _catalog(args.workers)
+            ids = _workers(args.workers)
+            print(f"{args.workers} workers × dues + health app × 3 months on {url.split(':')[0]}")
+            print(f"RSS before: {rss_mib():.0f} MiB")
 
-                with counting() as statements:
-                    started = time.perf_counter()
-                    add_to_cart(sponsor, ids, bundle_id=bundle.id, months=3)
-                    db.session.commit()
-                    carted = time.perf_counter()
-                print(
-                    f"fill the cart:       {carted - started:6.2f} s {len(statements)} statements"
-                )
-
-                with counting() as statements:
-                    started = time.perf_counter()
-                    order = place_order(sponsor, today=TODAY)
-                    db.session.commit()
-                    built = time.perf_counter()
-                print(
-                    f"check, price, write: {built - started:6.2f} s {len(statements):4d} statements"
-                )
-                print(f"  {order.reference}: {order.worker_count} workers, Rp{order.total_idr:,}")
-
-                # Memory on a second, identical order (tracemalloc slows the code it traces).
+            with counting() as statements:
+                started = time.perf_counter()
                 add_to_cart(sponsor, ids, bundle_id=bundle.id, months=3)
                 db.session.commit()
-                tracemalloc.start()
-                place_order(sponsor, today=TODAY)
-                db.session.commit()
-                _, peak = tracemalloc.get_traced_memory()
-                tracemalloc.stop()
-                print(f"tracemalloc peak:     {peak / 2**20:6.1f} MiB")
-                print(f"RSS after (max):      {rss_mib():6.0f} MiB")
+                carted = time.perf_counter()
+            print(f"fill the cart:       {carted - started:6.2f} s {len(statements)} statements")
 
-                # Baseline: the per-line pricing API for the first 1,000 workers.
-                workers = db.session.scalars(select(Worker).order_by(Worker.id).limit(1_000)).all()
+            with counting() as statements:
                 started = time.perf_counter()
-                for worker in workers:
-                    price_line(
-                        bundle,
-                        worker=worker,
-                        months=3,
-                        first_month=date(2026, 11, 1),
-                        payer_kind="person",
-                    )
-                baseline = time.perf_counter() - started
-                print(
-                    f"baseline: price_line one by one, 1,000 lines: {baseline:.2f} s"
-                    f" (≈ {baseline * args.workers / 1_000:.1f} s for {args.workers})"
+                order = place_order(sponsor, today=TODAY)
+                db.session.commit()
+                built = time.perf_counter()
+            print(f"check, price, write: {built - started:6.2f} s {len(statements):4d} statements")
+            print(f"  {order.reference}: {order.worker_count} workers, Rp{order.total_idr:,}")
+
+            # Memory on a second, identical order (tracemalloc slows the code it traces).
+            add_to_cart(sponsor, ids, bundle_id=bundle.id, months=3)
+            db.session.commit()
+            tracemalloc.start()
+            place_order(sponsor, today=TODAY)
+            db.session.commit()
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            print(f"tracemalloc peak:     {peak / 2**20:6.1f} MiB")
+            print(f"RSS after (max):      {rss_mib():6.0f} MiB")
+
+            # Baseline: the per-line pricing API for the first 1,000 workers.
+            workers = db.session.scalars(select(Worker).order_by(Worker.id).limit(1_000)).all()
+            started = time.perf_counter()
+            for worker in workers:
+                price_line(
+                    bundle,
+                    worker=worker,
+                    months=3,
+                    first_month=date(2026, 11, 1),
+                    payer_kind="person",
                 )
-        finally:
-            if schema:
-                with create_engine(url).begin() as conn:
-                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            baseline = time.perf_counter() - started
+            print(
+                f"baseline: price_line one by one, 1,000 lines: {baseline:.2f} s"
+                f" (≈ {baseline * args.workers / 1_000:.1f} s for {args.workers})"
+            )
 
 
 if __name__ == "__main__":

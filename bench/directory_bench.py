@@ -154,7 +154,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    env: dict[str, str], port: int, workers: int, *, timeout: float = 30
+) -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         "--workers", str(workers),
@@ -164,7 +166,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.P
         "bench.directory_app:app",
     ]  # fmt: skip
     server = subprocess.Popen(command, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)

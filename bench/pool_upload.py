@@ -7,15 +7,13 @@ inserting the same rows one ORM object at a time.
 """
 
 import argparse
-import tempfile
 import time
-import uuid
 from datetime import date
-from pathlib import Path
 
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import delete
 
 from app import create_app
+from bench.common import bench_config
 from bundles.models import FulfillmentMethod, Offer, OfferKind, Partner, PartnerKind, PoolCode
 from bundles.pools import check_code_rows, parse_pool_csv, upload_pool_codes
 from extensions import db
@@ -50,20 +48,7 @@ def main() -> None:
     parser.add_argument("--codes", type=int, default=10_000)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        config = {
-            "ENV_NAME": "testing",
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench",
-            "FIELD_KEY": "bench",
-            "LOOKUP_KEY": "bench",
-        }
-        schema = None
-        if url.startswith("postgresql"):  # a schema of its own: never touch other tables
-            schema = config["DATABASE_SCHEMA"] = f"bench_{uuid.uuid4().hex[:8]}"
-            with create_engine(url).begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
+    with bench_config(args.database_url) as config:  # PostgreSQL: a schema of its own
         app = create_app(config)
         with app.app_context():
             db.drop_all()
@@ -101,9 +86,6 @@ def main() -> None:
             print(f"baseline: one ORM object per code  {time.perf_counter() - started:7.3f} s")
             db.drop_all()
             db.engine.dispose()
-        if schema:
-            with create_engine(url).begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 if __name__ == "__main__":

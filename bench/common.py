@@ -1,0 +1,53 @@
+"""Set-up shared by the benchmarks: a throw-away database and the app settings that point at it.
+
+``bench_config(url)`` yields the settings for ``create_app``: a SQLite file in a temporary folder
+when ``url`` is None, or the PostgreSQL ``url`` with a schema of its own (created first, dropped
+with everything in it afterwards), so a benchmark never touches other tables on a shared server.
+"""
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+BENCH_KEYS = {"SECRET_KEY": "bench", "FIELD_KEY": "bench", "LOOKUP_KEY": "bench"}
+
+
+def create_schema(url: str) -> str:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return schema
+
+
+def drop_schema(url: str, schema: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+@contextmanager
+def bench_config(database_url: str | None, **settings: Any) -> Iterator[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        config: dict[str, Any] = {
+            "ENV_NAME": "testing",
+            "DATABASE_URL": url,
+            **BENCH_KEYS,
+            **settings,
+        }
+        schema = None
+        if url.startswith("postgresql"):  # a schema of its own: never touch other tables
+            schema = config["DATABASE_SCHEMA"] = create_schema(url)
+        try:
+            yield config
+        finally:
+            if schema:
+                drop_schema(url, schema)
