@@ -1,6 +1,7 @@
 """Flask extensions, created unbound. Everything imports them from here, never from ``app``."""
 
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from celery import Celery, Task
 from flask import Flask
@@ -11,7 +12,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic migrations can find and change them.
@@ -49,6 +50,25 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ModelClass = TypeVar("ModelClass", bound=type)
+
+
+class AppendOnlyError(RuntimeError):
+    """Something tried to change or delete a row of a history table."""
+
+
+def append_only(model: ModelClass) -> ModelClass:
+    """Class decorator for history tables (audit and event rows): rows are added, never
+    updated or deleted through the ORM."""
+
+    def refuse(mapper: object, connection: object, target: object) -> None:
+        raise AppendOnlyError(f"{type(target).__name__} rows are append-only")
+
+    event.listen(model, "before_update", refuse)
+    event.listen(model, "before_delete", refuse)
+    return model
 
 
 db = SQLAlchemy(model_class=Base)

@@ -7,12 +7,13 @@ number or a code: ``admin.audit.record_admin_action`` strips such keys before sa
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, event
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from extensions import UtcDateTime, db, utcnow
+from extensions import UtcDateTime, append_only, db, utcnow
 
 
+@append_only
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
     __table_args__ = (
@@ -33,13 +34,3 @@ class AuditEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action} {self.object_type} {self.object_id}>"
-
-
-class AuditLogIsAppendOnly(RuntimeError):
-    pass
-
-
-@event.listens_for(AuditEvent, "before_update")
-@event.listens_for(AuditEvent, "before_delete")
-def _refuse_rewriting_history(mapper: object, connection: object, target: object) -> None:
-    raise AuditLogIsAppendOnly("audit events are append-only")

@@ -51,3 +51,17 @@ def bench_config(database_url: str | None, **settings: Any) -> Iterator[dict[str
         finally:
             if schema:
                 drop_schema(url, schema)
+
+
+def write_section(readme: Path, heading: str, body: str) -> None:
+    """Replace the section under ``heading`` in ``readme`` with ``body`` (which starts with the
+    heading), or append it; the other sections stay as they are."""
+    text = readme.read_text() if readme.exists() else "# Benchmarks\n"
+    if heading in text:
+        head, rest = text.split(heading, 1)
+        following = rest.find("\n## ")
+        tail = rest[following:] if following >= 0 else ""
+        text = head + body.rstrip() + "\n" + tail
+    else:
+        text = text.rstrip() + "\n\n" + body
+    readme.write_text(text)

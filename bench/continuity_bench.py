@@ -29,7 +29,7 @@ from sqlalchemy import event, func, insert, select
 
 from accounts.models import Role, User
 from app import create_app
-from bench.common import bench_config
+from bench.common import bench_config, write_section
 from bench.fulfillment_bench import README, machine, pgbench_tps
 from bundles.models import Bundle, BundlePart, FulfillmentMethod, Offer, OfferKind, Partner
 from extensions import db, utcnow
@@ -294,15 +294,7 @@ ended; in daily use only the day's newcomers are flagged). Statements grow with 
 stay in the driver's statement cache), not with the {result.coverages:,} coverages, and memory is
 bounded by the batch size. A repeated run finds every alert row taken and writes no message.
 """
-    text_ = README.read_text() if README.exists() else "# Benchmarks\n"
-    if SECTION in text_:
-        head, rest = text_.split(SECTION, 1)
-        following = rest.find("\n## ")
-        tail = rest[following:] if following >= 0 else ""
-        text_ = head + body.rstrip() + "\n" + tail
-    else:
-        text_ = text_.rstrip() + "\n\n" + body
-    README.write_text(text_)
+    write_section(README, SECTION, body)
 
 
 def main() -> None:

@@ -31,6 +31,8 @@ from typing import Any
 import redis
 from sqlalchemy import create_engine, func, select, text
 
+from bench.common import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "bench" / "README.md"
 SECTION = "## Fulfillment: a ComboFit order for 10,000 workers (fulfillment)"
@@ -298,15 +300,7 @@ calls, and everything â€” PostgreSQL, Redis, the sandbox, 10 Celery processes â€
 cores. pgbench's short TPC-B transactions show what the server alone can do on these cores.
 Nothing was lost or doubled: every part issued once, no duplicate effect at the partners.
 """  # noqa: E501
-    text_ = README.read_text() if README.exists() else "# Benchmarks\n"
-    if SECTION in text_:
-        head, rest = text_.split(SECTION, 1)
-        following = rest.find("\n## ")
-        tail = rest[following:] if following >= 0 else ""
-        text_ = head + body.rstrip() + "\n" + tail
-    else:
-        text_ = text_.rstrip() + "\n\n" + body
-    README.write_text(text_)
+    write_section(README, SECTION, body)
 
 
 def main() -> None:

@@ -19,11 +19,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from extensions import UtcDateTime, db, utcnow
+from extensions import UtcDateTime, append_only, db, utcnow
 from sponsorship.checkout_models import IllegalTransition
 
 
@@ -230,6 +229,7 @@ class FulfillmentItem(db.Model):
         return f"<FulfillmentItem {self.id} {self.status}>"
 
 
+@append_only
 class FulfillmentEvent(db.Model):
     """Append-only history of an item: who (``actor_id``; None is the system) did what, why."""
 
@@ -250,16 +250,6 @@ class FulfillmentEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<FulfillmentEvent {self.id} {self.kind} item {self.item_id}>"
-
-
-class AppendOnlyError(RuntimeError):
-    pass
-
-
-@event.listens_for(FulfillmentEvent, "before_update")
-@event.listens_for(FulfillmentEvent, "before_delete")
-def _refuse_rewriting_history(mapper: object, connection: object, target: object) -> None:
-    raise AppendOnlyError("fulfillment events are append-only")
 
 
 class IssuedCode(db.Model):

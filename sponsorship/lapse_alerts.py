@@ -270,6 +270,18 @@ def next_due_date(covered_until: date) -> date:
     return add_months(first_of_month(covered_until), 1).replace(day=DUE_DAY)
 
 
+def _message(
+    channel: Channel, recipient: str, subject: str | None, body: str, purpose: str
+) -> dict:
+    return {
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "purpose": purpose,
+    }
+
+
 def _worker_text(
     worker: Row, alert: Row, today: date, site: str, channel: Channel, renewing: bool
 ) -> dict:
@@ -280,13 +292,7 @@ def _worker_text(
             date=local_date(alert.covered_until),
             link=f"{site}/saya",
         )
-        return {
-            "channel": channel,
-            "recipient": worker.phone_e164,
-            "subject": None,
-            "body": body,
-            "purpose": WORKER_PURPOSE,
-        }
+        return _message(channel, worker.phone_e164, None, body, WORKER_PURPOSE)
     body = ngettext(
         "Payung: your BPJS Ketenagakerjaan cover ends on %(date)s, in %(num)d day. Dues for "
         "the next month are due by %(due)s. Ask your sponsor to renew, or check at %(link)s",
@@ -297,13 +303,7 @@ def _worker_text(
         due=local_date(next_due_date(alert.covered_until)),
         link=f"{site}/saya",
     )
-    return {
-        "channel": channel,
-        "recipient": worker.phone_e164,
-        "subject": None,
-        "body": body,
-        "purpose": WORKER_PURPOSE,
-    }
+    return _message(channel, worker.phone_e164, None, body, WORKER_PURPOSE)
 
 
 def _sponsor_email(worker: Row, alert: Row, today: date, email: str) -> dict:
@@ -324,13 +324,7 @@ def _sponsor_email(worker: Row, alert: Row, today: date, email: str) -> dict:
         due=local_date(next_due_date(alert.covered_until)),
         link=url_for("renewal_links.renew", worker_id=worker.id, _external=True),
     )
-    return {
-        "channel": Channel.EMAIL,
-        "recipient": email,
-        "subject": subject,
-        "body": body,
-        "purpose": SPONSOR_PURPOSE,
-    }
+    return _message(Channel.EMAIL, email, subject, body, SPONSOR_PURPOSE)
 
 
 def _sponsor_auto_email(worker: Row, alert: Row, today: date, email: str) -> dict:
@@ -347,10 +341,4 @@ def _sponsor_auto_email(worker: Row, alert: Row, today: date, email: str) -> dic
         charge=local_date(charge_on),
         link=url_for("renewals.index", _external=True),
     )
-    return {
-        "channel": Channel.EMAIL,
-        "recipient": email,
-        "subject": subject,
-        "body": body,
-        "purpose": SPONSOR_PURPOSE,
-    }
+    return _message(Channel.EMAIL, email, subject, body, SPONSOR_PURPOSE)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from extensions import UtcDateTime, db, utcnow
+from extensions import UtcDateTime, append_only, db, utcnow
 from sponsorship.checkout_models import IllegalTransition
 from sponsorship.dates import jakarta_today
 
@@ -139,6 +139,7 @@ class Heir(db.Model):
         return f"<Heir {self.id} of worker {self.worker_id}>"
 
 
+@append_only
 class ConsentEvent(db.Model):
     """Append-only record of every consent given, confirmed or withdrawn, and by whom."""
 

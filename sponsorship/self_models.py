@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from extensions import UtcDateTime, db, utcnow
+from extensions import UtcDateTime, append_only, db, utcnow
 
 
 class PhoneChange(db.Model):
@@ -39,6 +39,7 @@ class ChangeKind(StrEnum):
     DATA_DOWNLOADED = "data_downloaded"
 
 
+@append_only
 class WorkerChange(db.Model):
     """Append-only: what a worker changed in their own record, and when. ``detail`` holds
     masked numbers only (no NIK, no full phone)."""

@@ -8,10 +8,10 @@ from sqlalchemy import func, select, update
 
 from accounts.models import Role
 from admin.audit import record_admin_action
-from admin.models import AuditEvent, AuditLogIsAppendOnly
+from admin.models import AuditEvent
 from bundles.dues_data import ensure_default_dues_data
 from bundles.models import PartnerStatus
-from extensions import db
+from extensions import AppendOnlyError, db
 from fulfillment import actions
 from fulfillment.models import FulfillmentItem
 from fulfillment.services import start_fulfillment
@@ -34,11 +34,11 @@ def test_events_keep_no_personal_data_and_cannot_be_rewritten(app, admin_user):
     db.session.commit()
     assert event.details == {"months": 3}
     event.reason = "rewritten"
-    with pytest.raises(AuditLogIsAppendOnly):
+    with pytest.raises(AppendOnlyError):
         db.session.commit()
     db.session.rollback()
     db.session.delete(db.session.get(AuditEvent, event.id))
-    with pytest.raises(AuditLogIsAppendOnly):
+    with pytest.raises(AppendOnlyError):
         db.session.commit()
 
 
