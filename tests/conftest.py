@@ -14,11 +14,13 @@ from datetime import date
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 
 import i18n
+from accounts import services as account_services
 from accounts.models import Role, User
 from accounts.services import hash_password
 from app import create_app
@@ -64,6 +66,27 @@ def _guarded_connect(sock: socket.socket, address: Any) -> Any:
 def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     i18n.compile_catalogs()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Long tests (real time, real browsers, real workers) first: with two xdist workers the
+    # short ones then fill in around them, instead of one long test running alone at the end.
+    items.sort(
+        key=lambda item: not (item.get_closest_marker("slow") or item.get_closest_marker("e2e"))
+    )
+
+
+# --- passwords ----------------------------------------------------------------------------
+
+# Argon2id still, with the smallest cost: the suite creates and signs in thousands of users,
+# and the production parameters cost a few hundred milliseconds per hash or check.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
+    monkeypatch.setattr(account_services, "_hasher", CHEAP_HASHER)
+    return CHEAP_HASHER
 
 
 # --- database -----------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 import re
 
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
+from accounts import services
 from accounts.models import Role, User
 from extensions import db
 from tests.conftest import PASSWORD
@@ -146,3 +148,18 @@ def test_password_field_is_never_echoed_back(client, make_user):
     user = make_user(Role.SPONSOR)
     response = client.post("/masuk", data={"email": user.email, "password": "s3cret-typo"})
     assert not re.search(r"s3cret-typo", response.text)
+
+
+def test_a_hash_weaker_than_the_current_parameters_is_upgraded_at_sign_in(
+    client, make_user, monkeypatch
+):
+    user = make_user(Role.SPONSOR)  # hashed with the suite's cheap parameters
+    weak = user.password_hash
+    monkeypatch.setattr(services, "_hasher", PasswordHasher())  # production parameters
+    assert (
+        client.post("/masuk", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    )
+    db.session.expire_all()
+    upgraded = db.session.get(User, user.id).password_hash
+    assert upgraded != weak
+    assert not PasswordHasher().check_needs_rehash(upgraded)

@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask_babel import gettext
 from werkzeug.serving import make_server
 
-from accounts import services
 from tests.conftest import PASSWORD
 from tests.fulfillment.conftest import fulfillment_config
 from tests.sandbox_support import PartnerSandbox
@@ -49,15 +47,6 @@ skip_without_chromium = pytest.mark.skipif(
 def app_config(sandbox: PartnerSandbox, localstripe: LocalStripe) -> dict[str, Any]:
     localstripe.flush()
     return {**fulfillment_config(sandbox, localstripe), "WTF_CSRF_ENABLED": True}
-
-
-@pytest.fixture(autouse=True)
-def _light_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id still, with light parameters: sign-ups and sign-ins are several per journey and
-    the default parameters cost seconds each on a busy two-core machine."""
-    monkeypatch.setattr(
-        services, "_hasher", PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
-    )
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from accounts import services
 from accounts.models import Role
 from config import CONFIGS
 from extensions import db
@@ -166,14 +164,6 @@ EVIL_NEXT = [
 def _stays_home(location: str) -> bool:
     target = urlsplit(urljoin("http://localhost/masuk", location))
     return target.scheme == "http" and target.netloc == "localhost"
-
-
-@pytest.fixture
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
-    """argon2 with the smallest cost: these tests are about where sign-in leads."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(services, "_hasher", hasher)
-    return hasher
 
 
 def test_password_sign_in_never_redirects_off_site(app, make_user, cheap_passwords):

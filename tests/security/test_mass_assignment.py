@@ -17,12 +17,10 @@ from typing import Any
 
 import marshmallow as ma
 import pytest
-from argon2 import PasswordHasher
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 import bundles.schemas as schemas
-from accounts import services
 from accounts.models import Role, User
 from bundles.models import Bundle, Offer, Partner, PartnerKind, PartnerStatus
 from extensions import db
@@ -119,13 +117,6 @@ def test_forms_declare_no_privileged_field_or_object_id_without_a_reason(app):
 @pytest.fixture
 def app_config() -> dict[str, Any]:
     return {"WTF_CSRF_ENABLED": True}
-
-
-@pytest.fixture
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
-    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(services, "_hasher", hasher)
-    return hasher
 
 
 def signup_form(token: str, **changes: str) -> dict[str, str]:
