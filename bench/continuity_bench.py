@@ -278,8 +278,8 @@ max RSS (includes seeding {result.coverages:,} rows with bulk INSERTs,
 Command: `.venv/bin/python -m bench.continuity_bench --record` (PostgreSQL at
 `{args.database_url}`, in a schema of its own dropped afterwards).
 
-Machine: {machine()}; {date.today().isoformat()}. **Other engineers' test suites were running on
-the same 2 cores** (the machine is shared by 8 people), so the figures are pessimistic.
+Machine: {machine()}; {date.today().isoformat()}. The load average includes the benchmark
+itself; compare the times with the pgbench baseline of the same run.
 
 | run | day | time | SQL statements | flagged "needs a sponsor" | messages written |
 |---|---|---|---|---|---|
