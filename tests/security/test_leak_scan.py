@@ -14,7 +14,6 @@ import logging
 import re
 import threading
 import urllib.request
-import zlib
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +24,7 @@ from accounts.models import Role, User
 from extensions import db
 from security import mask_access_logs
 from sponsorship.models import Heir, Invitation, Worker
+from tests.pdf_support import pdf_text as inflated_pdf_text
 from tests.security.test_cross_tenant import NOT_SWEPT, build_url, unfillable
 from tests.security.world import World, build_world, csrf_token_for
 from vault import decrypt
@@ -51,13 +51,7 @@ def digits_of(text: str) -> list[str]:
 
 def pdf_text(data: bytes) -> str:
     """Text of a PDF's content streams, inflated where compressed."""
-    chunks = [data.decode("latin-1")]
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            chunks.append(zlib.decompress(stream).decode("latin-1"))
-        except zlib.error:
-            continue
-    return "\n".join(chunks)
+    return data.decode("latin-1") + "\n" + inflated_pdf_text(data)
 
 
 class Scanner:

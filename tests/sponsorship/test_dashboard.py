@@ -6,7 +6,6 @@ import functools
 import io
 import itertools
 import re
-import zlib
 from datetime import UTC, date, datetime
 
 import pytest
@@ -18,6 +17,7 @@ from sponsorship.charts import Bar, bar_chart
 from sponsorship.checkout_models import Order, OrderLine, OrderStatus, Refund
 from sponsorship.coverage import extend_coverage
 from sponsorship.dashboard import sponsor_dashboard
+from tests.pdf_support import pdf_text
 
 TODAY = date(2026, 11, 20)
 _references = itertools.count(1)
@@ -278,10 +278,7 @@ def test_the_yearly_statement_breaks_cover_down_by_province_and_occupation(
     ]
     app.config["RECEIPT_FONT_DIR"] = str(tmp_path)  # a core font: the PDF text is readable
     pdf = client.get("/laporan/2026.pdf")
-    text = "\n".join(
-        zlib.decompress(stream).decode("latin-1")
-        for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf.data, re.S)
-    )
+    text = pdf_text(pdf.data)
     assert "Pekerja terlindungi per provinsi" in text and "Jawa Timur" in text
     assert "Bali" not in text  # the refunded order's worker
 

@@ -1,8 +1,6 @@
 """Receipts, yearly statements and refunds: what the sponsor gets on paper, in Indonesian,
 and what comes back to the card (never more than was paid)."""
 
-import re
-import zlib
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +11,7 @@ from extensions import db
 from sponsorship.checkout_models import OrderLinePart, OrderStatus, Refund
 from sponsorship.refunds import refund_order, refund_order_line_part
 from tests.checkout_support import pay_in_browser
+from tests.pdf_support import pdf_text
 
 
 @pytest.fixture
@@ -33,17 +32,6 @@ def paid_order(client, login_as, sponsor, localstripe, catalog, workers, ordered
 @pytest.fixture(autouse=True)
 def no_jobs(fulfillment_starts):
     return fulfillment_starts
-
-
-def pdf_text(content: bytes) -> str:
-    """The text of a PDF drawn with a core font (streams inflated)."""
-    chunks = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
-        try:
-            chunks.append(zlib.decompress(stream).decode("latin-1"))
-        except zlib.error:
-            continue
-    return "\n".join(chunks)
 
 
 def test_the_receipt_is_in_indonesian_with_every_worker_and_part(client, paid_order, workers):
