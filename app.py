@@ -11,6 +11,7 @@ from extensions import csrf, limiter, login_manager
 from i18n import register_i18n
 from jobs import register_jobs
 from security import register_security
+from static_files import register_static_files
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -22,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
 
     register_security(app)
+    register_static_files(app)
     register_database(app)
     register_extensions(app)
     register_i18n(app)
@@ -63,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from pages.views import bp as pages_bp
     from pages.views import register_error_pages
     from sponsorship.checkout_views import bp as checkout_bp
+    from sponsorship.order_progress_views import bp as order_progress_bp
     from sponsorship.renew_views import bp as renewal_links_bp
     from sponsorship.renewal_views import bp as renewals_bp
     from sponsorship.sponsor_note_views import bp as sponsor_note_bp
@@ -81,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(claim_bp)
     app.register_blueprint(sms_inbound_bp)
     app.register_blueprint(checkout_bp)
+    app.register_blueprint(order_progress_bp)  # issue 13: the order page's progress block
     app.register_blueprint(renewals_bp)
     app.register_blueprint(renewal_links_bp)
     app.register_blueprint(stripe_webhooks_bp)

@@ -37,14 +37,23 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead of a clock
 
+    # How many proxies in front of Payung set X-Forwarded-For/-Proto (a TLS proxy: 1). Limits
+    # then key on the visitor's address instead of the proxy's; 0 ignores those headers.
+    TRUSTED_PROXIES = 0
+
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
+    # Per address, wrong passwords and wrong one-time codes only: a right one never counts.
     RATELIMIT_SIGN_IN = "10 per minute;50 per hour"
+    # Per address, asking for a one-time code (a phone waits OTP_RESEND_SECONDS between codes).
     RATELIMIT_OTP_REQUEST = "5 per 15 minutes;20 per day"
+    # Per phone, wrong one-time codes entered from anywhere: the phone waits, then works again.
+    RATELIMIT_OTP_WRONG_PER_PHONE = "10 per hour"
 
     OTP_TTL_SECONDS = 300
     OTP_MAX_ATTEMPTS = 5
+    OTP_RESEND_SECONDS = 60
 
     CELERY_BROKER_URL: str | None = None  # None: jobs run eagerly in-process
     CELERY_RESULT_BACKEND: str | None = None
@@ -78,6 +87,8 @@ class Config:
     POOL_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
     POOL_UPLOAD_MAX_CODES = 50_000
     RATELIMIT_PARTNER_API = "300 per minute"
+    # Workers (NIK and phone pairs) one API key may send to /api/v1/workers, check_only too.
+    RATELIMIT_PARTNER_API_IDENTITIES = "2000 per hour;10000 per day"
 
     # Fulfillment: attempts per part before it fails and is refunded; retries back off
     # exponentially (with jitter) from RETRY_BASE_S up to RETRY_CAP_S; the sweeper re-enqueues

@@ -19,7 +19,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.numbers import format_decimal
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_date, get_locale, gettext, ngettext
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -66,14 +66,23 @@ def local_date(value: date | datetime | None, style: str = "medium") -> str:
     return "–" if value is None else format_date(value, format=style)
 
 
+def local_datetime(value: datetime | None, style: str = "medium") -> str:
+    """A moment as Jakarta reads it, e.g. ``2 Des 2026 03.30.05 WIB`` (stored times are UTC)."""
+    return "–" if value is None else f"{format_datetime(value, format=style)} WIB"
+
+
 class _BabelTranslations:
-    """WTForms ships no Indonesian; its built-in messages go through our catalogs instead."""
+    """WTForms ships no Indonesian; its built-in messages go through our catalogs instead.
+
+    WTForms fills the placeholders itself (``% {"max": ..., "value": ...}``), so these only
+    translate: Flask-Babel's ``ngettext`` would format with ``{"num": n}`` alone and fail on
+    ``%(max)d`` (a search over 100 characters answered a 500)."""
 
     def gettext(self, string: str) -> str:
-        return gettext(string)
+        return get_translations().ugettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return ngettext(singular, plural, n)
+        return get_translations().ungettext(singular, plural, n)
 
 
 class Form(FlaskForm):
@@ -92,6 +101,7 @@ def register_i18n(app: Flask) -> None:
     app.add_template_filter(rupiah, "rupiah")
     app.add_template_filter(number, "format_number")
     app.add_template_filter(local_date, "local_date")
+    app.add_template_filter(local_datetime, "local_datetime")
 
     @app.context_processor
     def locale_context() -> dict[str, object]:

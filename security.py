@@ -128,3 +128,14 @@ def register_security(app: Flask) -> None:
             raise RuntimeError(f"set PAYUNG_{', PAYUNG_'.join(missing)} before starting Payung")
     app.after_request(set_security_headers)
     mask_access_logs()
+    trust_proxies(app)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, take the visitor's address and scheme from the headers
+    they set, so rate limits key on the visitor; with 0 (the default) nobody can forge them."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

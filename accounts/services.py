@@ -4,6 +4,7 @@ Services flush; the caller commits once.
 """
 
 import hmac
+import math
 import secrets
 from datetime import timedelta
 
@@ -40,6 +41,24 @@ class InvalidCredentials(AccountError):
 
 class InvalidCode(AccountError):
     pass
+
+
+class WrongCode(InvalidCode):
+    """The code was checked and is not the one sent: the only refusal rate limits count."""
+
+
+class ResendTooSoon(AccountError):
+    """The last code sent to the phone still works; a new one may follow in ``wait_seconds``."""
+
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__(
+            _(
+                "A code was sent to this number moments ago: use that one, or ask for a new "
+                "code in %(seconds)s seconds.",
+                seconds=wait_seconds,
+            )
+        )
+        self.wait_seconds = wait_seconds
 
 
 def hash_password(password: str) -> str:
@@ -94,8 +113,33 @@ def _code_digest(phone_e164: str, code: str) -> str:
     return digest(code, purpose=f"otp:{phone_e164}")
 
 
+def resend_wait(phone_e164: str) -> int:
+    """Seconds before another code may be sent to the phone: OTP_RESEND_SECONDS after the last
+    one, while that one still works (unused, unexpired, not tried too often). Asking for codes
+    from many addresses thus never spends the worker's budget, and never floods the phone."""
+    latest = db.session.scalar(
+        select(OneTimeCode)
+        .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
+        .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
+        .limit(1)
+    )
+    now = utcnow()
+    if latest is None or latest.expires_at <= now:
+        return 0
+    if latest.attempts >= current_app.config["OTP_MAX_ATTEMPTS"]:
+        return 0
+    ready_at = latest.created_at + timedelta(seconds=current_app.config["OTP_RESEND_SECONDS"])
+    return max(0, math.ceil((ready_at - now).total_seconds()))
+
+
 def request_sign_in_code(phone_e164: str) -> OneTimeCode:
-    """Send a fresh 6-digit code by SMS; earlier unused codes for the phone stop working."""
+    """Send a fresh 6-digit code by SMS; earlier unused codes for the phone stop working.
+
+    Raises ResendTooSoon while the last code sent is recent and still works.
+    """
+    wait = resend_wait(phone_e164)
+    if wait > 0:
+        raise ResendTooSoon(wait)
     now = utcnow()
     db.session.execute(
         update(OneTimeCode)
@@ -121,6 +165,7 @@ def request_sign_in_code(phone_e164: str) -> OneTimeCode:
             code=code,
             minutes=minutes,
         ),
+        secrets=(code,),
     )
     db.session.flush()
     return otp
@@ -145,7 +190,7 @@ def verify_sign_in_code(phone_e164: str, code: str) -> User:
         raise InvalidCode(_("Too many wrong tries. Ask for a new code."))
     otp.attempts += 1
     if not hmac.compare_digest(otp.code_digest, _code_digest(phone_e164, code.strip())):
-        raise InvalidCode(_("That code is not right. Check the SMS and try again."))
+        raise WrongCode(_("That code is not right. Check the SMS and try again."))
     otp.consumed_at = now
     user = db.session.scalar(select(User).where(User.phone_e164 == phone_e164))
     if user is None:

@@ -1,4 +1,11 @@
-"""Sign-up, sign-in and sign-out pages."""
+"""Sign-up, sign-in and sign-out pages.
+
+Rate limits count failures, so nobody is locked out by someone else: per client address, wrong
+passwords and wrong one-time codes (never right ones); per phone, wrong one-time codes entered
+from anywhere (RATELIMIT_OTP_WRONG_PER_PHONE, a lock that ends with its window). Asking for a
+code is limited per client address; a phone gets a new code OTP_RESEND_SECONDS after the last
+one (the page counts down), so asking from many addresses neither floods nor locks the phone.
+"""
 
 from flask import (
     Blueprint,
@@ -19,8 +26,15 @@ from accounts.access import public, signed_in
 from accounts.forms import CodeForm, PhoneForm, ResendForm, SignInForm, SignUpForm
 from accounts.models import Role, User
 from extensions import db, limiter, login_manager
+from pages.rate_limits import (
+    count_failure,
+    failed,
+    phone_key,
+    too_many_tries_error_page,
+    too_many_tries_page,
+)
 from security import safe_next
-from sponsorship.identity import InvalidPhone, mask_phone, normalize_phone
+from sponsorship.identity import mask_phone
 
 bp = Blueprint("accounts", __name__)
 
@@ -56,11 +70,13 @@ def _otp_limit() -> str:
     return current_app.config["RATELIMIT_OTP_REQUEST"]
 
 
-def _phone_key() -> str:
-    try:
-        return "phone:" + normalize_phone(request.form.get("phone", ""))
-    except InvalidPhone:
-        return "phone:invalid"
+def _wrong_code_limit() -> str:
+    return current_app.config["RATELIMIT_OTP_WRONG_PER_PHONE"]
+
+
+def _session_phone_key() -> str:
+    phone = session.get(OTP_PHONE)
+    return phone_key(phone) if phone else "phone:none"
 
 
 def _start_session(user: User, *, remember: bool = False) -> None:
@@ -69,7 +85,7 @@ def _start_session(user: User, *, remember: bool = False) -> None:
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=failed)
 @public
 def login() -> str | Response:
     if current_user.is_authenticated:
@@ -79,6 +95,7 @@ def login() -> str | Response:
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except services.InvalidCredentials as exc:
+            count_failure()
             form.password.errors.append(str(exc))
         else:
             db.session.commit()
@@ -125,12 +142,14 @@ def logout() -> Response:
 
 @bp.route("/masuk/pekerja", methods=["GET", "POST"])
 @limiter.limit(_otp_limit, methods=["POST"])
-@limiter.limit(_otp_limit, methods=["POST"], key_func=_phone_key)
 @public
 def worker_login() -> str | Response:
     form = PhoneForm()
     if form.validate_on_submit():
-        services.request_sign_in_code(form.phone_e164)
+        try:
+            services.request_sign_in_code(form.phone_e164)
+        except services.ResendTooSoon as exc:
+            flash(str(exc), "info")  # the code sent moments ago works: go and type it
         db.session.commit()
         session[OTP_PHONE] = form.phone_e164
         session["otp_next"] = safe_next(request.args.get("next"), "")
@@ -139,7 +158,14 @@ def worker_login() -> str | Response:
 
 
 @bp.route("/masuk/pekerja/kode", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=failed)
+@limiter.shared_limit(
+    _wrong_code_limit,
+    "otp-wrong-phone",
+    methods=["POST"],
+    key_func=_session_phone_key,
+    deduct_when=failed,
+)
 @public
 def worker_verify() -> str | Response:
     phone = session.get(OTP_PHONE)
@@ -151,18 +177,24 @@ def worker_verify() -> str | Response:
             user = services.verify_sign_in_code(phone, form.code.data)
         except services.InvalidCode as exc:
             db.session.commit()  # keep the attempt count
+            if isinstance(exc, services.WrongCode):
+                count_failure()
             form.code.errors.append(str(exc))
         else:
             db.session.commit()
             next_url = session.get("otp_next") or home_url(user)
             _start_session(user)
             return redirect(safe_next(next_url, home_url(user)))
-    return render_template(
-        "accounts/worker_verify.html",
-        form=form,
-        resend_form=ResendForm(),
-        masked_phone=mask_phone(phone),
-    )
+    return render_template("accounts/worker_verify.html", **_verify_page(form, phone))
+
+
+def _verify_page(form: CodeForm, phone: str) -> dict[str, object]:
+    return {
+        "form": form,
+        "resend_form": ResendForm(),
+        "masked_phone": mask_phone(phone),
+        "resend_wait": services.resend_wait(phone),
+    }
 
 
 @bp.route("/masuk/pekerja/kirim-ulang", methods=["POST"])
@@ -171,7 +203,27 @@ def worker_verify() -> str | Response:
 def worker_resend() -> Response:
     phone = session.get(OTP_PHONE)
     if phone and ResendForm().validate_on_submit():
-        services.request_sign_in_code(phone)
-        db.session.commit()
-        flash(_("A new code is on its way."), "info")
+        try:
+            services.request_sign_in_code(phone)
+        except services.ResendTooSoon as exc:
+            flash(str(exc), "info")
+        else:
+            db.session.commit()
+            flash(_("A new code is on its way."), "info")
     return redirect(url_for("accounts.worker_verify"))
+
+
+@bp.errorhandler(429)
+def too_many_tries(error: Exception) -> Response:
+    """The same form again with what was typed (never the password), saying how long to wait."""
+    endpoint, phone = request.endpoint, session.get(OTP_PHONE)
+    if endpoint == "accounts.login":
+        return too_many_tries_page("accounts/login.html", SignInForm())
+    if endpoint == "accounts.signup":
+        return too_many_tries_page("accounts/signup.html", SignUpForm())
+    if endpoint == "accounts.worker_login":
+        return too_many_tries_page("accounts/worker_login.html", PhoneForm())
+    if endpoint in ("accounts.worker_verify", "accounts.worker_resend") and phone:
+        page = _verify_page(CodeForm(), phone)
+        return too_many_tries_page("accounts/worker_verify.html", **page)
+    return too_many_tries_error_page()

@@ -14,6 +14,7 @@ from bundles.api_support import (
     api_locale,
     current_partner,
     errors,
+    spend_identity_budget,
 )
 from bundles.models import FulfillmentMethod
 from bundles.schemas import (
@@ -85,8 +86,15 @@ def settlement(query: dict[str, Any]) -> Any:
 @errors(422)
 def enrol_workers_view(body: dict[str, Any]) -> Any:
     """Agents and cooperatives register workers with the consent they collected (the same
-    rules as the CSV import: each row is judged alone; a NIK already in Payung is skipped).
-    Only approved agent partners may call it."""
+    rules as the CSV import: each row is judged alone; a worker you already sent is skipped).
+    Only approved agent partners may call it.
+
+    The answer tells you only about your own file and the workers you sent: a row for a
+    person already in Payung through someone else is answered like any new worker (that
+    person is asked by SMS instead), so `worker_id` is always null. Every row counts
+    against the key's budget of rows per period (`429 identity_limit`, with `Retry-After`),
+    `check_only` rows too."""
+    spend_identity_budget(len(body["workers"]))
     rows = [
         {
             name: ("ya" if value else "tidak") if isinstance(value, bool) else str(value)
@@ -111,7 +119,7 @@ def enrol_workers_view(body: dict[str, Any]) -> Any:
             {
                 "row": outcome.row_number,
                 "status": str(outcome.status),
-                "worker_id": outcome.worker_id,
+                "worker_id": None,  # never: it would tell a new worker from a known one
                 "masked_phone": outcome.masked_phone,
                 "messages": [str(message) for message in outcome.messages],
             }

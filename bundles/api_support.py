@@ -6,6 +6,8 @@ Indonesian (``Accept-Language: id``).
 """
 
 import logging
+import math
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -14,6 +16,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
+from limits import parse_many
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from bundles.api_keys import find_api_key
@@ -155,6 +158,34 @@ def rate_limit_key() -> str:
     if key:
         return "api:" + digest(key, purpose="rate_limit")[:32]
     return "api-ip:" + (request.remote_addr or "unknown")
+
+
+def spend_identity_budget(rows: int) -> None:
+    """Count ``rows`` identities (NIK and phone pairs) against this API key's budget,
+    ``RATELIMIT_PARTNER_API_IDENTITIES``; a request that does not fit is refused whole (429,
+    ``identity_limit``, with ``Retry-After``) and spends nothing."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    strategy = limiter.limiter
+    key = rate_limit_key()
+    for item in parse_many(current_app.config["RATELIMIT_PARTNER_API_IDENTITIES"]):
+        if not strategy.test(item, "identities", key, cost=rows):
+            reset_at = strategy.get_window_stats(item, "identities", key).reset_time
+            wait = max(1, math.ceil(reset_at - time.time()))
+            refused = ApiError(
+                429,
+                "identity_limit",
+                _l(
+                    "This API key has sent too many workers for now (limit: %(limit)s). "
+                    "Retry in %(seconds)s seconds.",
+                    limit=str(item),
+                    seconds=wait,
+                ),
+            )
+            refused.data = {"headers": {"Retry-After": str(wait)}}
+            raise refused
+    for item in parse_many(current_app.config["RATELIMIT_PARTNER_API_IDENTITIES"]):
+        strategy.hit(item, "identities", key, cost=rows)
 
 
 def api_key_required(view: F) -> F:

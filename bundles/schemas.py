@@ -271,16 +271,27 @@ class EnrolmentSchema(Schema):
         fields.Nested(WorkerRowSchema), required=True, validate=validate.Length(1, 1000)
     )
     check_only = StrictBoolean(
-        load_default=False, metadata={"description": "Check every row, register nobody."}
+        load_default=False,
+        metadata={
+            "description": "Check every row, register nobody. The rows still count against "
+            "the key's budget of workers sent."
+        },
     )
 
 
 class EnrolmentRowResultSchema(Schema):
     row = fields.Integer(required=True)
     status = fields.String(
-        required=True, validate=validate.OneOf(["imported", "checked", "skipped", "refused"])
+        required=True,
+        validate=validate.OneOf(["imported", "checked", "skipped", "refused"]),
+        metadata={
+            "description": "`skipped`: you already sent this worker. A person already in "
+            "Payung through someone else is answered like a new worker and asked by SMS."
+        },
     )
-    worker_id = fields.Integer(allow_none=True)
+    worker_id = fields.Integer(
+        allow_none=True, metadata={"description": "Always null (kept for compatibility)."}
+    )
     masked_phone = fields.String(required=True)
     messages = fields.List(fields.String(), required=True)
 

@@ -3,11 +3,15 @@ membership card. Light pages with no JavaScript, for cheap phones on slow networ
 
 Rate limits, and why the real owner is never locked out:
 
-* per IP, only failures count (``deduct_when``): after CLAIM_FAILURES_PER_IP wrong bundle codes or
-  wrong one-time codes an IP waits. Guessers elsewhere never spend the owner's budget.
+* per client address (the visitor's own behind TRUSTED_PROXIES), only guesses count
+  (``deduct_when``): after RATELIMIT_CLAIM_FAILURES bundle codes that do not exist or wrong
+  one-time codes an address waits. Typos the check symbol catches, and right codes, never count;
+  guessers elsewhere never spend the owner's budget.
 * per bundle code and per phone, only one-time codes actually sent count: this stops anyone who
-  saw a code from flooding the worker's phone with SMS. Wrong one-time codes are bounded by
-  accounts' OTP_MAX_ATTEMPTS per code sent, so at most (sends × attempts) guesses of 10^6 a day.
+  saw a code from flooding the worker's phone with SMS. While the code sent moments ago still
+  works no new one is sent (accounts' OTP_RESEND_SECONDS), whoever asks: it went to the owner's
+  phone. Wrong one-time codes are bounded by OTP_MAX_ATTEMPTS per code sent and, per phone, by
+  RATELIMIT_OTP_WRONG_PER_PHONE (shared with the phone sign-in); that lock only lasts its window.
 * nothing locks the bundle code itself after wrong one-time codes: someone who saw the code but
   not the phone could otherwise lock the owner out. And a signed-in owner (signed in through the
   ordinary phone sign-in, which has its own limits) claims with the code alone, no SMS needed, so
@@ -20,6 +24,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -41,7 +46,15 @@ from extensions import db, limiter
 from fulfillment import claiming
 from fulfillment.claim_codes import InvalidClaimCode, normalize_claim_code
 from fulfillment.claims import find_claim_code
+from fulfillment.models import ClaimCode
 from i18n import Form
+from pages.rate_limits import (
+    count_failure,
+    failed,
+    phone_key,
+    too_many_tries_error_page,
+    too_many_tries_page,
+)
 from sponsorship.models import Worker
 
 bp = Blueprint("claim", __name__)
@@ -58,12 +71,8 @@ class BundleCodeForm(Form):
     submit = SubmitField(_l("Continue"))
 
 
-def _failed(response: Response) -> bool:
-    return response.status_code in (400, 404, 409, 422)
-
-
 def _sent(response: Response) -> bool:
-    return response.status_code == 302 and PENDING in session
+    return bool(g.get("claim_sms_sent"))
 
 
 def _sends_no_sms() -> bool:
@@ -73,6 +82,10 @@ def _sends_no_sms() -> bool:
 
 def _ip_limit() -> str:
     return str(current_app.config.get("RATELIMIT_CLAIM_FAILURES", "10 per hour"))
+
+
+def _wrong_code_limit() -> str:
+    return current_app.config["RATELIMIT_OTP_WRONG_PER_PHONE"]
 
 
 def _send_limit() -> str:
@@ -98,12 +111,23 @@ def _phone_key() -> str:
     return "claim-phone:" + hashlib.sha256(str(phone).encode()).hexdigest()[:32]
 
 
+def _pending_phone_key() -> str:
+    """The phone the pending claim's one-time code went to; shared with the phone sign-in."""
+    pending = session.get(PENDING) or {}
+    phone = db.session.scalar(
+        select(Worker.phone_e164)
+        .join(ClaimCode, ClaimCode.worker_id == Worker.id)
+        .where(ClaimCode.id == pending.get("id"))
+    )
+    return phone_key(phone) if phone else "phone:none"
+
+
 def _signed_in_worker() -> Worker | None:
     return db.session.scalar(select(Worker).where(Worker.user_id == current_user.id))
 
 
 @bp.route("/klaim", methods=["GET", "POST"])
-@limiter.shared_limit(_ip_limit, "claim-failures", methods=["POST"], deduct_when=_failed)
+@limiter.shared_limit(_ip_limit, "claim-failures", methods=["POST"], deduct_when=failed)
 @limiter.limit(
     _send_limit, methods=["POST"], key_func=_code_key, deduct_when=_sent, exempt_when=_sends_no_sms
 )
@@ -119,10 +143,13 @@ def enter_code() -> str | Response | tuple[str, int]:
         try:
             outcome = claiming.start_claim(form.code.data, user=user)
         except (InvalidClaimCode, claiming.ClaimError) as exc:
+            if isinstance(exc, claiming.UnknownClaimCode):
+                count_failure()  # a well-formed code that does not exist: a guess, not a typo
             form.code.errors.append(str(exc.message))
         else:
             db.session.commit()
             if isinstance(outcome, claiming.PendingClaim):
+                g.claim_sms_sent = outcome.sent
                 session[PENDING] = {
                     "id": outcome.claim_id,
                     "v": outcome.version,
@@ -135,7 +162,14 @@ def enter_code() -> str | Response | tuple[str, int]:
 
 
 @bp.route("/klaim/kode", methods=["GET", "POST"])
-@limiter.shared_limit(_ip_limit, "claim-failures", methods=["POST"], deduct_when=_failed)
+@limiter.shared_limit(_ip_limit, "claim-failures", methods=["POST"], deduct_when=failed)
+@limiter.shared_limit(
+    _wrong_code_limit,
+    "otp-wrong-phone",
+    methods=["POST"],
+    key_func=_pending_phone_key,
+    deduct_when=failed,
+)
 @public
 def verify() -> str | Response | tuple[str, int]:
     pending = session.get(PENDING)
@@ -147,6 +181,8 @@ def verify() -> str | Response | tuple[str, int]:
             user, claim = claiming.finish_claim(pending["id"], pending["v"], form.code.data)
         except claiming.InvalidCode as exc:
             db.session.commit()  # keep the attempt count
+            if isinstance(exc, claiming.WrongCode):
+                count_failure()
             form.code.errors.append(str(exc))
         except claiming.ClaimError as exc:
             db.session.rollback()
@@ -163,6 +199,19 @@ def verify() -> str | Response | tuple[str, int]:
     return render_template(
         "fulfillment/claim_verify.html", form=form, masked_phone=pending["phone"]
     )
+
+
+@bp.errorhandler(429)
+def too_many_tries(error: Exception) -> Response:
+    """The claim forms again with what was typed, saying how long to wait."""
+    if request.endpoint == "claim.enter_code":
+        return too_many_tries_page("fulfillment/claim.html", BundleCodeForm())
+    pending = session.get(PENDING)
+    if request.endpoint == "claim.verify" and pending:
+        return too_many_tries_page(
+            "fulfillment/claim_verify.html", CodeForm(), masked_phone=pending["phone"]
+        )
+    return too_many_tries_error_page()
 
 
 @bp.route("/saya/paket/<int:claim_id>")

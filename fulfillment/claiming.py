@@ -15,7 +15,13 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 
 from accounts.models import User
-from accounts.services import InvalidCode, request_sign_in_code, verify_sign_in_code
+from accounts.services import (
+    InvalidCode,
+    ResendTooSoon,
+    WrongCode,
+    request_sign_in_code,
+    verify_sign_in_code,
+)
 from bundles.models import Bundle, Offer, OfferKind, PoolCode
 from extensions import db, utcnow
 from fulfillment.claims import find_claim_code
@@ -27,7 +33,7 @@ from sponsorship.models import Worker
 from sponsorship.registry import link_enrolled_worker
 from vault import VaultError, decrypt
 
-__all__ = ["InvalidCode"]
+__all__ = ["InvalidCode", "WrongCode"]
 
 
 class ClaimError(Exception):
@@ -58,12 +64,14 @@ class PendingClaim:
     claim_id: int
     version: int
     masked_phone: str
+    sent: bool = True  # False: the code sent to the phone moments ago still works
 
 
 def start_claim(typed: str, *, user: User | None = None) -> PendingClaim | ClaimCode:
     """Check the typed bundle code. For the signed-in owner it is claimed at once (their phone
     is already proven) and the ClaimCode is returned; otherwise a one-time code goes to the
-    worker's registered phone and a PendingClaim is returned.
+    worker's registered phone and a PendingClaim is returned (no new one while the code sent
+    moments ago still works: whoever asked, it went to the worker's phone).
 
     Raises InvalidClaimCode (shape, typo), UnknownClaimCode, AlreadyClaimed, NotThisWorker.
     """
@@ -79,15 +87,19 @@ def start_claim(typed: str, *, user: User | None = None) -> PendingClaim | Claim
             raise NotThisWorker()
         _link(user, worker)
         return mark_claimed(claim)
-    request_sign_in_code(worker.phone_e164)
+    try:
+        request_sign_in_code(worker.phone_e164)
+    except ResendTooSoon:
+        return PendingClaim(claim.id, claim.version, mask_phone(worker.phone_e164), sent=False)
     return PendingClaim(claim.id, claim.version, mask_phone(worker.phone_e164))
 
 
 def finish_claim(claim_id: int, version: int, otp: str) -> tuple[User, ClaimCode]:
     """Prove the phone with the one-time code, sign-in account included, and claim the bundle.
 
-    Raises InvalidCode (wrong, expired or over-tried one-time code), UnknownClaimCode (the code
-    was replaced by a resend meanwhile) or AlreadyClaimed (someone else finished first).
+    Raises InvalidCode (WrongCode when checked and wrong; expired or over-tried),
+    UnknownClaimCode (the code was replaced by a resend meanwhile) or AlreadyClaimed (someone
+    else finished first).
     """
     claim = db.session.get(ClaimCode, claim_id)
     if claim is None or claim.version != version:

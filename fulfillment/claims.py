@@ -73,6 +73,7 @@ def _send(line: OrderLine, worker: Worker, code: str) -> Message:
         recipient=worker.phone_e164,
         body=body,
         purpose="claim_code",
+        secrets=(format_claim_code(code),),
     )
 
 

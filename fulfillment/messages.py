@@ -3,11 +3,17 @@
 A message is saved first and delivered by a job after the commit, so a rolled-back request
 never sends anything. Without a gateway URL (development, tests) delivery just marks the
 message sent and the dev outbox shows it.
+
+A message that carries a secret (a one-time code, a bundle code, a link token) names it in
+``secrets``: the stored ``body`` has it replaced by ``••••••`` and the whole text is kept only
+encrypted with FIELD_KEY, for the gateway. Once a real gateway has it, that copy is dropped, so
+the database never holds the code in clear and, after delivery, not at all.
 """
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import requests
 from flask import current_app
@@ -15,16 +21,24 @@ from flask import current_app
 from extensions import db, utcnow
 from fulfillment.models import Channel, Message, MessageStatus
 from jobs import on_commit
+from vault import encrypt
 
 log = logging.getLogger(__name__)
 
+REDACTED = "••••••"
+
 
 class MessageGateway(Protocol):
+    keeps_sealed_body: ClassVar[bool]
+
     def send(self, message: Message) -> str: ...
 
 
 class OutboxGateway:
-    """Keeps messages in the database only; the dev outbox page reads them."""
+    """Keeps messages in the database only; the dev outbox page reads them (whole, codes
+    included, so the sealed copy stays)."""
+
+    keeps_sealed_body = True
 
     def send(self, message: Message) -> str:
         return f"outbox-{message.id}"
@@ -35,6 +49,7 @@ class HttpSmsGateway:
     url: str
     token: str | None
     timeout_seconds: float = 10.0
+    keeps_sealed_body: ClassVar[bool] = False
 
     def send(self, message: Message) -> str:
         response = requests.post(
@@ -42,7 +57,7 @@ class HttpSmsGateway:
             json={
                 "channel": message.channel,
                 "to": message.recipient,
-                "body": message.body,
+                "body": message.full_body(),
                 "reference": f"msg-{message.id}",
             },
             headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
@@ -59,11 +74,31 @@ def gateway() -> MessageGateway:
     return OutboxGateway()
 
 
+def redact(body: str, secrets: Iterable[str]) -> str:
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        body = body.replace(secret, REDACTED)
+    return body
+
+
 def queue_message(
-    *, channel: Channel, recipient: str, body: str, purpose: str, subject: str | None = None
+    *,
+    channel: Channel,
+    recipient: str,
+    body: str,
+    purpose: str,
+    subject: str | None = None,
+    secrets: Iterable[str] = (),
 ) -> Message:
+    """Save a message for delivery after the commit; ``secrets`` are the codes ``body``
+    carries (stored only encrypted)."""
+    secrets = tuple(secrets)
     message = Message(
-        channel=channel, recipient=recipient, body=body, purpose=purpose, subject=subject
+        channel=channel,
+        recipient=recipient,
+        body=redact(body, secrets),
+        body_sealed=encrypt(body) if secrets else None,
+        purpose=purpose,
+        subject=subject,
     )
     db.session.add(message)
     db.session.flush()
@@ -83,8 +118,9 @@ def deliver(message: Message) -> None:
     if message.status == MessageStatus.SENT:
         return
     message.attempts += 1
+    sender = gateway()
     try:
-        message.provider_reference = gateway().send(message)
+        message.provider_reference = sender.send(message)
     except requests.RequestException as exc:
         message.status = MessageStatus.FAILED
         message.error = type(exc).__name__
@@ -92,3 +128,5 @@ def deliver(message: Message) -> None:
         return
     message.status = MessageStatus.SENT
     message.sent_at = utcnow()
+    if not sender.keeps_sealed_body:
+        message.body_sealed = None

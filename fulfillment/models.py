@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import UtcDateTime, append_only, db, utcnow
 from sponsorship.checkout_models import IllegalTransition
+from vault import decrypt
 
 
 class Channel(StrEnum):
@@ -39,8 +40,9 @@ class MessageStatus(StrEnum):
 
 
 class Message(db.Model):
-    """One outbound message. The body may hold a one-time code or a bundle code, so it is
-    shown only to its recipient (and in the development outbox), never logged."""
+    """One outbound message. ``body`` is readable, with every code it carries replaced by
+    ``••••••``; the whole text is kept only encrypted (``body_sealed``), until a real gateway
+    has delivered it (the development outbox keeps it to show). Never logged."""
 
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_status_created", "status", "created_at"),)
@@ -50,6 +52,7 @@ class Message(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    body_sealed: Mapped[str | None] = mapped_column(Text)  # vault.encrypt(whole text)
     purpose: Mapped[str] = mapped_column(String(40))
     status: Mapped[MessageStatus] = mapped_column(String(16), default=MessageStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -57,6 +60,10 @@ class Message(db.Model):
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    def full_body(self) -> str:
+        """The text as the recipient reads it, codes included (while it is still kept)."""
+        return decrypt(self.body_sealed) if self.body_sealed else self.body
 
 
 class ItemStatus(StrEnum):
@@ -161,6 +168,10 @@ class FulfillmentItem(db.Model):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     awaiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Committed before an attempt may call the partner; cleared once its outcome is recorded.
+    # Set at the next attempt means the partner may have acted on a call whose answer we never
+    # recorded: the issuer asks the partner by reference before calling again.
+    partner_call_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     partner_reference: Mapped[str | None] = mapped_column(String(100))
     # What the worker is shown: plain details (expiry, serial number, covered-until) and,
     # encrypted, the secret ones (activation code, KPJ).

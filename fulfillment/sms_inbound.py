@@ -57,7 +57,7 @@ def reply_to_sms(sender: str, text: str) -> Message:
         db.session.refresh(claim)
     view = claiming.claimed_bundle(claim.id, worker, locale="id")
     assert view is not None
-    return _reply(sender, essentials(view))
+    return _reply(sender, essentials(view), secrets=secrets_in(view))
 
 
 def essentials(view: claiming.BundleView) -> str:
@@ -83,8 +83,24 @@ def essentials(view: claiming.BundleView) -> str:
     return " ".join(lines)
 
 
-def _reply(recipient: str, body: str) -> Message:
-    return queue_message(channel=Channel.SMS, recipient=recipient, body=body, purpose=REPLY_PURPOSE)
+def secrets_in(view: claiming.BundleView) -> list[str]:
+    """Voucher codes and the KPJ: stored only encrypted (``queue_message``)."""
+    found: list[str] = []
+    for part in view.parts:
+        if part.is_issued:
+            found.extend(str(code) for code in part.details.get("codes") or [])
+            found.append(str(part.details.get("kpj") or ""))
+    return found
+
+
+def _reply(recipient: str, body: str, *, secrets: list[str] | None = None) -> Message:
+    return queue_message(
+        channel=Channel.SMS,
+        recipient=recipient,
+        body=body,
+        purpose=REPLY_PURPOSE,
+        secrets=secrets or (),
+    )
 
 
 def _sender_key() -> str:

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from accounts.access import public
+from pages.rate_limits import too_many_tries_error_page
 from pages.services import landing_figures
 from security import safe_next
 
@@ -63,9 +64,11 @@ def register_error_pages(app: Flask) -> None:
         return render_error(400)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    def http_error(error: HTTPException) -> tuple[str, int] | Response | HTTPException:
         if error.code is None or error.code < 400 or request.path.startswith("/api/"):
             return error
+        if error.code == 429:  # says how long to wait, with Retry-After
+            return too_many_tries_error_page()
         return render_error(error.code)
 
     @app.errorhandler(500)

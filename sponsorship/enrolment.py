@@ -7,7 +7,14 @@ told by SMS that they were registered. Services flush; the caller commits.
 
 Rule for partial failures: every valid row is imported, rows with a problem are not. A NIK or
 phone number that appears on more than one row refuses all those rows (we cannot tell which is
-right). A NIK already in Payung is skipped, so a corrected file can be uploaded again whole.
+right). A worker this partner already sent is skipped, so a corrected file can be uploaded
+again whole.
+
+Enrolment is never an oracle for who is in Payung: a partner learns conflicts only with the
+workers it sent itself. A row whose NIK or phone belongs to a worker registered by themself or
+by someone else is answered exactly like a new worker (same status, messages and fields; the
+same queries run for every row), but it only waits as an ``EnrolmentRequest``: nothing about
+that worker changes, and the worker is told by SMS so that only they decide.
 """
 
 from collections.abc import Mapping, Sequence
@@ -19,7 +26,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from bundles.models import Partner, PartnerKind, PartnerStatus
@@ -27,6 +34,7 @@ from extensions import db, utcnow
 from fulfillment.models import Channel, Message
 from jobs import on_commit
 from sponsorship.dates import jakarta_today
+from sponsorship.enrolment_models import EnrolmentRequest
 from sponsorship.enrolment_rows import (
     COLUMNS,
     ParsedRow,
@@ -48,7 +56,11 @@ from sponsorship.search import index_workers
 
 MAX_ROWS_PER_CALL = 1_000
 WELCOME_PURPOSE = "worker_enrolled"
-ALREADY_REGISTERED = _l("Already registered in Payung; nothing changed.")
+HELD_PURPOSE = "enrolment_held"
+ALREADY_SENT = _l("You already sent this worker; nothing changed.")
+PHONE_ALREADY_SENT = _l(
+    "This phone number is on another worker you already sent. Each worker needs their own number."
+)
 
 
 class NotAnApprovedAgent(RegistryError):
@@ -81,6 +93,7 @@ class _Row:
     raw: Mapping[str, object]
     parsed: ParsedRow
     outcome: RowOutcome
+    known_worker_id: int | None = None  # someone already in Payung, not sent by this partner
 
     @property
     def is_candidate(self) -> bool:
@@ -128,13 +141,16 @@ def enrol_workers(
         batch.append(_Row(raw, parsed, _outcome(number, raw, parsed)))
 
     _refuse_repeats(batch, repeated or {})
-    _skip_known([row for row in batch if row.is_candidate])
+    _judge_known([row for row in batch if row.is_candidate], agent_partner)
     candidates = [row for row in batch if row.is_candidate]
     if check_only:
         for row in candidates:
             row.outcome.status = ImportRowStatus.CHECKED
     else:
-        _insert(candidates, agent_partner, source, collected_at or utcnow())
+        fresh = [row for row in candidates if row.known_worker_id is None]
+        raced = _insert(fresh, agent_partner, source, collected_at or utcnow())
+        _hold([row for row in candidates if row.known_worker_id is not None], agent_partner)
+        _hold(raced, agent_partner)
     return [row.outcome for row in batch]
 
 
@@ -173,22 +189,39 @@ def _repeat_message(key: str, found_on: list[int], own: int) -> LazyString:
     )
 
 
-def _skip_known(candidates: list[_Row]) -> None:
-    """Rows whose NIK is already registered are skipped; a phone taken by another is refused."""
+def _judge_known(candidates: list[_Row], partner: Partner) -> None:
+    """Refuse or skip a row only for a conflict with what this partner sent itself; mark the
+    rows that meet anyone else (they will be held, and answered as new)."""
     if not candidates:
         return
-    by_digest = {
-        nik_digest(row.parsed.details.nik): row for row in candidates if row.parsed.details
-    }
-    known = db.session.scalars(select(Worker.nik_digest).where(Worker.nik_digest.in_(by_digest)))
-    for value in known:
-        by_digest[value].refuse(ALREADY_REGISTERED, ImportRowStatus.SKIPPED)
-    by_phone = {row.parsed.phone_e164: row for row in candidates if row.is_candidate}
-    taken = db.session.scalars(select(Worker.phone_e164).where(Worker.phone_e164.in_(by_phone)))
-    for phone in taken:
-        by_phone[phone].refuse(
-            _l("This phone number already belongs to another worker."), ImportRowStatus.REFUSED
+    digests = {nik_digest(row.parsed.details.nik) for row in candidates if row.parsed.details}
+    phones = {row.parsed.phone_e164 for row in candidates}
+    workers = db.session.execute(
+        select(Worker.id, Worker.nik_digest, Worker.phone_e164, Worker.enrolled_by_partner_id)
+        .where(or_(Worker.nik_digest.in_(digests), Worker.phone_e164.in_(phones)))
+        .order_by(Worker.id)
+    ).all()
+    sent = db.session.execute(
+        select(EnrolmentRequest.nik_digest, EnrolmentRequest.phone_e164).where(
+            EnrolmentRequest.partner_id == partner.id,
+            or_(EnrolmentRequest.nik_digest.in_(digests), EnrolmentRequest.phone_e164.in_(phones)),
         )
+    ).all()
+    own = [w for w in workers if w.enrolled_by_partner_id == partner.id]
+    own_niks = {w.nik_digest for w in own} | {r.nik_digest for r in sent}
+    own_phones = {w.phone_e164 for w in own} | {r.phone_e164 for r in sent}
+    others = [w for w in workers if w.enrolled_by_partner_id != partner.id]
+    other_by_nik = {w.nik_digest: w.id for w in others if w.nik_digest}
+    other_by_phone = {w.phone_e164: w.id for w in others}
+    for row in candidates:
+        assert row.parsed.details is not None
+        key, phone = nik_digest(row.parsed.details.nik), row.parsed.phone_e164
+        if key in own_niks:
+            row.refuse(ALREADY_SENT, ImportRowStatus.SKIPPED)
+        elif phone in own_phones:
+            row.refuse(PHONE_ALREADY_SENT, ImportRowStatus.REFUSED)
+        else:
+            row.known_worker_id = other_by_nik.get(key) or other_by_phone.get(phone or "")
 
 
 def _build(row: _Row, partner: Partner, source: EnrolmentSource, collected_at: datetime) -> Worker:
@@ -206,7 +239,9 @@ def _build(row: _Row, partner: Partner, source: EnrolmentSource, collected_at: d
 
 def _insert(
     candidates: list[_Row], partner: Partner, source: EnrolmentSource, collected_at: datetime
-) -> None:
+) -> list[_Row]:
+    """Register the new workers; return the rows someone registered meanwhile (to hold)."""
+    raced: list[_Row] = []
     saved: list[tuple[_Row, Worker]] = []
     try:
         with db.session.begin_nested():
@@ -223,7 +258,7 @@ def _insert(
                     db.session.add(worker)
                     db.session.flush()
             except IntegrityError:
-                row.refuse(ALREADY_REGISTERED, ImportRowStatus.SKIPPED)
+                raced.append(row)
             else:
                 saved.append((row, worker))
     for row, worker in saved:
@@ -233,6 +268,53 @@ def _insert(
     index_workers(workers)
     _welcome(workers, partner)
     db.session.flush()
+    return raced
+
+
+def _hold(rows: list[_Row], partner: Partner) -> None:
+    """Rows that meet a worker already in Payung wait for that worker; the agent's answer
+    stays "imported", as for a new worker. The worker is told, in Indonesian, by SMS."""
+    if not rows:
+        return
+    for row in rows:
+        if row.known_worker_id is None:  # registered by someone else a moment ago
+            assert row.parsed.details is not None
+            row.known_worker_id = db.session.scalar(
+                select(Worker.id).where(
+                    or_(
+                        Worker.nik_digest == nik_digest(row.parsed.details.nik),
+                        Worker.phone_e164 == row.parsed.phone_e164,
+                    )
+                )
+            )
+    held = [row for row in rows if row.known_worker_id is not None and row.parsed.details]
+    for row in held:
+        assert row.parsed.details is not None and row.parsed.phone_e164 is not None
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    EnrolmentRequest(
+                        partner_id=partner.id,
+                        nik_digest=nik_digest(row.parsed.details.nik),
+                        phone_e164=row.parsed.phone_e164,
+                        worker_id=row.known_worker_id,
+                    )
+                )
+                db.session.flush()
+        except IntegrityError:
+            pass  # the same row sent twice at once: one request is enough
+    worker_ids = {row.known_worker_id for row in held}
+    phones = db.session.scalars(select(Worker.phone_e164).where(Worker.id.in_(worker_ids)))
+    link = f"{current_app.config['SITE_URL'].rstrip('/')}/saya"
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        body = _(
+            "Payung: %(agent)s sent your details to register you, but you are already "
+            "registered, so nothing changed. If you want %(agent)s to help you, tell them; "
+            "otherwise you need do nothing. Your data: %(link)s",
+            agent=partner.name,
+            link=link,
+        )
+    _send_sms(sorted(phones), body, HELD_PURPOSE)
 
 
 def _record_consents(
@@ -272,15 +354,21 @@ def _welcome(workers: list[Worker], partner: Partner) -> None:
             agent=partner.name,
             link=link,
         )
+    _send_sms([worker.phone_e164 for worker in workers], body, WELCOME_PURPOSE)
+
+
+def _send_sms(phones: list[str], body: str, purpose: str) -> None:
+    if not phones:
+        return
     rows = [
         {
             "channel": Channel.SMS,
-            "recipient": worker.phone_e164,
+            "recipient": phone,
             "body": body,
-            "purpose": WELCOME_PURPOSE,
+            "purpose": purpose,
             "created_at": utcnow(),
         }
-        for worker in workers
+        for phone in phones
     ]
     ids = list(db.session.scalars(insert(Message).returning(Message.id), rows))
 

@@ -145,7 +145,7 @@ def report(job_id: int) -> Response:
     labels = {
         ImportRowStatus.IMPORTED: _("Imported"),
         ImportRowStatus.CHECKED: _("Valid (not imported: check only)"),
-        ImportRowStatus.SKIPPED: _("Skipped: already registered"),
+        ImportRowStatus.SKIPPED: _("Skipped: already sent by you"),
         ImportRowStatus.REFUSED: _("Refused"),
     }
     lines = enrolment_csv.report_lines(found, header=header, status_labels=labels)

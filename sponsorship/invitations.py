@@ -95,7 +95,13 @@ def invite_worker(
             sponsor=sponsor.display_name,
             link=link_for(token),
         )
-    queue_message(channel=Channel.SMS, recipient=phone_e164, body=body, purpose=MESSAGE_PURPOSE)
+    queue_message(
+        channel=Channel.SMS,
+        recipient=phone_e164,
+        body=body,
+        purpose=MESSAGE_PURPOSE,
+        secrets=(token,),
+    )
     db.session.flush()
     return invitation
 

@@ -33,6 +33,7 @@ from sponsorship.checkout_models import (
     claim_order_transition,
     insert_or_ignore,
 )
+from sponsorship.declines import decline_text
 from sponsorship.orders import latest_payment
 from sponsorship.stripe_gateway import (
     CardSetupInfo,
@@ -240,11 +241,11 @@ def confirm_card(order: Order, sponsor: User, setup_intent_id: str) -> PaymentRe
             idempotency_key=f"pay-{order.reference}-{attempt}",
         )
     except PaymentDeclined as declined:
-        _record_failure(payment, declined.message)
+        _record_failure(payment, declined.decline_code)
         next_setup = _usable_setup(gateway, payment, customer_id, order)
         return PaymentResult(
             Outcome.DECLINED,
-            message=declined.message,
+            message=decline_text(declined.decline_code),
             setup_client_secret=next_setup.client_secret,
         )
     except PaymentGatewayError as error:
@@ -255,9 +256,11 @@ def confirm_card(order: Order, sponsor: User, setup_intent_id: str) -> PaymentRe
     return settle(order, payment)
 
 
-def _record_failure(payment: Payment, message: str | None) -> None:
+def _record_failure(payment: Payment, decline_code: str | None) -> None:
+    """Keep why the card was refused as Stripe's code: pages show it in our words
+    (``declines.decline_text``), never Stripe's English."""
     payment.status = PaymentStatus.FAILED
-    payment.failure_message = (message or "")[:200] or None
+    payment.failure_message = (decline_code or "card_declined")[:200]
     db.session.flush()
 
 
@@ -295,9 +298,9 @@ def apply_intent(order: Order, payment: Payment, intent: PaymentIntentInfo) -> P
         return PaymentResult(Outcome.PROCESSING)
     if intent.status is IntentStatus.REQUIRES_ACTION:
         return PaymentResult(Outcome.REQUIRES_ACTION, client_secret=intent.client_secret)
-    if intent.failure_message:
-        _record_failure(payment, intent.failure_message)
-        return PaymentResult(Outcome.DECLINED, message=intent.failure_message)
+    if intent.failure_code or intent.failure_message:
+        _record_failure(payment, intent.failure_code)
+        return PaymentResult(Outcome.DECLINED, message=decline_text(intent.failure_code))
     return PaymentResult(Outcome.UNPAID)
 
 

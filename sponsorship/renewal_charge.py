@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select, update
 
 from accounts.models import User
@@ -25,6 +26,7 @@ from sponsorship.checkout_models import (
     PaymentStatus,
     insert_or_ignore,
 )
+from sponsorship.declines import decline_text
 from sponsorship.orders import latest_payment
 from sponsorship.payments import Outcome, PaymentError, apply_intent, customer_for, settle
 from sponsorship.renewal_models import (
@@ -212,7 +214,9 @@ def _declined(
     schedule = retry_days()
     authenticate = declined.decline_code == "authentication_required"
     attempt.failure_code = (declined.decline_code or "")[:64] or None
-    attempt.failure_message = (declined.message or "")[:200] or None
+    # Our words, never Stripe's; kept in Payung's default language (jobs have no request).
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        attempt.failure_message = str(decline_text(declined.decline_code))[:200]
     attempt.payment_intent_id = declined.payment_intent_id
     if attempt.tries <= len(schedule):
         _move(attempt, AttemptStatus.ACTION_REQUIRED if authenticate else AttemptStatus.RETRYING)
@@ -233,7 +237,7 @@ def _declined(
         attempt.plan,
         period=attempt.period,
         order=order,
-        reason=declined.message,
+        reason=decline_text(declined.decline_code),  # in the sponsor's language
         authenticate=authenticate,
         next_try_on=attempt.next_try_on,
     )

@@ -17,11 +17,15 @@ from i18n import Form
 from sponsorship import renewals
 from sponsorship.checkout_forms import MONTH_CHOICES
 from sponsorship.dates import jakarta_today
+from sponsorship.declines import decline_messages, decline_text
 from sponsorship.payments import payment_config
 from sponsorship.renewal_models import RenewalPlan
 from sponsorship.renewals import RenewalError
 
 bp = Blueprint("renewals", __name__, url_prefix="/sponsor/perpanjangan")
+# Card refusals in our words, on every page that takes a card (pay page, order, card page).
+bp.add_app_template_filter(decline_text, "decline_text")
+bp.add_app_template_global(decline_messages, "decline_messages")
 
 SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9_]{1,60}$")
 

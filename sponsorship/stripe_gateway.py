@@ -7,6 +7,7 @@ and comes back as 16800. In development and tests the same calls go to localstri
 """
 
 import json
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -118,6 +119,15 @@ def from_stripe_amount(amount: int) -> int:
     if sen:
         raise PaymentGatewayError(f"Stripe amount {amount} is not a whole number of rupiah")
     return rupiah
+
+
+def _refuse_future(signature_header: str, tolerance_seconds: int) -> None:
+    """The signed ``t=`` (already checked for the past) is not ahead of now either."""
+    stamps = [
+        int(v) for k, _, v in (p.partition("=") for p in signature_header.split(",")) if k == "t"
+    ]
+    if not stamps or stamps[0] > time.time() + tolerance_seconds:
+        raise stripe.SignatureVerificationError("Timestamp ahead of now", signature_header)
 
 
 def _id_of(value: Any) -> str | None:
@@ -348,12 +358,14 @@ class StripeGateway:
         """Check the Stripe-Signature header against the raw body, then read the event.
 
         Raises InvalidWebhook for a missing or malformed header, a wrong signature or secret,
-        a timestamp older than the tolerance, or a body that is not a Stripe event.
+        a timestamp further than the tolerance from now either way (Stripe's own check only
+        looks back), or a body that is not a Stripe event.
         """
         try:
             stripe.WebhookSignature.verify_header(
                 payload, signature_header, self._webhook_secret, self._webhook_tolerance_seconds
             )
+            _refuse_future(signature_header or "", self._webhook_tolerance_seconds)
             event = json.loads(payload)
         except (stripe.SignatureVerificationError, ValueError) as error:
             raise InvalidWebhook(str(error)) from error

@@ -116,6 +116,7 @@ def request_phone_change(worker: Worker, raw_phone: str) -> PhoneChange:
             code=code,
             minutes=ttl // 60,
         ),
+        secrets=(code,),
     )
     db.session.flush()
     return change

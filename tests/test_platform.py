@@ -154,14 +154,19 @@ class TestRateLimits:
         assert codes == [200, 200, 200, 429]
         assert "Terlalu banyak percobaan" in client.post("/masuk", data={}).text
 
-    def test_one_time_codes_are_limited_per_phone(self, client):
+    def test_one_time_codes_are_limited_per_client_and_spaced_per_phone(self, client):
         statuses = [
+            client.post("/masuk/pekerja", data={"phone": f"08123456789{n}"}).status_code
+            for n in range(3)
+        ]
+        statuses += [
             client.post("/masuk/pekerja", data={"phone": "081234567890"}).status_code
-            for _ in range(6)
+            for _ in range(3)
         ]
         assert statuses[:5] == [302] * 5
         assert statuses[5] == 429
-        assert db.session.scalar(select(func.count()).select_from(Message)) == 5
+        # one SMS per phone: the same phone waits OTP_RESEND_SECONDS for another
+        assert db.session.scalar(select(func.count()).select_from(Message)) == 3
 
 
 def test_messages_are_delivered_only_after_commit(app):

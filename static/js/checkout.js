@@ -4,6 +4,8 @@
  * 2. the server pays the order's PaymentIntent with that card;
  * 3. when the bank wants 3-D Secure, stripe.confirmCardPayment lets the sponsor authenticate;
  * 4. the return page asks Stripe how the payment ended (the webhook says the same).
+ * A card Stripe.js refuses is explained in Payung's words (data-decline-messages, by Stripe's
+ * decline_code or code), never with Stripe's own English text.
  * This works with real Stripe and with localstripe's Stripe.js mock (/work/notes/stripe.md). */
 (function () {
   "use strict";
@@ -22,6 +24,12 @@
   var errors = document.getElementById("card-errors");
   var status = document.getElementById("pay-status");
   var setupSecret = data.setupSecret;
+  var declineMessages = {};
+  try {
+    declineMessages = JSON.parse(data.declineMessages || "{}");
+  } catch (ignored) {
+    declineMessages = {};
+  }
   // A plain call: the mock's Stripe is an arrow function and cannot be used with `new`.
   var stripe = window.Stripe(data.publishableKey);
   var card = stripe.elements().create("card");
@@ -37,6 +45,11 @@
     errors.textContent = message || data.genericError;
     errors.hidden = false;
     busy(false);
+  }
+
+  function refusal(error) {
+    return declineMessages[error.decline_code] || declineMessages[error.code] ||
+      declineMessages.generic_decline || data.genericError;
   }
 
   function goToReturnPage(url) {
@@ -62,7 +75,7 @@
       payment_method: { card: card, billing_details: { name: data.billingName } }
     });
     if (setup.error) {
-      return showError(setup.error.message);
+      return showError(refusal(setup.error));
     }
     var result = await confirmOnServer(setup.setupIntent.id);
     if (result.setup_client_secret) {

@@ -37,7 +37,7 @@ from tests.e2e.conftest import (
     snapshot,
 )
 from tests.fulfillment.support import make_combofit, make_workers
-from tests.stripe_support import CARD_DECLINED_ON_CHARGE, CARD_SUCCEEDS
+from tests.stripe_support import CARD_DECLINED_ON_CHARGE, CARD_DECLINED_ON_SAVE, CARD_SUCCEEDS
 
 pytestmark = [pytest.mark.e2e, skip_without_chromium]
 
@@ -254,9 +254,17 @@ def test_a_declined_card_shows_its_message_and_the_order_stays_unpaid(
     page.click("form[action='/keranjang/pesan'] button[type=submit]")
     page.wait_for_url(re.compile(r"/pesanan/PY-"))
     page.click("a[href$='/bayar']")
+    # Refused by Stripe.js in the browser (the card cannot be saved): our words, not Stripe's.
+    type_card(page, CARD_DECLINED_ON_SAVE)
+    page.wait_for_selector("#card-errors:not([hidden])")
+    shown = page.inner_text("#card-errors")
+    assert shown == t("Your bank refused this payment. Contact your bank or use another card.")
+    assert "declined" not in shown
+    # Refused when charged (the server answers): the same words.
+    page.reload()
     type_card(page, CARD_DECLINED_ON_CHARGE)
     page.wait_for_selector("#card-errors:not([hidden])")
-    assert "declined" in page.inner_text("#card-errors")
+    assert page.inner_text("#card-errors") == shown
     snapshot(page, "pay-declined")
     page.goto(page.url.removesuffix("/bayar"))
     assert t("Awaiting payment") in page.get_by_role("heading", level=1).inner_text()

@@ -139,7 +139,9 @@ def test_a_reason_is_required(app, sandbox, client, login_as, admin):
     fulfilled_order(codes=0)
     item = health_item()
     login_as(admin)
-    response = client.post(f"/admin/fulfillment/{item.id}/void", data={"void-reason": " "})
+    response = client.post(
+        f"/admin/fulfillment/{item.id}/void", data={"void-reason": " ", "void-understood": "y"}
+    )
     assert response.status_code == 422
     unknown = client.post(f"/admin/fulfillment/{item.id}/delete", data={"x-reason": "gone!"})
     assert unknown.status_code == 404
@@ -154,7 +156,7 @@ def test_resend_sends_a_new_code_and_the_old_one_stops_working(
     fulfilled_order()
     item = health_item()
     [first_sms] = db.session.scalars(select(Message).where(Message.purpose == "claim_code")).all()
-    old_code = CODE.search(first_sms.body).group()
+    old_code = CODE.search(first_sms.full_body()).group()
     login_as(admin)
     response = client.post(
         f"/admin/fulfillment/{item.id}/resend", data={"resend-reason": "worker lost the SMS"}
@@ -164,7 +166,7 @@ def test_resend_sends_a_new_code_and_the_old_one_stops_working(
         select(Message).where(Message.purpose == "claim_code").order_by(Message.id)
     ).all()
     assert len(sms) == 2 and sms[1].recipient == first_sms.recipient
-    new_code = CODE.search(sms[1].body).group()
+    new_code = CODE.search(sms[1].full_body()).group()
     assert new_code != old_code
     assert claims.find_claim_code(old_code) is None
     claim = claims.find_claim_code(new_code)
@@ -180,7 +182,8 @@ def test_void_cancels_the_code_and_refunds_the_sponsor(app, sandbox, client, log
     item = health_item()
     login_as(admin)
     response = client.post(
-        f"/admin/fulfillment/{item.id}/void", data={"void-reason": "partner says code invalid"}
+        f"/admin/fulfillment/{item.id}/void",
+        data={"void-reason": "partner says code invalid", "void-understood": "y"},
     )
     assert response.status_code == 302
     db.session.refresh(item)
@@ -200,7 +203,10 @@ def test_dues_the_insurer_accepted_cannot_be_voided(app, sandbox, client, login_
         select(FulfillmentItem).where(FulfillmentItem.method == FulfillmentMethod.DUES_REMITTANCE)
     )
     login_as(admin)
-    response = client.post(f"/admin/fulfillment/{dues.id}/void", data={"void-reason": "test it"})
+    response = client.post(
+        f"/admin/fulfillment/{dues.id}/void",
+        data={"void-reason": "test it", "void-understood": "y"},
+    )
     assert response.status_code == 422
     db.session.refresh(dues)
     assert dues.status == ItemStatus.ISSUED

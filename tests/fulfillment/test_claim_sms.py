@@ -36,13 +36,15 @@ def post_sms(client: Any, sender: str, text: str, *, secret: str = SECRET) -> An
 
 
 def replies(recipient: str) -> list[str]:
-    return list(
-        db.session.scalars(
-            select(Message.body)
+    """The replies' texts as the phone got them."""
+    return [
+        message.full_body()
+        for message in db.session.scalars(
+            select(Message)
             .where(Message.recipient == recipient, Message.purpose == "claim_sms_reply")
             .order_by(Message.id)
         )
-    )
+    ]
 
 
 def test_the_owner_texting_klaim_gets_the_essentials_and_the_bundle_is_claimed(app, client):

@@ -3,6 +3,7 @@ and dues remittance — signed calls, one idempotency key per item reused on eve
 pending partners polled or calling back, refusals turned into refunds."""
 
 import json
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -84,12 +85,17 @@ def test_the_telcos_signed_callback_completes_the_topup_once(app, sandbox, clien
         }
     ).encode()
 
-    def callback(secret=sandbox.secrets["telco"], payload=body):
-        headers = signed_headers(secret.encode(), payload, idempotency_key="callback-1")
+    def callback(secret=sandbox.secrets["telco"], payload=body, timestamp=None):
+        headers = signed_headers(
+            secret.encode(), payload, idempotency_key="callback-1", timestamp=timestamp
+        )
         return client.post("/api/callbacks/telco", data=payload, headers=headers)
 
     forged = callback(secret="not-the-telco-secret")
     assert forged.status_code == 401
+    now = int(time.time())
+    assert callback(timestamp=now + 3600).status_code == 401  # signed an hour ahead
+    assert callback(timestamp=now - 3600).status_code == 401
     db.session.refresh(quota)
     assert quota.status == ItemStatus.AWAITING_PARTNER
 
@@ -257,7 +263,7 @@ def test_dues_the_insurer_cannot_take_fail_and_nothing_is_paid(app, sandbox, ove
 def test_a_crash_inside_an_attempt_is_counted_and_retried(app, sandbox, monkeypatch):
     from fulfillment.issuers import code_pool
 
-    def explode(offer):
+    def explode(offer, **_):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(code_pool, "issue_pool_code", explode)

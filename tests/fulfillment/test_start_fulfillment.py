@@ -78,7 +78,7 @@ def test_paid_combofit_ends_with_every_part_issued_once_and_the_sms_in_the_outbo
     assert sms[0].recipient == worker.phone_e164
     assert sms[0].status == MessageStatus.SENT
     assert "ComboFit" in sms[0].body and "/klaim" in sms[0].body
-    typed = re.search(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}-[0-9A-Z]", sms[0].body).group()
+    typed = re.search(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}-[0-9A-Z]", sms[0].full_body()).group()
     code = normalize_claim_code(typed)
     claim = claims.find_claim_code(typed)
     assert claim is not None and claim.order_line_id == order.lines[0].id

@@ -102,6 +102,7 @@ def test_sign_matches_the_documented_algorithm_and_verifies() -> None:
     [
         (b'{"a":2}', 1_700_000_000, "invalid_signature"),
         (b'{"a":1}', 1_700_000_301, "stale_timestamp"),
+        (b'{"a":1}', 1_699_996_400, "stale_timestamp"),  # signed an hour ahead of now
     ],
 )
 def test_verify_refuses_tampered_body_and_stale_timestamp(body: bytes, now: int, code: str) -> None:

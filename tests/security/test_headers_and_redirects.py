@@ -191,13 +191,13 @@ def test_phone_sign_in_never_redirects_off_site(app, make_user):
             f"/masuk/pekerja?next={quote(evil, safe='')}", data={"phone": worker.phone_e164}
         )
         assert response.status_code == 302, evil
-        body = db.session.scalar(
-            select(Message.body)
+        message = db.session.scalar(
+            select(Message)
             .where(Message.recipient == worker.phone_e164)
             .order_by(Message.id.desc())
             .limit(1)
         )
-        code = re.search(r"\b(\d{6})\b", body).group(1)
+        code = re.search(r"\b(\d{6})\b", message.full_body()).group(1)
         response = client.post("/masuk/pekerja/kode", data={"code": code})
         assert response.status_code == 302, evil
         assert _stays_home(response.headers["Location"]), (evil, response.headers["Location"])

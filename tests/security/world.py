@@ -137,12 +137,13 @@ def _issue_parts(order_line: OrderLine, order_id: int) -> tuple[list[int], str]:
 
 
 def _last_message(recipient: str, purpose: str) -> str:
-    return db.session.scalar(
-        select(Message.body)
+    message = db.session.scalar(
+        select(Message)
         .where(Message.recipient == recipient, Message.purpose == purpose)
         .order_by(Message.id.desc())
         .limit(1)
     )
+    return message.full_body() if message is not None else None
 
 
 def _renewal_plan(world: "World") -> int:

@@ -86,7 +86,7 @@ def sign_in_worker(client: Any, phone: str) -> None:
     client.post("/masuk/pekerja", data={"phone": phone})
     message = last_message_to(normalize_phone(phone))
     assert message is not None
-    code = re.search(r"\b(\d{6})\b", message.body).group(1)
+    code = re.search(r"\b(\d{6})\b", message.full_body()).group(1)
     response = client.post("/masuk/pekerja/kode", data={"code": code})
     assert response.status_code == 302
 

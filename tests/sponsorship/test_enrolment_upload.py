@@ -145,8 +145,9 @@ def test_each_bad_row_is_refused_with_its_reason_and_good_rows_still_import(
     assert "NIK yang sama juga ada di baris 6" in says(5)
     assert "baris 5" in says(6)
     assert status(7) == status(8) == ImportRowStatus.REFUSED and "Nomor HP yang sama" in says(7)
-    assert status(9) == ImportRowStatus.SKIPPED and "Sudah terdaftar" in says(9)
-    assert status(10) == ImportRowStatus.REFUSED and "sudah dipakai pekerja lain" in says(10)
+    # People already in Payung through someone else look like new ones (issue 13, item 1):
+    # they wait for the worker's answer and nothing about them changes.
+    assert status(9) == status(10) == ImportRowStatus.IMPORTED
     assert status(11) == ImportRowStatus.REFUSED
     assert "tanggal_lahir" in says(11) and "jenis_kelamin" in says(11)
     assert status(12) == ImportRowStatus.REFUSED and "tanpa persetujuan ini" in says(12)
@@ -154,7 +155,7 @@ def test_each_bad_row_is_refused_with_its_reason_and_good_rows_still_import(
     assert "pekerjaan" in says(14) and "provinsi" in says(14)
     assert status(15) == ImportRowStatus.REFUSED and "wajib diisi" in says(15)
 
-    assert (job.imported_rows, job.skipped_rows, job.refused_rows) == (2, 1, 11)
+    assert (job.imported_rows, job.skipped_rows, job.refused_rows) == (4, 0, 10)
     assert count(Worker) == 2 + 2
     page = agent_client.get(f"/mitra/pendaftaran/{job.id}").text
     assert "Baris yang ditolak" in page

@@ -26,7 +26,7 @@ def invite(client, **overrides):
 
 
 def invitation_link() -> str:
-    body = last_message_to(PHONE).body
+    body = last_message_to(PHONE).full_body()
     return re.search(r"https?://[^\s]+/undangan/[\w-]+", body).group(0)
 
 

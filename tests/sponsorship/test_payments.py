@@ -27,6 +27,8 @@ from tests.stripe_support import (
     CARD_SUCCEEDS,
 )
 
+DECLINED = "Bank Anda menolak pembayaran ini. Hubungi bank Anda atau gunakan kartu lain."
+
 
 @pytest.fixture
 def app_config(localstripe):
@@ -68,7 +70,7 @@ def test_a_sponsor_pays_with_a_test_card_and_the_order_is_paid_once(
     signed_in.get(f"/pesanan/{order.reference}/selesai")
     page = signed_in.get(f"/pesanan/{order.reference}")
     assert "Dibayar" in page.text
-    assert '<meta http-equiv="refresh"' in page.text  # refreshes itself while delivering
+    assert "js/order_progress.js" in page.text  # its progress updates while delivering
     assert fulfillment_starts == [order.id]
 
 
@@ -77,11 +79,11 @@ def test_a_declined_card_says_so_and_leaves_the_order_unpaid(
 ):
     attempt = pay_in_browser(signed_in, localstripe, order, CARD_DECLINED_ON_CHARGE)
     assert attempt.confirm["status"] == "declined"
-    assert attempt.confirm["message"] == "Your card was declined."
+    assert attempt.confirm["message"] == DECLINED  # our words, never Stripe's English
     assert status_of(order) == OrderStatus.AWAITING_PAYMENT
     assert fulfillment_starts == []
     page = signed_in.get(f"/pesanan/{order.reference}")
-    assert "Your card was declined." in page.text
+    assert DECLINED in page.text and "Your card was declined" not in page.text
     # Another card on the same order, with the fresh SetupIntent the answer carried.
     retry = pay_in_browser(
         signed_in,
@@ -122,9 +124,11 @@ def test_failed_3d_secure_sends_the_sponsor_back_to_pay(
 def test_declined_after_3d_secure_leaves_the_order_unpaid(
     signed_in, localstripe, order, fulfillment_starts
 ):
-    pay_in_browser(signed_in, localstripe, order, CARD_NEEDS_3DS_THEN_DECLINED)
+    attempt = pay_in_browser(signed_in, localstripe, order, CARD_NEEDS_3DS_THEN_DECLINED)
     assert status_of(order) == OrderStatus.AWAITING_PAYMENT
     assert fulfillment_starts == []
+    shown = signed_in.get(attempt.final_location).text  # the return page's message
+    assert DECLINED in shown and "Your card was declined" not in shown
 
 
 def test_the_pay_page_explains_that_only_the_card_needs_javascript(signed_in, localstripe, order):

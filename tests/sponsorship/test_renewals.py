@@ -179,6 +179,8 @@ def test_a_declined_card_is_retried_then_reported_and_never_charged_twice(
     assert first_notice.recipient == signed_in_email(plan)
     assert f"/pesanan/{order.reference}/bayar" in first_notice.body
     assert (day + timedelta(days=1)).strftime("%d/%m/%Y") in first_notice.body
+    assert "Bank Anda menolak pembayaran ini" in first_notice.body  # our words, not Stripe's
+    assert "Your card was declined" not in first_notice.body
 
     assert run_renewals(today=day + timedelta(days=1)).declined == 1
     assert run_renewals(today=day + timedelta(days=2)).declined == 0
@@ -194,6 +196,7 @@ def test_a_declined_card_is_retried_then_reported_and_never_charged_twice(
     assert fulfillment_starts == []
     page = signed_in.get("/sponsor/perpanjangan").text
     assert "Tidak terbayar" in page and f"/pesanan/{order.reference}/bayar" in page
+    assert "Bank Anda menolak pembayaran ini" in page and "Your card was declined" not in page
 
 
 def signed_in_email(plan: RenewalPlan) -> str:

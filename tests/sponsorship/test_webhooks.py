@@ -87,6 +87,7 @@ def tampered(payload: bytes) -> tuple[bytes, str]:
         pytest.param(lambda p: (p, None), id="missing header"),
         pytest.param(lambda p: (p, ""), id="empty header"),
         pytest.param(lambda p: (p, sign(p, SECRET, int(time.time()) - 3600)), id="stale"),
+        pytest.param(lambda p: (p, sign(p, SECRET, int(time.time()) + 3600)), id="an hour ahead"),
         pytest.param(lambda p: (p, "t=1,v1=nonsense"), id="garbage header"),
     ],
 )
@@ -113,6 +114,19 @@ def test_a_valid_event_pays_the_order_once(client, paid_intent, fulfillment_star
     db.session.refresh(order)
     assert order.status == OrderStatus.FULFILLING
     assert count(StripeEvent) == 1
+    assert fulfillment_starts == [order.id]
+
+
+@pytest.mark.parametrize("offset", [-200, 200], ids=["200 s ago", "200 s ahead"])
+def test_an_event_signed_within_five_minutes_either_way_is_taken(
+    client, paid_intent, fulfillment_starts, offset
+):
+    order, intent_id = paid_intent
+    payload = intent_event(intent_id)
+    response = post_event(client, payload, sign(payload, SECRET, int(time.time()) + offset))
+    assert (response.status_code, response.get_json()) == (200, {"received": "ok"})
+    db.session.refresh(order)
+    assert order.status == OrderStatus.FULFILLING
     assert fulfillment_starts == [order.id]
 
 
@@ -160,7 +174,7 @@ def test_a_failure_event_records_the_decline_and_leaves_the_order_unpaid(
     assert post_event(client, payload, sign(payload, SECRET)).status_code == 200
     payment = db.session.scalars(select(Payment)).one()
     assert payment.status == PaymentStatus.FAILED
-    assert payment.failure_message == "Your card was declined."
+    assert payment.failure_message == "card_declined"  # the reason, shown in our words
     db.session.refresh(order)
     assert order.status == OrderStatus.AWAITING_PAYMENT
     assert fulfillment_starts == []

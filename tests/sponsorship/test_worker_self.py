@@ -53,10 +53,10 @@ def signed_in_worker(client: Any, *, claimed: bool = True) -> dict[str, Any]:
 
 
 def last_code_to(phone: str) -> str:
-    body = db.session.scalar(
-        select(Message.body).where(Message.recipient == phone).order_by(Message.id.desc()).limit(1)
+    message = db.session.scalar(
+        select(Message).where(Message.recipient == phone).order_by(Message.id.desc()).limit(1)
     )
-    return re.search(r"\b\d{6}\b", body).group(0)
+    return re.search(r"\b\d{6}\b", message.full_body()).group(0)
 
 
 def phones(line: dict[str, Any]) -> tuple[str, str]:
