@@ -219,6 +219,11 @@ class PoolCode(db.Model):
     expires_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Held for an order (placed, not yet issued): nobody else may draw it while the order can
+    # still be paid (``reserved_until``) or, once paid (``reserved_until`` empty), until its
+    # issuer draws it. See ``bundles.pools.reserve_codes``.
+    reserved_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    reserved_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     def __repr__(self) -> str:
         return f"<PoolCode {self.id} {self.status}>"  # never the code

@@ -1,14 +1,18 @@
-"""Code pools: uploading voucher codes, stock levels, issuing one code, low-stock alerts.
+"""Code pools: uploading voucher codes, stock levels, reserving codes for an order, issuing one
+code, low-stock alerts.
 
 An upload is all or nothing: every row is checked (shape, charset, spreadsheet formulas, expiry,
 duplicates in the file and in the partner's pools) before a single code is saved; the codes are
 then inserted in bulk, encrypted, with a keyed digest that keeps them unique per offer.
+
+Codes that orders hold (``bundles.pool_reservations``) are neither available nor issued to
+anyone else.
 """
 
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -25,6 +29,7 @@ from bundles.models import (
     PoolCodeStatus,
     PoolUpload,
 )
+from bundles.pool_reservations import is_postgresql, not_expired, unreserved
 from bundles.pricing import today_in_jakarta
 from extensions import db, utcnow
 from vault import digest, encrypt
@@ -55,10 +60,11 @@ class Stock:
     void: int = 0
     expired: int = 0  # never issued, now past their expiry date
     expiring_soon: int = 0  # available, expiring within 30 days
+    reserved: int = 0  # held for orders placed (or paid) and not yet issued
 
     @property
     def total(self) -> int:
-        return self.available + self.issued + self.void + self.expired
+        return self.available + self.issued + self.void + self.expired + self.reserved
 
 
 def parse_pool_csv(data: bytes) -> list[tuple[int, str, str]]:
@@ -198,32 +204,36 @@ def upload_pool_codes(
     return upload
 
 
-def _stock_columns(today: date) -> list:
-    not_expired = or_(PoolCode.expires_on.is_(None), PoolCode.expires_on >= today)
+def _stock_columns(today: date, now: datetime) -> list:
+    unexpired = not_expired(today)
     soon = today + timedelta(days=30)
-    available = PoolCode.status == PoolCodeStatus.AVAILABLE
+    free = and_(PoolCode.status == PoolCodeStatus.AVAILABLE, unreserved(now))
+    held = and_(PoolCode.status == PoolCodeStatus.AVAILABLE, ~unreserved(now))
 
     def count_when(condition: object) -> object:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     return [
-        count_when(and_(available, not_expired)),
+        count_when(and_(free, unexpired)),
         count_when(PoolCode.status == PoolCodeStatus.ISSUED),
         count_when(PoolCode.status == PoolCodeStatus.VOID),
-        count_when(and_(available, PoolCode.expires_on < today)),
-        count_when(and_(available, not_expired, PoolCode.expires_on <= soon)),
+        count_when(and_(PoolCode.status == PoolCodeStatus.AVAILABLE, PoolCode.expires_on < today)),
+        count_when(and_(free, unexpired, PoolCode.expires_on <= soon)),
+        count_when(and_(held, unexpired)),
     ]
 
 
 def stock_for(offer_ids: Iterable[int], *, today: date | None = None) -> dict[int, Stock]:
-    """Stock per offer id in one query; offers without codes get an empty ``Stock``."""
+    """Stock per offer id in one query; offers without codes get an empty ``Stock``.
+    ``available`` leaves out the codes orders hold (``reserved``)."""
     ids = list(offer_ids)
     today = today or today_in_jakarta()
+    now = utcnow()
     result = {offer_id: Stock() for offer_id in ids}
     if not ids:
         return result
     rows = db.session.execute(
-        select(PoolCode.offer_id, *_stock_columns(today))
+        select(PoolCode.offer_id, *_stock_columns(today, now))
         .where(PoolCode.offer_id.in_(ids))
         .group_by(PoolCode.offer_id)
     )
@@ -261,23 +271,33 @@ def check_low_stock(offer: Offer) -> None:
         notifications.low_stock(offer, available)
 
 
-def issue_pool_code(offer: Offer, *, today: date | None = None) -> PoolCode | None:
-    """Mark one available, unexpired code of ``offer`` issued and return it (None when the pool
-    is empty). One ``UPDATE … RETURNING`` picks and claims the code, so two issuers never get
-    the same one; on PostgreSQL ``SKIP LOCKED`` lets them proceed in parallel. Codes expiring
-    first are issued first."""
+def issue_pool_code(
+    offer: Offer, *, order_id: int | None = None, today: date | None = None
+) -> PoolCode | None:
+    """Mark one unexpired code of ``offer`` issued and return it (None when the pool is empty):
+    a code held for ``order_id`` first, else a free one, never one another order holds. One
+    ``UPDATE … RETURNING`` picks and claims the code, so two issuers never get the same one;
+    on PostgreSQL ``SKIP LOCKED`` lets them proceed in parallel. Codes expiring first are
+    issued first."""
     today = today or today_in_jakarta()
+    now = utcnow()
+    mine = PoolCode.reserved_order_id == order_id if order_id is not None else None
+    drawable = or_(mine, unreserved(now)) if mine is not None else unreserved(now)
+    order_by = [PoolCode.expires_on, PoolCode.id]
+    if mine is not None:
+        order_by.insert(0, case((mine, 0), else_=1))
     candidate = (
         select(PoolCode.id)
         .where(
             PoolCode.offer_id == offer.id,
             PoolCode.status == PoolCodeStatus.AVAILABLE,
-            or_(PoolCode.expires_on.is_(None), PoolCode.expires_on >= today),
+            not_expired(today),
+            drawable,
         )
-        .order_by(PoolCode.expires_on, PoolCode.id)
+        .order_by(*order_by)
         .limit(1)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgresql():
         candidate = candidate.with_for_update(skip_locked=True)
     codes = PoolCode.__table__
     issued_id = db.session.execute(
@@ -286,7 +306,12 @@ def issue_pool_code(offer: Offer, *, today: date | None = None) -> PoolCode | No
             codes.c.id == candidate.scalar_subquery(),
             codes.c.status == PoolCodeStatus.AVAILABLE,
         )
-        .values(status=PoolCodeStatus.ISSUED, issued_at=utcnow())
+        .values(
+            status=PoolCodeStatus.ISSUED,
+            issued_at=utcnow(),
+            reserved_order_id=None,
+            reserved_until=None,
+        )
         .returning(codes.c.id)
     ).scalar_one_or_none()
     if issued_id is None:

@@ -103,12 +103,15 @@ def selection_worker_ids(selection: WorkerSelection) -> list[int]:
 class Added:
     added: int
     skipped: int  # workers who can no longer be covered (left the directory)
+    replaced: int = 0  # workers whose earlier bundle of the same kind this one replaced
 
 
 def add_to_cart(sponsor: User, worker_ids: Sequence[int], *, bundle_id: int, months: int) -> Added:
     """Put ``worker_ids`` in the sponsor's cart with this bundle for ``months`` months; a
-    worker already there with the same bundle takes the new number of months. Workers who
-    can no longer be covered are skipped and counted.
+    worker already there with the same bundle takes the new number of months, and one there
+    with another bundle that buys the same kind of thing (dues, a health app, data) gets this
+    bundle instead: choosing ComboFit after Sertakan switches, it never buys both. Workers
+    who can no longer be covered are skipped and counted.
 
     Raises CartError for months that cannot be paid, a bundle not for sale, no workers
     (left), or a cart that would grow too large.
@@ -125,7 +128,8 @@ def add_to_cart(sponsor: User, worker_ids: Sequence[int], *, bundle_id: int, mon
         raise CartError(_l("None of these workers can be covered any more."))
     cart = cart_for(sponsor)
     already = _already_in_cart(cart, wanted, bundle_id)
-    total = line_count(cart) + len(wanted) - len(already)
+    switched = _overlapping_lines(cart, wanted, bundle_id)
+    total = line_count(cart) + len(wanted) - len(already) - len(switched)
     if total > max_lines():
         raise CartError(
             _l(
@@ -133,6 +137,8 @@ def add_to_cart(sponsor: User, worker_ids: Sequence[int], *, bundle_id: int, mon
                 limit=number(max_lines()),
             )
         )
+    if switched:
+        remove_lines(cart, list(switched))
     if already:
         for start in range(0, len(already), CHUNK):
             db.session.execute(
@@ -162,7 +168,7 @@ def add_to_cart(sponsor: User, worker_ids: Sequence[int], *, bundle_id: int, mon
         db.session.execute(insert(CartLine.__table__), rows[start : start + CHUNK])
     cart.updated_at = now
     db.session.flush()
-    return Added(added=len(wanted), skipped=skipped)
+    return Added(added=len(wanted), skipped=skipped, replaced=len(set(switched.values())))
 
 
 def add_selection_to_cart(
@@ -189,6 +195,45 @@ def _already_in_cart(cart: Cart, worker_ids: list[int], bundle_id: int) -> list[
             )
         )
     return found
+
+
+def _overlapping_lines(cart: Cart, worker_ids: list[int], bundle_id: int) -> dict[int, int]:
+    """Lines (id → worker) of these workers with another bundle sharing a kind of offer with
+    ``bundle_id``: two of them for one worker would buy the same cover twice."""
+    lines: list[tuple[int, int, int]] = []
+    for start in range(0, len(worker_ids), CHUNK):
+        lines.extend(
+            db.session.execute(
+                select(CartLine.id, CartLine.worker_id, CartLine.bundle_id).where(
+                    CartLine.cart_id == cart.id,
+                    CartLine.bundle_id != bundle_id,
+                    CartLine.worker_id.in_(worker_ids[start : start + CHUNK]),
+                )
+            ).all()
+        )
+    if not lines:
+        return {}
+    kinds = _bundle_offer_kinds({bundle_id} | {line[2] for line in lines})
+    wanted = kinds.get(bundle_id, set())
+    return {
+        line_id: worker_id
+        for line_id, worker_id, other in lines
+        if kinds.get(other, set()) & wanted
+    }
+
+
+def _bundle_offer_kinds(bundle_ids: set[int]) -> dict[int, set[str]]:
+    from bundles.models import BundlePart, Offer
+
+    kinds: dict[int, set[str]] = {}
+    rows = db.session.execute(
+        select(BundlePart.bundle_id, Offer.kind)
+        .join(Offer, Offer.id == BundlePart.offer_id)
+        .where(BundlePart.bundle_id.in_(bundle_ids))
+    )
+    for bundle_id, kind in rows:
+        kinds.setdefault(bundle_id, set()).add(str(kind))
+    return kinds
 
 
 def line_count(cart: Cart) -> int:

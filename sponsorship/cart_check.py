@@ -70,6 +70,9 @@ class LinePlan:
     previous_covered_until: date | None
     is_transport: bool
     dropped: tuple[int, ...]
+    # The months follow cover that was paid for (not another line of this cart, which is
+    # not paid yet and so never counts as cover in what the sponsor is told).
+    follows_paid_cover: bool = False
 
     @property
     def last_month(self) -> date:
@@ -100,8 +103,8 @@ class CartCheck:
 
     @property
     def appended_count(self) -> int:
-        """Lines whose months follow cover the worker already has."""
-        return sum(1 for plan in self.plans if plan.previous_covered_until is not None)
+        """Workers whose new months follow cover already paid for."""
+        return len({plan.worker_id for plan in self.plans if plan.follows_paid_cover})
 
     @property
     def is_ready(self) -> bool:
@@ -187,10 +190,12 @@ def check_cart(cart: Cart, *, sponsor: User, today: date, now: datetime | None =
                 if kept and not offer_available_for_phone(part.offer, row.phone_e164):
                     operator[(row.bundle_id, part.offer_id)].append(row.id)
         previous = None
+        paid_cover = False
         if row.bundle_id in dues_bundles:
             if row.worker_id not in running_end:
                 known = [d for d in (row.covered_until, pending.get(row.worker_id)) if d]
                 running_end[row.worker_id] = max(known) if known else None
+                paid_cover = True  # the first dues line follows paid cover, if any
             previous = running_end[row.worker_id]
             if previous is not None and previous < today:
                 previous = None  # lapsed: start afresh
@@ -207,6 +212,7 @@ def check_cart(cart: Cart, *, sponsor: User, today: date, now: datetime | None =
                 previous_covered_until=previous,
                 is_transport=worker_is_transport(row.occupation),
                 dropped=dropped,
+                follows_paid_cover=paid_cover and previous is not None,
             )
         )
     if unavailable:

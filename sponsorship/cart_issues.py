@@ -50,6 +50,11 @@ def _locale() -> str:
     return str(get_locale() or "id") if has_request_context() else "id"
 
 
+def offer_name(offer: Offer) -> str:
+    """The offer's name in the sponsor's language."""
+    return offer.name_in(_locale())
+
+
 def operator_issues(
     bundles: Mapping[int, Bundle], flagged: Mapping[tuple[int, int], list[int]]
 ) -> list[CartIssue]:

@@ -22,7 +22,8 @@ from sqlalchemy import delete, insert, select, true, update
 
 from accounts.models import User
 from bundles.dues import due_date
-from bundles.models import BundlePart
+from bundles.models import BundlePart, FulfillmentMethod
+from bundles.pool_reservations import reserve_codes
 from extensions import db, utcnow
 from sponsorship.cart import (
     CHUNK,
@@ -38,7 +39,7 @@ from sponsorship.cart import (
     replace_bundle,
 )
 from sponsorship.cart_check import CartCheck, check_cart
-from sponsorship.cart_issues import IssueKind
+from sponsorship.cart_issues import IssueKind, offer_name
 from sponsorship.checkout_models import (
     Cart,
     CartLine,
@@ -56,6 +57,9 @@ from sponsorship.stripe_gateway import IntentStatus, PaymentIntentInfo
 log = logging.getLogger(__name__)
 
 DEFAULT_ORDER_HOLD_HOURS = 72
+# A pay page opened just before the order expires may still pay for this long
+# (``payments.CONFIRM_GRACE``); the order's pool codes stay held until then.
+PAYMENT_GRACE = timedelta(hours=1)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -95,8 +99,13 @@ def order_expiry(first_months: list[date], now: datetime) -> datetime:
 def place_order(sponsor: User, *, today: date | None = None, now: datetime | None = None) -> Order:
     """Turn the sponsor's cart into an order awaiting payment and empty the cart.
 
-    Raises CheckoutError for an empty cart (or one emptied meanwhile by another tab) and
-    CartNotReady when lines need the sponsor's decision first.
+    Every code-pool part is reserved with the order (see ``bundles.pool_reservations``), so
+    what cannot be delivered is never sold: of many sponsors ordering the last codes at once,
+    those who come too late are refused here, before any payment.
+
+    Raises CheckoutError for an empty cart (or one emptied meanwhile by another tab) or a
+    code pool that ran out meanwhile, and CartNotReady when lines need the sponsor's decision
+    first. When it raises, the caller rolls back (the cart may be emptied already).
     """
     now = now or utcnow()
     cart = existing_cart(sponsor)
@@ -124,8 +133,40 @@ def place_order(sponsor: User, *, today: date | None = None, now: datetime | Non
     )
     db.session.add(order)
     db.session.flush()
+    _reserve_pool_codes(order, check)
     _insert_lines(order, check)
     return order
+
+
+def _reserve_pool_codes(order: Order, check: CartCheck) -> None:
+    """Hold the codes every code-pool part of the order needs until the order can no longer
+    be paid; raise CheckoutError when a pool has fewer left (another order took them)."""
+    pooled = {
+        part.offer_id: part.offer
+        for bundle in check.bundles.values()
+        for part in bundle.parts
+        if part.offer.fulfillment_method == FulfillmentMethod.CODE_POOL
+    }
+    needed: dict[int, int] = defaultdict(int)
+    for price in check.prices.values():
+        for part in price.parts:
+            if part.offer_id in pooled:
+                needed[part.offer_id] += part.units
+    assert order.expires_at is not None
+    for offer_id, count in sorted(needed.items()):
+        held = reserve_codes(
+            offer_id, count, order_id=order.id, until=order.expires_at + PAYMENT_GRACE
+        )
+        if held < count:
+            raise CheckoutError(
+                _l(
+                    "Only %(available)s of %(offer)s are left, and your cart needs "
+                    "%(needed)s. Leave that part out, or cover fewer workers or months.",
+                    available=held,
+                    offer=offer_name(pooled[offer_id]),
+                    needed=count,
+                )
+            )
 
 
 def _insert_lines(order: Order, check: CartCheck) -> None:

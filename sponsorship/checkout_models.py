@@ -16,13 +16,16 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    func,
+    select,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from bundles.dues import PayerKind  # who funds an order: the dues rules and checkout share it
+from bundles.pool_reservations import hold_reserved_codes, release_reserved_codes
 from extensions import UtcDateTime, db, utcnow
 
 
@@ -95,6 +98,7 @@ class Order(db.Model):
         self.status = wanted
         if wanted == OrderStatus.PAID:
             self.paid_at = utcnow()
+        _move_reserved_codes(self.id, wanted)
 
     @property
     def is_final(self) -> bool:
@@ -136,7 +140,21 @@ def claim_order_transition(order_id: int, current: OrderStatus, wanted: OrderSta
         .returning(Order.id)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
+    if moved is not None:
+        _move_reserved_codes(order_id, wanted)
     return moved is not None
+
+
+def _move_reserved_codes(order_id: int | None, status: OrderStatus) -> None:
+    """The pool codes an order holds follow its status: paid, they wait for its issuers;
+    cancelled, refunded or completed, what is left goes back to the pool. (An order that was
+    never paid in time gives them back by itself: its hold lapses.)"""
+    if order_id is None:
+        return
+    if status == OrderStatus.PAID:
+        hold_reserved_codes(order_id)
+    elif status in FINAL_ORDER_STATUSES:
+        release_reserved_codes(order_id)
 
 
 def insert_or_ignore(model: type[db.Model], values: dict[str, object], unique: str) -> bool:
@@ -253,6 +271,17 @@ class Refund(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="refunds")
+
+
+# What was given back of the order, read with it where a page asks (``undefer``): order lists
+# say "partly refunded" without a query per order.
+Order.refunded_idr = column_property(
+    select(func.coalesce(func.sum(Refund.amount_idr), 0))
+    .where(Refund.order_id == Order.id)
+    .correlate_except(Refund)
+    .scalar_subquery(),
+    deferred=True,
+)
 
 
 class StripeCustomer(db.Model):

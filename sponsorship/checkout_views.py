@@ -109,6 +109,8 @@ def add_to_cart(selection_id: int) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("%(count)s worker(s) are in your cart.", count=added.added), "success")
+            if added.replaced:
+                flash(_("Bundle replaced for %(count)s worker(s).", count=added.replaced), "info")
             if added.skipped:
                 flash(
                     _(

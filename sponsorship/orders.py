@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from accounts.models import Role, User
 from extensions import db
@@ -28,6 +28,7 @@ def sponsor_orders(sponsor: User, *, page: int, per_page: int = 20) -> Paginatio
     return db.paginate(
         select(Order)
         .where(Order.sponsor_id == sponsor.id)
+        .options(undefer(Order.refunded_idr))
         .order_by(Order.created_at.desc(), Order.id.desc()),
         page=max(page, 1),
         per_page=per_page,

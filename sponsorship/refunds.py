@@ -112,7 +112,17 @@ def refund_order_line_part(
         raise RefundError("gateway", str(error)) from error
     refund.provider_refund_id = info.id
     db.session.flush()
+    if already + part.amount_idr >= payment.amount_idr:
+        _refunded_in_full(order)
     return refund
+
+
+def _refunded_in_full(order: Order) -> None:
+    """Part refunds gave back everything that was paid: the order is refunded, not done."""
+    status = db.session.scalar(select(Order.status).where(Order.id == order.id))
+    if status in REFUNDABLE_ORDER_STATUSES:
+        claim_order_transition(order.id, OrderStatus(status), OrderStatus.REFUNDED)
+    db.session.refresh(order)
 
 
 # --- full refunds (admin) ----------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 ``bundles.pools.issue_pool_code`` claims a code with a single ``UPDATE … RETURNING`` (``FOR
 UPDATE SKIP LOCKED`` on PostgreSQL), so parallel issuers never get the same one; the unique
-``issued_codes.pool_code_id`` is the last line of defence. An empty pool may be refilled (the
+``issued_codes.pool_code_id`` is the last line of defence. Codes held for the item's order
+(reserved when it was placed) are drawn first. An empty pool may be refilled (the
 partner was alerted), so it means "later" until the attempts run out.
 """
 
@@ -16,7 +17,7 @@ class CodePoolIssuer:
     def issue(self, ctx: IssueContext) -> Issued:
         codes = []
         for _ in range(ctx.units):
-            code = issue_pool_code(ctx.offer)
+            code = issue_pool_code(ctx.offer, order_id=ctx.line.order_id)
             if code is None:
                 # The savepoint around the issuer puts back any code taken for earlier units.
                 raise RetryLater("out_of_stock", f"offer {ctx.offer.id} has no code left")

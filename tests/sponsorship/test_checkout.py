@@ -76,17 +76,6 @@ def test_paid_but_not_yet_delivered_months_count_as_cover(
     assert plan.first_month == date(2026, 6, 1)
 
 
-def test_two_dues_bundles_for_one_worker_follow_each_other(app, sponsor, catalog, workers):
-    worker = workers(1)[0]
-    put_in_cart(sponsor, [worker], catalog.sertakan, months=3)
-    cart = put_in_cart(sponsor, [worker], catalog.combo, months=1)
-    check = check_cart(cart, sponsor=sponsor, today=date(2026, 3, 10))
-    assert [(p.first_month, p.months) for p in check.plans] == [
-        (date(2026, 3, 1), 3),
-        (date(2026, 6, 1), 1),
-    ]
-
-
 # --- prices -----------------------------------------------------------------------------------
 
 

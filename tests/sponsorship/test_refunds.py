@@ -5,8 +5,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from accounts.models import User
 from extensions import db
-from sponsorship.checkout_models import OrderLinePart, Refund
+from sponsorship.checkout_models import OrderLinePart, OrderStatus, Refund
 from sponsorship.refunds import RefundError, refund_order_line_part
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 
@@ -112,3 +113,31 @@ def test_refusals_change_nothing(app, localstripe, pay):
     db.session.flush()
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 0
     assert stripe_refunds(localstripe, order.payments[0].provider_payment_id) == []
+
+
+def test_an_order_refunded_part_by_part_says_refunded_never_done(
+    app, localstripe, pay, client, login_as
+):
+    combo = make_combofit(codes=1)
+    combo.bundle.platform_fee_idr = 0
+    order = make_paid_order(combo.bundle, make_workers(1), pay=pay)
+    order.transition(OrderStatus.FULFILLING)
+    order.transition(OrderStatus.FULFILLED)
+    db.session.commit()
+    sponsor = db.session.get(User, order.sponsor_id)
+    first, *others = order.lines[0].parts
+
+    refund_order_line_part(first, reason="voucher could not be delivered")
+    db.session.commit()
+    login_as(sponsor)
+    listed = client.get("/pesanan").text
+    assert "Selesai" in listed and "Sebagian dikembalikan" in listed
+
+    for part in others:
+        refund_order_line_part(part, reason="nothing could be delivered")
+    db.session.commit()
+    db.session.refresh(order)
+    assert order.status == OrderStatus.REFUNDED
+    for page in (client.get("/pesanan").text, client.get(f"/pesanan/{order.reference}").text):
+        assert "Dana dikembalikan" in page
+        assert "Selesai" not in page and "Sebagian dikembalikan" not in page
