@@ -7,6 +7,7 @@ and the bundle says so on its page.
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -39,6 +40,7 @@ DEMO_PASSWORD = "payung-demo-2026"  # noqa: S105 (printed for newcomers on purpo
 DEMO_WORKERS = 300
 DEMO_POOL_CODES = 500
 FIRST_WORKER_PHONE = "+6281200000001"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 FEMALE_NAMES = [
     "Siti", "Sri", "Dewi", "Wulan", "Rina", "Yuni", "Ratna", "Nur", "Lestari", "Ani",
@@ -106,6 +108,32 @@ def _partner(email: str, name: str, kind: PartnerKind) -> Partner:
     return partner
 
 
+def sandbox_endpoint(api: str) -> str:
+    """The partner sandbox's address for ``api`` (telco, health, insurer), as configured."""
+    config = current_app.config
+    return config["PARTNER_SANDBOX_URL"].rstrip("/") + config["PARTNER_API_PATHS"][api]
+
+
+def follow_sandbox_address() -> int:
+    """Point offers that call a partner sandbox on this machine (a loopback address and a
+    sandbox API path, as the demo stores them) at the configured ``PARTNER_SANDBOX_URL``:
+    ``make run`` on another port, or a database seeded at another one. Partners' own
+    endpoints are left alone. Flushes; returns how many offers moved."""
+    paths = {path.rstrip("/"): api for api, path in current_app.config["PARTNER_API_PATHS"].items()}
+    moved = 0
+    for offer in db.session.scalars(select(Offer).where(Offer.api_endpoint_url.is_not(None))):
+        parts = urlsplit(offer.api_endpoint_url or "")
+        api = paths.get(parts.path.rstrip("/"))
+        if parts.hostname not in LOOPBACK_HOSTS or api is None:
+            continue
+        wanted = sandbox_endpoint(api)
+        if offer.api_endpoint_url != wanted:
+            offer.api_endpoint_url = wanted
+            moved += 1
+    db.session.flush()
+    return moved
+
+
 def seed_catalog() -> dict[str, Bundle]:
     insurer = _partner("bpjs@payung.test", "BPJS Ketenagakerjaan", PartnerKind.INSURER)
     health = _partner("fita@payung.test", "Fita (contoh)", PartnerKind.HEALTH_APP)
@@ -149,8 +177,9 @@ def seed_catalog() -> dict[str, Bundle]:
         validity_days=30,
         operator=Operator.TELKOMSEL,
         fulfillment_method=FulfillmentMethod.PARTNER_API,
-        # The partner sandbox's telco API (python -m sandbox) and its development secret.
-        api_endpoint_url=f"{current_app.config['PARTNER_SANDBOX_URL']}/telco/v1",
+        # The partner sandbox's telco API (python -m sandbox) and its development secret;
+        # ``follow_sandbox_address`` moves it when the sandbox runs on another port.
+        api_endpoint_url=sandbox_endpoint("telco"),
         api_secret_encrypted=encrypt("sandbox-telco-secret"),
     )
     db.session.add_all([dues, premium, quota])

@@ -1,10 +1,15 @@
 """``make run``: start the local stand-ins and the site, and stop them all on Ctrl-C.
 
 - localstripe (the Stripe stand-in) on 127.0.0.1:8420, with its webhooks sent to our site;
-- the partner sandbox (telco, health app, insurer APIs) on 127.0.0.1:8430;
+- the partner sandbox (telco, health app, insurer APIs) on 127.0.0.1:8430, keeping its state
+  in instance/partner-sandbox/;
 - Payung itself on http://127.0.0.1:5000;
 - the fulfillment sweeper every 30 s: with no Celery broker, jobs run in-process, so retries
   that wait for their backoff and parts stuck past their deadline are picked up by it.
+
+Other ports: ``PAYUNG_DEV_STRIPE_PORT``, ``PAYUNG_DEV_SANDBOX_PORT``, ``PAYUNG_DEV_SITE_PORT``
+(see the README). The site is told where the stand-ins are, and offers that call the sandbox
+(the demo's) are moved to its port, so a database seeded on another port keeps working.
 """
 
 import os
@@ -13,11 +18,30 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 
 HOST = "127.0.0.1"
 STRIPE_PORT = int(os.environ.get("PAYUNG_DEV_STRIPE_PORT", "8420"))
 SANDBOX_PORT = int(os.environ.get("PAYUNG_DEV_SANDBOX_PORT", "8430"))
 SITE_PORT = int(os.environ.get("PAYUNG_DEV_SITE_PORT", "5000"))
+SANDBOX_STATE_DIR = os.path.join("instance", "partner-sandbox")
+
+
+def dev_env(
+    environ: Mapping[str, str], *, stripe_port: int, sandbox_port: int, site_port: int
+) -> dict[str, str]:
+    """The environment of every child: the site is told where the stand-ins listen and where
+    it is itself (for the sandbox's callbacks and links), unless the caller said otherwise."""
+    site = f"http://{HOST}:{site_port}"
+    env = {
+        "PAYUNG_SITE_URL": site,
+        "PAYUNG_PARTNER_CALLBACK_BASE_URL": site,
+        **environ,
+        "PAYUNG_STRIPE_API_BASE": f"http://{HOST}:{stripe_port}",
+        "PAYUNG_STRIPE_JS_URL": f"http://{HOST}:{stripe_port}/js.stripe.com/v3/",
+        "PAYUNG_PARTNER_SANDBOX_URL": f"http://{HOST}:{sandbox_port}",
+    }
+    return env
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
@@ -42,12 +66,24 @@ def register_stripe_webhook() -> None:
         gateway_from_config().register_webhook_endpoint(f"http://{HOST}:{SITE_PORT}/stripe/webhook")
 
 
+def follow_sandbox_port() -> None:
+    """Offers seeded with another sandbox address (``make run`` seeds before this script
+    sets the port; an older database) now call the sandbox this script started."""
+    from app import create_app
+    from demo import follow_sandbox_address
+    from extensions import db
+
+    app = create_app()
+    with app.app_context():
+        moved = follow_sandbox_address()
+        db.session.commit()
+    if moved:
+        print(f"{moved} offer(s) now call the partner sandbox on port {SANDBOX_PORT}")
+
+
 def main() -> int:
-    env = dict(
-        os.environ,
-        PAYUNG_STRIPE_API_BASE=f"http://{HOST}:{STRIPE_PORT}",
-        PAYUNG_STRIPE_JS_URL=f"http://{HOST}:{STRIPE_PORT}/js.stripe.com/v3/",
-        PAYUNG_PARTNER_SANDBOX_URL=f"http://{HOST}:{SANDBOX_PORT}",
+    env = dev_env(
+        os.environ, stripe_port=STRIPE_PORT, sandbox_port=SANDBOX_PORT, site_port=SITE_PORT
     )
     os.environ.update(env)
     python = sys.executable
@@ -73,10 +109,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *a: (stop_all(), sys.exit(0)))
     try:
         stripe = start("-m", "devtools.localstripe_local", "--port", str(STRIPE_PORT))
-        sandbox = start("-m", "sandbox", "--port", str(SANDBOX_PORT))
+        # Like a real partner, the sandbox keeps its idempotency keys and effects on restart.
+        sandbox = start(
+            "-m", "sandbox", "--port", str(SANDBOX_PORT), "--state-dir", SANDBOX_STATE_DIR
+        )
         wait_until_up(f"http://{HOST}:{STRIPE_PORT}/js.stripe.com/v3/", stripe)
         wait_until_up(f"http://{HOST}:{SANDBOX_PORT}/_stats", sandbox)
         register_stripe_webhook()
+        follow_sandbox_port()
         start("-m", "flask", "--app", "app", "run", "--host", HOST, "--port", str(SITE_PORT))
         start("-m", "flask", "--app", "app", "fulfillment", "sweep", "--loop", "30")
         print(f"\nPayung is running on http://{HOST}:{SITE_PORT}  (Ctrl-C stops everything)\n")

@@ -126,6 +126,19 @@ class PartnerClient:
     def get(self, path: str) -> PartnerAnswer:
         return self._call("GET", path, b"", None)
 
+    def lookup(self, path: str) -> PartnerAnswer | None:
+        """A signed GET that asks whether something exists: the answer, or None when the
+        partner refuses (404: no such record; any refusal: a partner without this lookup, so
+        nothing is known and the caller goes on as before). "Later" errors are raised."""
+        try:
+            return self.get(path)
+        except PartnerRefused as error:
+            if error.status != 404:
+                log.warning(
+                    "partner lookup %s refused: %s", path.split("/by-reference/")[0], error.code
+                )
+            return None
+
     def _call(self, method: str, path: str, body: bytes, key: str | None) -> PartnerAnswer:
         for try_number in range(1, self._max_tries + 1):
             try:

@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -189,9 +189,12 @@ def schedule_refund(item_id: int) -> None:
 # --- one attempt --------------------------------------------------------------------------
 
 
-def attempt_item(item_id: int, *, force: bool = False) -> AttemptResult | None:
+def attempt_item(
+    item_id: int, *, force: bool = False, reconcile: bool | None = None
+) -> AttemptResult | None:
     """Lock the item and, if it is due, make one attempt; None when there was nothing to do
-    (already settled, not due yet, or another job holds it)."""
+    (already settled, not due yet, or another job holds it). ``reconcile`` (default: whether
+    an earlier call's note is on the item) makes the issuer ask the partner first."""
     item = lock_row(FulfillmentItem, item_id, skip_locked=True)
     if item is None or item.status not in IN_PROGRESS:
         return None
@@ -199,6 +202,9 @@ def attempt_item(item_id: int, *, force: bool = False) -> AttemptResult | None:
     if not force and item.next_attempt_at and item.next_attempt_at > now + DUE_TOLERANCE:
         return None
     context, order_status = _context(item, now)
+    if reconcile is None:
+        reconcile = item.partner_call_started_at is not None
+    context = replace(context, reconcile=reconcile)
     if order_status == OrderStatus.REFUNDED:
         close_refunded(item, now=now)
         return finish_attempt(item, now)
@@ -226,6 +232,7 @@ def close_refunded(item: FulfillmentItem, *, now: datetime) -> None:
     went back with the order's refund)."""
     item.next_attempt_at = None
     item.settled_at = now
+    item.partner_call_started_at = None
     item.transition(ItemStatus.REFUNDED, EventKind.REFUNDED, reason="the whole order was refunded")
 
 
@@ -246,6 +253,7 @@ def _context(item: FulfillmentItem, now: datetime) -> tuple[IssueContext, str]:
 def apply_outcome(
     item: FulfillmentItem, outcome: Issued | AwaitingPartner, *, now: datetime
 ) -> None:
+    item.partner_call_started_at = None  # the partner's answer is recorded now
     if isinstance(outcome, Issued):
         _issued(item, outcome, now)
     else:
@@ -317,6 +325,7 @@ def fail_item(item: FulfillmentItem, code: str, reason: str, *, now: datetime) -
     """The part cannot be issued: it fails, and its refund is due at once."""
     item.last_error = f"{code}: {reason}"[:300]
     item.next_attempt_at = now
+    item.partner_call_started_at = None
     item.settled_at = None
     item.failed_at = now
     item.admin_notified_at = None

@@ -12,6 +12,7 @@ from fulfillment import refunding, services, sweeper
 from fulfillment.locking import lock_row
 from fulfillment.messages import deliver
 from fulfillment.models import Message
+from fulfillment.reconcile import note_partner_call
 from sponsorship.refunds import RefundError
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,11 @@ def dispatch_items(item_ids: list[int]) -> None:
 @shared_task(name="fulfillment.issue_item", **DURABLE)
 def issue_item(item_id: int) -> None:
     try:
-        result = services.attempt_item(item_id)
+        # Committed before the partner is called: a worker killed mid-call leaves this note,
+        # and the next attempt asks the partner what happened before calling again.
+        reconcile = note_partner_call(item_id)
+        db.session.commit()
+        result = services.attempt_item(item_id, reconcile=reconcile)
         db.session.commit()
     except Exception as error:
         db.session.rollback()

@@ -24,11 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=8430, help="0 picks a free port")
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
+    parser.add_argument(
+        "--state-dir",
+        help="keep idempotency keys, answers and effects in this directory across restarts "
+        "(default: SANDBOX_STATE_DIR, else in memory only)",
+    )
     args = parser.parse_args(argv)
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    app = create_sandbox_app()
+    app = create_sandbox_app({"STATE_DIR": args.state_dir} if args.state_dir else None)
     state: SandboxState = app.extensions["sandbox"]
     server = make_server(HOST, args.port, app, threaded=True)
 

@@ -27,6 +27,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "TOPUP_PENDING_POLLS": 1,
     "TOPUP_PENDING_MS": 0,
     "HEALTH_ACTIVATE_BASE_URL": None,
+    # Where keys, answers and effects are kept across restarts; None keeps them in memory.
+    "STATE_DIR": None,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
 

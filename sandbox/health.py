@@ -64,8 +64,26 @@ def create_activation() -> tuple[dict[str, Any], int]:
         "expires_at": iso_utc(expires_at),
     }
     state.activations.add(code, activation)
+    state.by_reference["health.activation"].add_first(reference, activation)
     record_effect("health.activation", reference, activation["activation_id"])
     return activation, 201
+
+
+@bp.get("/v1/activations/by-reference/<path:reference>")
+@partner_endpoint("health")
+def find_activation(reference: str) -> tuple[dict[str, Any], int]:
+    """The activation made for the caller's ``reference``, whatever key it came with."""
+    activation = current_state().by_reference["health.activation"].get(reference)
+    if activation is None:
+        raise PartnerError(404, "reference_not_found", "no activation has this reference")
+    return activation, 200
+
+
+@bp.get("/v1/ping")
+@partner_endpoint("health")
+def ping() -> tuple[dict[str, Any], int]:
+    """Payung's "test connection" button: a signed GET that changes nothing."""
+    return {"status": "ok", "api": "health"}, 200
 
 
 @bp.get("/activate/<code>")

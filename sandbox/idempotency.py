@@ -2,6 +2,8 @@
 
 Like real payment APIs, an answer is stored only once a request has produced its effect;
 validation errors and injected faults before the effect leave the key free for a retry.
+Stored answers are kept in :class:`sandbox.storage.Storage`, so they survive a restart (a key
+still running when the process died was never committed and is free again).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.errors import PartnerError
+from sandbox.storage import Storage
+
+_SCOPE = "idempotency"
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,19 @@ def request_fingerprint(method: str, path: str, raw_body: bytes) -> str:
     return hashlib.sha256(f"{method} {path}\n".encode() + body_bytes).hexdigest()
 
 
+def _storage_key(scope: str, key: str) -> str:
+    return json.dumps([scope, key])
+
+
 class IdempotencyStore:
-    def __init__(self) -> None:
+    def __init__(self, storage: Storage | None = None) -> None:
         self._lock = threading.Lock()
+        self._storage = storage or Storage()
         self._entries: dict[tuple[str, str], _Entry] = {}
+        for stored_key, value in self._storage.load(_SCOPE).items():
+            scope, key = json.loads(stored_key)
+            response = StoredResponse(int(value["status"]), value["body"])
+            self._entries[(scope, key)] = _Entry(value["fingerprint"], response)
 
     def begin(self, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
         """Claim ``key`` (returns None) or return the answer to replay.
@@ -70,13 +84,20 @@ class IdempotencyStore:
 
     def complete(self, scope: str, key: str, response: StoredResponse) -> None:
         with self._lock:
-            self._entries[(scope, key)].response = response
+            entry = self._entries[(scope, key)]
+            entry.response = response
+        self._storage.put(
+            _SCOPE,
+            _storage_key(scope, key),
+            {"fingerprint": entry.fingerprint, "status": response.status, "body": response.body},
+        )
 
     def release(self, scope: str, key: str) -> None:
         with self._lock:
             self._entries.pop((scope, key), None)
 
     def clear(self) -> None:
+        """Forget every key (``/_reset``; the storage is cleared by the state)."""
         with self._lock:
             self._entries.clear()
 

@@ -93,10 +93,39 @@ def register_member() -> tuple[dict[str, Any], int]:
         "reference": reference,
         "warnings": nik_warnings(nik, born) if nik is not None else [],
     }
+    current_state().by_reference["insurer.registration"].add_first(reference, body)
     if not is_new:
         return body, 200
     record_effect("insurer.registration", reference, member.kpj)
     return body, 201
+
+
+@bp.get("/registrations/by-reference/<path:reference>")
+@partner_endpoint("insurer")
+def find_registration(reference: str) -> tuple[dict[str, Any], int]:
+    """The registration answered for the caller's ``reference``, whatever key it came with."""
+    return _by_reference("insurer.registration", reference), 200
+
+
+@bp.get("/dues/by-reference/<path:reference>")
+@partner_endpoint("insurer")
+def find_dues(reference: str) -> tuple[dict[str, Any], int]:
+    """The dues remittance accepted for the caller's ``reference``, whatever key it came with."""
+    return _by_reference("insurer.dues", reference), 200
+
+
+@bp.get("/ping")
+@partner_endpoint("insurer")
+def ping() -> tuple[dict[str, Any], int]:
+    """Payung's "test connection" button: a signed GET that changes nothing."""
+    return {"status": "ok", "api": "insurer"}, 200
+
+
+def _by_reference(kind: str, reference: str) -> dict[str, Any]:
+    found = current_state().by_reference[kind].get(reference)
+    if found is None:
+        raise PartnerError(404, "reference_not_found", f"nothing has reference {reference}")
+    return found
 
 
 def _programmes(fields: Fields) -> list[str] | None:
@@ -161,7 +190,7 @@ def remit_dues() -> tuple[dict[str, Any], int]:
     remittance_id = f"rem_{secrets.token_hex(8)}"
     last_year, last_month = int(months[-1][:4]), int(months[-1][5:])
     record_effect("insurer.dues", reference, remittance_id)
-    return {
+    answer = {
         "remittance_id": remittance_id,
         "status": "accepted",
         "kpj": kpj,
@@ -171,4 +200,6 @@ def remit_dues() -> tuple[dict[str, Any], int]:
         "reference": reference,
         "covered_until": month_end(last_year, last_month).isoformat(),
         "accepted_at": utc_now_iso(),
-    }, 201
+    }
+    state.by_reference["insurer.dues"].add_first(reference, answer)
+    return answer, 201

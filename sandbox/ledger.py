@@ -2,7 +2,9 @@
 
 Tests read it through ``GET /_stats`` to prove "N unique effects, 0 duplicates": an effect is a
 topup, activation, registration or remittance that the partner would bill or act on, and two
-effects of one kind with the same ``reference`` are a double issue.
+effects of one kind with the same ``reference`` are a double issue. Effects are kept in the
+sandbox's storage, so a restarted sandbox still counts what it did before; request and event
+counters start again from zero.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sandbox.dates import utc_now_iso
+from sandbox.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,12 @@ class Effect:
 
 
 class Ledger:
-    def __init__(self) -> None:
+    def __init__(self, storage: Storage | None = None) -> None:
         self._lock = threading.Lock()
+        self._storage = storage or Storage()
         self.clear()
+        with self._lock:
+            self._effects = [Effect(**value) for value in self._storage.effects()]
 
     def clear(self) -> None:
         with self._lock:
@@ -56,6 +62,7 @@ class Ledger:
         effect = Effect(kind, reference, effect_id, idempotency_key, utc_now_iso())
         with self._lock:
             self._effects.append(effect)
+        self._storage.append_effect(asdict(effect))
 
     def record_callback(self, delivery: dict[str, Any]) -> None:
         with self._lock:

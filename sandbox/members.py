@@ -2,7 +2,8 @@
 
 KPJ numbers are derived from the person's identity (NIK or Payung's NIK hash), so the same
 person gets the same 11-digit KPJ again, even after ``/_reset`` or a restart. NIKs are never
-stored: the register keys people by a SHA-256 digest.
+stored: the register keys people by a SHA-256 digest. Members and paid months are kept in the
+sandbox's storage, so they survive a restart.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import date
+
+from sandbox.storage import Storage
 
 # Kemendagri province codes (domain/bpjs-bpu.md); a NIK outside them cannot be in the registry.
 _PROVINCES = (
@@ -62,9 +65,17 @@ def nik_warnings(nik: str, birth_date: date) -> list[str]:
 
 
 class MemberRegistry:
-    def __init__(self) -> None:
+    def __init__(self, storage: Storage | None = None) -> None:
         self._lock = threading.Lock()
+        self._storage = storage or Storage()
         self.clear()
+        with self._lock:
+            for digest, value in self._storage.load("members").items():
+                member = Member(value["kpj"], value["registered_at"])
+                self._by_identity[digest] = member
+                self._identity_by_kpj[member.kpj] = digest
+            for kpj, months in self._storage.load("paid_months").items():
+                self._paid_months[kpj] = set(months)
 
     def clear(self) -> None:
         with self._lock:
@@ -85,7 +96,8 @@ class MemberRegistry:
             member = Member(kpj, registered_at)
             self._by_identity[digest] = member
             self._identity_by_kpj[kpj] = digest
-            return member, True
+        self._storage.put("members", digest, {"kpj": kpj, "registered_at": registered_at})
+        return member, True
 
     def is_member(self, kpj: str) -> bool:
         with self._lock:
@@ -97,4 +109,6 @@ class MemberRegistry:
             paid = self._paid_months.setdefault(kpj, set())
             already_paid = len(paid.intersection(months))
             paid.update(months)
-            return already_paid
+            months_now = sorted(paid)
+        self._storage.put("paid_months", kpj, months_now)
+        return already_paid

@@ -1,8 +1,9 @@
 """The path every partner request takes, in the order real partners fail.
 
 before (hook)  : count → ``down`` → latency → ``error_rate`` (no effect yet)
-endpoint       : signature → Idempotency-Key (replay or claim) → the view's effect → store answer
-                 → ``drop_after_effect_rate`` (effect kept, answer lost)
+endpoint       : signature → [one storage transaction: Idempotency-Key (replay or claim) → the
+                 view's effect → store answer] → ``drop_after_effect_rate`` (effect kept,
+                 answer lost)
 after (hook)   : count the status → ``timeout`` hang (the answer is already stored)
 """
 
@@ -80,36 +81,46 @@ def partner_endpoint(api: str) -> Callable[[PartnerView], Callable[..., Response
             state = current_state()
             raw_body = request.get_data(cache=True)
             _verify_signature(api, raw_body)
-            if request.method != "POST":
-                return _json(*view(**kwargs))
-            key = g.idempotency_key = _idempotency_key()
-            fingerprint = request_fingerprint(request.method, request.path, raw_body)
-            try:
-                stored = state.idempotency.begin(api, key, fingerprint)
-            except PartnerError:
-                state.ledger.count("idempotency_conflicts")
-                raise
-            if stored is not None:
-                state.ledger.count("idempotent_replays")
-                replay = _json(stored.body, stored.status)
-                replay.headers["Idempotent-Replayed"] = "true"
-                return replay
-            try:
-                body, status = view(**kwargs)
-            except BaseException:
-                state.idempotency.release(api, key)
-                raise
-            state.idempotency.complete(api, key, StoredResponse(status, body))
+            # The effect, its records and the stored answer are committed together.
+            with state.storage.transaction():
+                response = _handle(api, view, raw_body, kwargs)
             token = g.get("fault_token")
             rate = state.faults.config.drop_after_effect_rate
-            if token is not None and state.faults.hits("drop_after_effect", rate, token):
+            fresh = g.get("answer_stored", False) and token is not None
+            if fresh and state.faults.hits("drop_after_effect", rate, token):
                 state.ledger.count("faults.drop_after_effect")
                 raise PartnerError(500, "internal_error", "the partner failed while answering")
-            return _json(body, status)
+            return response
 
         return endpoint
 
     return decorator
+
+
+def _handle(api: str, view: PartnerView, raw_body: bytes, kwargs: dict[str, Any]) -> Response:
+    state = current_state()
+    if request.method != "POST":
+        return _json(*view(**kwargs))
+    key = g.idempotency_key = _idempotency_key()
+    fingerprint = request_fingerprint(request.method, request.path, raw_body)
+    try:
+        stored = state.idempotency.begin(api, key, fingerprint)
+    except PartnerError:
+        state.ledger.count("idempotency_conflicts")
+        raise
+    if stored is not None:
+        state.ledger.count("idempotent_replays")
+        replay = _json(stored.body, stored.status)
+        replay.headers["Idempotent-Replayed"] = "true"
+        return replay
+    try:
+        body, status = view(**kwargs)
+    except BaseException:
+        state.idempotency.release(api, key)
+        raise
+    state.idempotency.complete(api, key, StoredResponse(status, body))
+    g.answer_stored = True
+    return _json(body, status)
 
 
 def _before_partner_request() -> None:

@@ -1,7 +1,9 @@
-"""Everything the sandbox remembers, in memory, behind locks; one instance per app.
+"""Everything the sandbox remembers, behind locks; one instance per app.
 
 Each store guards itself with its own lock and none calls another while holding it, so the
-threaded server cannot deadlock on them.
+threaded server cannot deadlock on them. What a real partner keeps (keys, answers, members,
+top-ups, activations, effects) is also written to :class:`sandbox.storage.Storage`, a SQLite
+file under ``STATE_DIR`` that survives a restart.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sandbox.faults import FaultConfig, FaultSwitch
 from sandbox.idempotency import IdempotencyStore
 from sandbox.ledger import Ledger
 from sandbox.members import MemberRegistry
+from sandbox.storage import Storage
 from sandbox.topups import TopupBook
 
 PARTNER_APIS = ("telco", "health", "insurer")
@@ -36,15 +39,26 @@ class Settings:
 
 
 class RecordBook:
-    """A thread-safe dictionary of records by id."""
+    """A thread-safe dictionary of records by id, kept in the storage under ``scope``."""
 
-    def __init__(self) -> None:
+    def __init__(self, storage: Storage | None = None, scope: str = "records") -> None:
         self._lock = threading.Lock()
-        self._records: dict[str, dict[str, Any]] = {}
+        self._storage = storage or Storage()
+        self._scope = scope
+        self._records: dict[str, dict[str, Any]] = self._storage.load(scope)
 
     def add(self, record_id: str, record: dict[str, Any]) -> None:
         with self._lock:
             self._records[record_id] = record
+        self._storage.put(self._scope, record_id, record)
+
+    def add_first(self, record_id: str, record: dict[str, Any]) -> None:
+        """Keep the first record under ``record_id``: a lookup by reference names the first."""
+        with self._lock:
+            if record_id in self._records:
+                return
+            self._records[record_id] = record
+        self._storage.put(self._scope, record_id, record)
 
     def get(self, record_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -61,17 +75,31 @@ class SandboxState:
     timestamp_tolerance_s: int
     default_settings: Settings
     activate_base_url: str | None = None
+    storage: Storage = field(default_factory=Storage)
     settings: Settings = field(init=False)
     faults: FaultSwitch = field(default_factory=FaultSwitch)
-    ledger: Ledger = field(default_factory=Ledger)
-    idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
-    topups: TopupBook = field(default_factory=TopupBook)
-    activations: RecordBook = field(default_factory=RecordBook)
-    members: MemberRegistry = field(default_factory=MemberRegistry)
+    ledger: Ledger = field(init=False)
+    idempotency: IdempotencyStore = field(init=False)
+    topups: TopupBook = field(init=False)
+    activations: RecordBook = field(init=False)
+    members: MemberRegistry = field(init=False)
+    # The first answer given for a caller's ``reference``, per kind: what the lookup
+    # endpoints (``…/by-reference/<reference>``) return.
+    by_reference: dict[str, RecordBook] = field(init=False)
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.settings = self.default_settings
+        storage = self.storage
+        self.ledger = Ledger(storage)
+        self.idempotency = IdempotencyStore(storage)
+        self.topups = TopupBook(storage)
+        self.activations = RecordBook(storage, "activations")
+        self.members = MemberRegistry(storage)
+        self.by_reference = {
+            kind: RecordBook(storage, f"reference:{kind}")
+            for kind in ("health.activation", "insurer.registration", "insurer.dues")
+        }
 
     def update_settings(self, **changes: int) -> Settings:
         self.settings = replace(self.settings, **changes)
@@ -84,8 +112,11 @@ class SandboxState:
     def reset(self) -> None:
         self.faults.configure(FaultConfig())
         self.settings = self.default_settings
-        for store in (self.ledger, self.idempotency, self.topups, self.activations, self.members):
-            store.clear()
+        with self.storage.transaction():
+            self.storage.clear()
+            stores = (self.ledger, self.idempotency, self.topups, self.activations, self.members)
+            for store in (*stores, *self.by_reference.values()):
+                store.clear()
 
 
 def build_state(config: dict[str, Any]) -> SandboxState:
@@ -101,6 +132,7 @@ def build_state(config: dict[str, Any]) -> SandboxState:
             topup_pending_ms=int(config["TOPUP_PENDING_MS"]),
         ),
         activate_base_url=config.get("HEALTH_ACTIVATE_BASE_URL"),
+        storage=Storage(config.get("STATE_DIR") or None),
     )
 
 

@@ -84,8 +84,27 @@ def create_topup() -> tuple[dict[str, Any], int]:
             delay_s=state.settings.topup_pending_ms / 1000,
             ledger=state.ledger,
             stopping=state.stopping,
+            storage=state.storage,
         )
     return body, 202
+
+
+@bp.get("/topups/by-reference/<path:reference>")
+@partner_endpoint("telco")
+def find_topup(reference: str) -> tuple[dict[str, Any], int]:
+    """The top-up made for the caller's ``reference``, whatever key it came with: how a caller
+    that never got an answer learns whether its first request took effect."""
+    body = current_state().topups.find_by_reference(reference)
+    if body is None:
+        raise PartnerError(404, "reference_not_found", "no top-up has this reference")
+    return body, 200
+
+
+@bp.get("/ping")
+@partner_endpoint("telco")
+def ping() -> tuple[dict[str, Any], int]:
+    """Payung's "test connection" button: a signed GET that changes nothing."""
+    return {"status": "ok", "api": "telco"}, 200
 
 
 @bp.get("/topups/<topup_id>")

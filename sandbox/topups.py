@@ -2,7 +2,8 @@
 
 A top-up completes when it has been polled ``pending_polls`` times *and* ``pending_ms`` have
 passed; with a ``callback_url`` a timer completes it after ``pending_ms`` and POSTs the result,
-signed with the telco secret like Payung's own requests.
+signed with the telco secret like Payung's own requests. Top-ups are kept in the sandbox's
+storage (a restarted sandbox still knows them, by id and by the caller's ``reference``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import requests
@@ -19,6 +20,7 @@ import requests
 from sandbox.dates import utc_now_iso
 from sandbox.ledger import Ledger
 from sandbox.signing import signed_headers
+from sandbox.storage import Storage
 
 # A Telkomsel-shaped number the sandbox treats as inactive, so issuers can test a failed top-up.
 INACTIVE_TEST_MSISDN = "+6281100000000"
@@ -35,7 +37,7 @@ class Topup:
     reference: str
     callback_url: str | None
     created_at: str = field(default_factory=utc_now_iso)
-    created_monotonic: float = field(default_factory=time.monotonic)
+    created_epoch: float = field(default_factory=time.time)
     status: str = "pending"
     polls: int = 0
     serial_number: str | None = None
@@ -73,25 +75,44 @@ class Topup:
 
 
 class TopupBook:
-    def __init__(self) -> None:
+    def __init__(self, storage: Storage | None = None) -> None:
         self._lock = threading.Lock()
-        self._topups: dict[str, Topup] = {}
+        self._storage = storage or Storage()
+        self._topups: dict[str, Topup] = {
+            topup_id: Topup(**value) for topup_id, value in self._storage.load("topups").items()
+        }
+        self._by_reference = {topup.reference: topup.topup_id for topup in self._topups.values()}
+
+    def _save(self, topup: Topup) -> None:
+        self._storage.put("topups", topup.topup_id, asdict(topup))
 
     def add(self, topup: Topup) -> dict[str, Any]:
         with self._lock:
             self._topups[topup.topup_id] = topup
-            return topup.as_json()
+            self._by_reference.setdefault(topup.reference, topup.topup_id)
+            body = topup.as_json()
+        self._save(topup)
+        return body
+
+    def find_by_reference(self, reference: str) -> dict[str, Any] | None:
+        """The first top-up made for ``reference`` (its current state), or None."""
+        with self._lock:
+            topup_id = self._by_reference.get(reference)
+            topup = self._topups.get(topup_id) if topup_id else None
+            return None if topup is None else topup.as_json()
 
     def poll(self, topup_id: str, *, pending_polls: int, pending_ms: int) -> dict[str, Any] | None:
         with self._lock:
             topup = self._topups.get(topup_id)
             if topup is None:
                 return None
-            waited_ms = (time.monotonic() - topup.created_monotonic) * 1000
+            waited_ms = (time.time() - topup.created_epoch) * 1000
             if topup.polls >= pending_polls and waited_ms >= pending_ms:
                 topup.finish()
             topup.polls += 1
-            return topup.as_json()
+            body = topup.as_json()
+        self._save(topup)
+        return body
 
     def complete(self, topup_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -99,11 +120,14 @@ class TopupBook:
             if topup is None:
                 return None
             topup.finish()
-            return topup.as_json()
+            body = topup.as_json()
+        self._save(topup)
+        return body
 
     def clear(self) -> None:
         with self._lock:
             self._topups.clear()
+            self._by_reference.clear()
 
 
 def schedule_callback(
@@ -115,11 +139,13 @@ def schedule_callback(
     delay_s: float,
     ledger: Ledger,
     stopping: threading.Event,
+    storage: Storage,
 ) -> None:
     def deliver() -> None:
         if stopping.wait(delay_s):
             return
-        result = book.complete(topup_id)
+        with storage.transaction():
+            result = book.complete(topup_id)
         if result is None:  # cleared by /_reset before it completed
             return
         body = json.dumps(result).encode()

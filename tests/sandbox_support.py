@@ -107,22 +107,25 @@ def _is_ready(base_url: str) -> bool:
 
 
 def start_partner_sandbox(
-    log_path: Path, *, attempts: int = 3
+    log_path: Path, *, attempts: int = 3, state_dir: Path | None = None, port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], PartnerSandbox]:
-    """Start ``python -m sandbox`` on a free port; retry if another process took the port."""
+    """Start ``python -m sandbox`` on a free port (or ``port``, to restart one); retry if
+    another process took the port. With ``state_dir`` it keeps its keys and effects there,
+    so a sandbox started again on the same directory remembers them."""
     # SANDBOX_* variables would change the secrets the handle reports.
     env = {name: value for name, value in os.environ.items() if not name.startswith("SANDBOX_")}
+    extra = ["--state-dir", str(state_dir)] if state_dir is not None else []
     for _ in range(attempts):
-        port = _free_port()
+        chosen = port or _free_port()
         with log_path.open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "sandbox", "--port", str(port), "--quiet"],
+                [sys.executable, "-m", "sandbox", "--port", str(chosen), "--quiet", *extra],
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        handle = PartnerSandbox(f"http://127.0.0.1:{port}", dict(DEFAULT_CONFIG["SECRETS"]))
+        handle = PartnerSandbox(f"http://127.0.0.1:{chosen}", dict(DEFAULT_CONFIG["SECRETS"]))
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while process.poll() is None and time.monotonic() < deadline:
             if _is_ready(handle.base_url):
@@ -146,8 +149,8 @@ def stop_partner_sandbox(process: subprocess.Popen[bytes]) -> int:
 
 @pytest.fixture(scope="session")
 def partner_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PartnerSandbox]:
-    log_path = tmp_path_factory.mktemp("partner-sandbox") / "sandbox.log"
-    process, handle = start_partner_sandbox(log_path)
+    directory = tmp_path_factory.mktemp("partner-sandbox")
+    process, handle = start_partner_sandbox(directory / "sandbox.log", state_dir=directory)
     try:
         yield handle
     finally:

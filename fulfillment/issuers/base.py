@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from bundles.models import Offer
 from fulfillment.models import FulfillmentItem
@@ -56,6 +57,9 @@ class IssueContext:
     offer: Offer
     worker: Worker
     now: datetime
+    # An earlier attempt may have called the partner without its outcome being recorded (the
+    # worker died, the answer was lost): ask the partner by reference before calling again.
+    reconcile: bool = False
 
     @property
     def units(self) -> int:
@@ -65,6 +69,11 @@ class IssueContext:
         if isinstance(units, int) and not isinstance(units, bool) and units > 0:
             return units
         return max(1, self.part.quantity or 1)
+
+
+def reference_path(prefix: str, reference: str) -> str:
+    """``{prefix}/by-reference/{reference}``: where a partner answers "did this happen?"."""
+    return f"{prefix}/by-reference/{quote(reference, safe='')}"
 
 
 class Issuer(Protocol):

@@ -7,7 +7,10 @@
 3. the worker's cover extended (``sponsorship.coverage.extend_coverage``).
 
 Each call has its own idempotency key (``{key}:register``, ``{key}:dues``), so a retry after
-a lost answer gets the insurer's stored answer instead of paying twice.
+a lost answer gets the insurer's stored answer instead of paying twice. And in case the insurer
+forgot the key, an attempt after one whose outcome was never recorded (``ctx.reconcile``) first
+asks the insurer by the item's reference whether the registration or the payment happened,
+and records it instead of paying again.
 """
 
 from datetime import date, datetime
@@ -25,6 +28,7 @@ from fulfillment.issuers.base import (
     partner_outcomes,
 )
 from fulfillment.issuers.endpoints import client_for
+from fulfillment.issuers.partner_api import reconciled
 from fulfillment.models import InsurerMembership, Remittance
 from fulfillment.partner_client import PartnerClient
 from sponsorship.dates import add_months
@@ -70,18 +74,16 @@ class DuesRemittanceIssuer:
         kpj = self._kpj(ctx, client)
         key = ctx.item.idempotency_key
         with partner_outcomes():
-            answer = client.post(
-                "/dues",
-                {
+            found = body = reconciled(client, ctx, "/dues")
+            if body is None:
+                payload = {
                     "kpj": kpj,
                     "months": months,
                     "programmes": programmes,
                     "amount_idr": amount,
                     "reference": key,
-                },
-                idempotency_key=f"{key}:dues",
-            )
-        body = answer.body
+                }
+                body = client.post("/dues", payload, idempotency_key=f"{key}:dues").body
         remittance_id = body.get("remittance_id")
         try:
             covered_until = date.fromisoformat(str(body.get("covered_until")))
@@ -124,7 +126,11 @@ class DuesRemittanceIssuer:
                 "covered_until": coverage.ends_on.isoformat(),
             },
             secret={"kpj": kpj},
-            event_data={"amount_idr": amount, "months": months},
+            event_data={
+                "amount_idr": amount,
+                "months": months,
+                **({"reconciled": True} if found is not None else {}),
+            },
         )
 
     def _kpj(self, ctx: IssueContext, client: PartnerClient) -> str:
@@ -148,20 +154,20 @@ class DuesRemittanceIssuer:
         except VaultError:
             raise RetryLater("not_configured", "the worker's NIK cannot be decrypted") from None
         with partner_outcomes():
-            answer = client.post(
-                "/registrations",
-                {
+            body = reconciled(client, ctx, "/registrations")
+            if body is None:
+                payload = {
                     "nik": nik,
                     "full_name": worker.full_name,
                     "birth_date": worker.birth_date.isoformat(),
                     "reference": ctx.item.idempotency_key,
-                },
-                idempotency_key=f"{ctx.item.idempotency_key}:register",
-            )
-        kpj = answer.body.get("kpj")
+                }
+                key = f"{ctx.item.idempotency_key}:register"
+                body = client.post("/registrations", payload, idempotency_key=key).body
+        kpj = body.get("kpj")
         if not isinstance(kpj, str) or not kpj:
             raise RetryLater("bad_answer", "the insurer answered without a KPJ")
-        warnings = answer.body.get("warnings")
+        warnings = body.get("warnings")
         db.session.add(
             InsurerMembership(
                 worker_id=worker.id,

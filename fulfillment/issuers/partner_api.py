@@ -3,7 +3,10 @@ activation at the health app.
 
 The item's idempotency key (saved when the order was paid) is sent on every try, suffixed per
 kind of call. A top-up answers "pending": the item then waits for the telco's callback or
-polls ``GET /topups/<id>`` until the top-up is final.
+polls ``GET /topups/<id>`` until the top-up is final. When an earlier attempt may have called
+the partner without recording the outcome (``ctx.reconcile``), the partner is first asked by
+the item's reference (``GET …/by-reference/<key>``) and what it did is recorded instead of
+calling again: a partner that forgot the key would otherwise act twice.
 """
 
 from typing import Any
@@ -18,8 +21,10 @@ from fulfillment.issuers.base import (
     Issued,
     RetryLater,
     partner_outcomes,
+    reference_path,
 )
 from fulfillment.issuers.endpoints import api_for, client_for
+from fulfillment.partner_client import PartnerClient
 from sponsorship.identity import is_telkomsel
 from vault import digest
 
@@ -66,18 +71,31 @@ class TelcoTopup:
         if callback_base:
             payload["callback_url"] = callback_base.rstrip("/") + "/api/callbacks/telco"
         with partner_outcomes():
+            found = reconciled(client, ctx, "/topups")
+            if found is not None:
+                return topup_outcome(found, reconciled=True)
             answer = client.post(
                 "/topups", payload, idempotency_key=f"{ctx.item.idempotency_key}:topup"
             )
         return topup_outcome(answer.body)
 
 
-def topup_outcome(body: dict[str, Any]) -> Issued | AwaitingPartner:
-    """A top-up's JSON (answer, poll or callback) as the item's outcome."""
+def reconciled(client: PartnerClient, ctx: IssueContext, prefix: str) -> dict[str, Any] | None:
+    """What the partner did for this item's reference, if an earlier attempt may have called it
+    (``ctx.reconcile``) and the partner has it; None means: call it now."""
+    if not ctx.reconcile:
+        return None
+    found = client.lookup(reference_path(prefix, ctx.item.idempotency_key))
+    return found.body if found is not None else None
+
+
+def topup_outcome(body: dict[str, Any], *, reconciled: bool = False) -> Issued | AwaitingPartner:
+    """A top-up's JSON (answer, poll, callback or lookup) as the item's outcome."""
     topup_id = body.get("topup_id")
     if not isinstance(topup_id, str) or not topup_id:
         raise RetryLater("bad_answer", "the telco answered without a topup_id")
     status = body.get("status")
+    event_data = {"reconciled": True} if reconciled else {}
     if status == "success":
         return Issued(
             partner_reference=topup_id,
@@ -87,11 +105,12 @@ def topup_outcome(body: dict[str, Any]) -> Issued | AwaitingPartner:
                 "validity_days": body.get("validity_days"),
                 "completed_at": body.get("completed_at"),
             },
+            event_data=event_data,
         )
     if status == "failed":
         raise CannotIssue(str(body.get("failure_code") or "topup_failed"), "the top-up failed")
     if status == "pending":
-        return AwaitingPartner(partner_reference=topup_id)
+        return AwaitingPartner(partner_reference=topup_id, event_data=event_data)
     raise RetryLater("bad_answer", f"unknown top-up status {status!r}")
 
 
@@ -109,10 +128,10 @@ class HealthActivation:
         else:
             payload["months"] = min(MAX_MONTHS, ctx.line.months if offer.is_monthly else 1)
         with partner_outcomes():
-            answer = client.post(
-                "/activations", payload, idempotency_key=f"{ctx.item.idempotency_key}:activation"
-            )
-        body = answer.body
+            found = body = reconciled(client, ctx, "/activations")
+            if body is None:
+                key = f"{ctx.item.idempotency_key}:activation"
+                body = client.post("/activations", payload, idempotency_key=key).body
         code, activation_id = body.get("activation_code"), body.get("activation_id")
         if body.get("status") != "active" or not code or not activation_id:
             raise RetryLater("bad_answer", "the health app answered without an activation")
@@ -123,4 +142,5 @@ class HealthActivation:
                 "expires_at": body.get("expires_at"),
             },
             secret={"activation_code": code, "activate_url": body.get("activate_url")},
+            event_data={"reconciled": True} if found is not None else {},
         )
