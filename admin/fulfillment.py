@@ -17,7 +17,13 @@ from admin.audit import record_admin_action
 from bundles.models import Partner
 from extensions import db
 from fulfillment import actions, overview, remittance
-from fulfillment.forms import ConfirmationForm, ReasonForm, RemittanceFileForm, SubstituteForm
+from fulfillment.forms import (
+    ConfirmationForm,
+    ReasonForm,
+    RemittanceFileForm,
+    SubstituteForm,
+    VoidForm,
+)
 from fulfillment.models import RemittanceFile
 from sponsorship.dates import jakarta_today
 from sponsorship.identity import mask_phone
@@ -87,8 +93,9 @@ def _substitute_form(detail: overview.ItemDetail, formdata: Any = None) -> Subst
 
 def _render_item(detail: overview.ItemDetail, forms: dict[str, Any] | None = None) -> str:
     forms = forms or {}
-    for action in ("retry", "resend", "void"):
+    for action in ("retry", "resend"):
         forms.setdefault(action, ReasonForm(formdata=None, prefix=action))
+    forms.setdefault("void", VoidForm(formdata=None, prefix="void"))
     forms.setdefault("substitute", _substitute_form(detail))
     return render_template(
         "admin/fulfillment_item.html",
@@ -97,6 +104,10 @@ def _render_item(detail: overview.ItemDetail, forms: dict[str, Any] | None = Non
         masked_phone=mask_phone(detail.worker.phone_e164),
         status_labels=overview.STATUS_LABELS,
         event_labels=overview.EVENT_LABELS,
+        method_labels=overview.METHOD_LABELS,
+        pool_code_labels=overview.POOL_CODE_LABELS,
+        remittance_labels=overview.REMITTANCE_LABELS,
+        details=overview.readable_details,
     )
 
 
@@ -112,11 +123,10 @@ def fulfillment_action(item_id: int, action: str) -> str | tuple[str, int] | Res
     if action not in ACTIONS:
         abort(404)
     detail = _detail_or_404(item_id)
-    form = (
-        _substitute_form(detail, request.form)
-        if action == "substitute"
-        else ReasonForm(prefix=action)
-    )
+    if action == "substitute":
+        form = _substitute_form(detail, request.form)
+    else:
+        form = VoidForm(prefix=action) if action == "void" else ReasonForm(prefix=action)
     if form.validate_on_submit():
         options = {"actor_id": current_user.id, "reason": form.reason.data}
         try:

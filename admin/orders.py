@@ -15,8 +15,8 @@ from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, func, select
 from werkzeug.wrappers import Response
-from wtforms import SelectField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms import BooleanField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from accounts.access import admin_required
 from accounts.models import User
@@ -54,6 +54,13 @@ class RefundForm(Form):
         _l("Reason (shown to the sponsor)"),
         filters=[lambda value: value.strip() if value else value],
         validators=[InputRequired(), Length(5, REASON_MAX_LENGTH)],
+    )
+    # A refund cannot be undone: the admin ticks this first (checked here, no JavaScript).
+    understood = BooleanField(
+        _l("I understand: the money goes back to the card; this cannot be undone."),
+        validators=[
+            DataRequired(message=_l("Tick the box to confirm: a refund cannot be undone."))
+        ],
     )
     submit = SubmitField(_l("Refund"))
 

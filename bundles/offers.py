@@ -57,6 +57,23 @@ KIND_TERMS = {
 }
 
 
+# What a partner most likely lists, by the kind of partner it is: the new-offer form starts there
+# (a health app is not offered BPJS dues first).
+_OFFER_KIND_FOR_PARTNER = {
+    PartnerKind.INSURER: OfferKind.INSURANCE_DUES,
+    PartnerKind.HEALTH_APP: OfferKind.HEALTH_APP,
+    PartnerKind.TELCO: OfferKind.DATA_QUOTA,
+}
+
+
+def default_offer_choices(partner_kind: str) -> tuple[OfferKind, FulfillmentMethod]:
+    """The kind of offer and the delivery the new-offer form starts with for ``partner_kind``."""
+    kind = _OFFER_KIND_FOR_PARTNER.get(PartnerKind(partner_kind), OfferKind.OTHER)
+    if kind == OfferKind.INSURANCE_DUES:
+        return kind, FulfillmentMethod.DUES_REMITTANCE
+    return kind, FulfillmentMethod.CODE_POOL
+
+
 class OfferInvalid(Exception):
     """``errors`` maps a field name (or ``""`` for the whole offer) to messages."""
 

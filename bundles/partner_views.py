@@ -21,7 +21,13 @@ from bundles.forms import (
     new_profile_form,
 )
 from bundles.models import ApiKey, FulfillmentMethod, Offer, Partner, PartnerStatus
-from bundles.offers import OfferInvalid, create_offer, offer_values, update_offer
+from bundles.offers import (
+    OfferInvalid,
+    create_offer,
+    default_offer_choices,
+    offer_values,
+    update_offer,
+)
 from bundles.partner_api_client import check_partner_api
 from bundles.partners import PartnerError, PartnerProfile, partner_for, submit_partner_profile
 from bundles.pricing import today_in_jakarta
@@ -124,6 +130,8 @@ def offers() -> str:
 def offer_new() -> str | Response:
     partner = _partner()
     form = OfferForm()
+    if request.method == "GET":  # start from what this kind of partner sells
+        form.kind.data, form.fulfillment_method.data = default_offer_choices(partner.kind)
     if form.validate_on_submit():
         try:
             offer = create_offer(partner, form.values())

@@ -34,10 +34,11 @@ _FORGIVING = str.maketrans(
     }
 )
 
+# Workers know it as the "bundle code" ("kode paket"): the field, the SMS and these say the same.
 _MESSAGES = {
-    "length": _l("A claim code has 17 letters and digits."),
-    "charset": _l("That is not a claim code: it contains a character claim codes never use."),
-    "check": _l("That claim code has a typo. Please check each character."),
+    "length": _l("A bundle code has 17 letters and digits."),
+    "charset": _l("That is not a bundle code: it contains a character bundle codes never use."),
+    "check": _l("That bundle code has a typo. Please check each character."),
 }
 
 

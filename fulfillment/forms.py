@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, SelectField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from i18n import Form
@@ -19,6 +19,20 @@ class ReasonForm(Form):
         validators=[DataRequired(), Length(5, 300)],
     )
     submit = SubmitField(_l("Confirm"))
+
+
+class VoidForm(ReasonForm):
+    """Voiding refunds the sponsor and cannot be undone: the admin ticks a box first (checked
+    here on the server, so it holds without JavaScript)."""
+
+    understood = BooleanField(
+        _l("I understand: the part is cancelled and the sponsor refunded; this cannot be undone."),
+        validators=[
+            DataRequired(
+                message=_l("Tick the box to confirm: a void and its refund cannot be undone.")
+            )
+        ],
+    )
 
 
 class SubstituteForm(ReasonForm):

@@ -1,14 +1,16 @@
 """What the admin's fulfillment pages read: items needing attention, one item's whole story."""
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
-from bundles.models import Offer, PoolCode
+from bundles.models import FulfillmentMethod, Offer, PoolCode, PoolCodeStatus
 from extensions import db
 from fulfillment.actions import substitute_offers
 from fulfillment.models import (
@@ -19,7 +21,9 @@ from fulfillment.models import (
     IssuedCode,
     ItemStatus,
     Remittance,
+    RemittanceStatus,
 )
+from i18n import rupiah
 from sponsorship.checkout_models import Order, OrderLine, OrderLinePart, Refund
 from sponsorship.models import Worker
 from vault import VaultError, decrypt
@@ -159,3 +163,83 @@ EVENT_LABELS = {
     EventKind.VOIDED: _l("Voided"),
     EventKind.SUBSTITUTED: _l("Substituted"),
 }
+METHOD_LABELS = {
+    FulfillmentMethod.CODE_POOL: _l("Code pool"),
+    FulfillmentMethod.PARTNER_API: _l("Partner API"),
+    FulfillmentMethod.DUES_REMITTANCE: _l("Dues remittance"),
+}
+POOL_CODE_LABELS = {
+    PoolCodeStatus.AVAILABLE: _l("Available"),
+    PoolCodeStatus.ISSUED: _l("Issued"),
+    PoolCodeStatus.VOID: _l("Voided"),
+}
+REMITTANCE_LABELS = {
+    RemittanceStatus.ACCEPTED: _l("Accepted by the insurer"),
+    RemittanceStatus.CONFIRMED: _l("Confirmed in the insurer's file"),
+    RemittanceStatus.MISMATCH: _l("The insurer's file disagrees"),
+}
+# The keys of an item's delivery details and of its events' data, as an admin reads them.
+DETAIL_LABELS = {
+    "codes": _l("Number of codes"),
+    "expires_on": _l("Expires on"),
+    "expires_at": _l("Expires at"),
+    "serial_number": _l("Serial number"),
+    "quota_mb": _l("Quota (MB)"),
+    "validity_days": _l("Valid for (days)"),
+    "completed_at": _l("Completed at"),
+    "activated_at": _l("Activated at"),
+    "programmes": _l("Programmes"),
+    "months": _l("Months"),
+    "covered_until": _l("Covered until"),
+    "code": _l("Error code"),
+    "attempt": _l("Attempt"),
+    "retry_in_s": _l("Next try in (seconds)"),
+    "refund_id": _l("Refund number"),
+    "amount_idr": _l("Amount"),
+    "provider_refund_id": _l("Provider refund reference"),
+    "refund_attempt": _l("Refund attempt"),
+    "will_retry": _l("Will retry"),
+    "version": _l("Bundle code version"),
+    "previous_status": _l("Previous status"),
+    "voided_pool_code_ids": _l("Voided pool codes"),
+    "pool_code_ids": _l("Pool codes"),
+    "partner_may_still_complete": _l("The partner may still complete it (reference)"),
+    "from_offer_id": _l("From offer"),
+    "to_offer_id": _l("To offer"),
+    "previous_key": _l("Previous idempotency key"),
+    "partner_reference": _l("Partner reference"),
+    "reconciled": _l("Found at the partner after a lost answer"),
+}
+# Never shown, whatever a partner or a future change puts in the details.
+_PERSONAL_KEYS = frozenset({"nik", "phone", "phone_e164", "msisdn", "kpj", "activation_code"})
+
+
+def _readable(key: str, value: Any) -> str:
+    if value is None or value == [] or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if key == "amount_idr" and isinstance(value, int):
+        return rupiah(value)
+    if key == "previous_status":
+        return str(STATUS_LABELS.get(value, value))
+    if key == "programmes" and isinstance(value, list):
+        return " + ".join(str(one).upper() for one in value)
+    if key.endswith("_ids") and isinstance(value, list):
+        return ", ".join(f"#{one}" for one in value)
+    if isinstance(value, list):
+        return ", ".join(_readable(key, one) for one in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{label}: {shown}" for label, shown in readable_details(value))
+    return str(value)
+
+
+def readable_details(data: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """``(label, value)`` rows for an item's delivery details or an event's data: labels instead
+    of keys, statuses translated, yes/no, rupiah, lists joined — never raw JSON, and never a key
+    that could hold personal data."""
+    return [
+        (str(DETAIL_LABELS.get(key) or key.replace("_", " ").capitalize()), _readable(key, value))
+        for key, value in (data or {}).items()
+        if key.lower() not in _PERSONAL_KEYS
+    ]

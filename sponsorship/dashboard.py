@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, and_, case, func, select
 
 from accounts.models import User
 from extensions import db
 from sponsorship import ledger
 from sponsorship.checkout_models import PAID_ORDER_STATUSES, Order, OrderLine, OrderStatus, Refund
-from sponsorship.dates import JAKARTA, add_months, first_of_month
+from sponsorship.dates import JAKARTA, add_months, first_of_month, month_end
 from sponsorship.ledger import CoverageStage
 from sponsorship.models import Coverage, Worker
 
@@ -194,6 +195,61 @@ def sponsor_dashboard(sponsor: User, today: date) -> SponsorDashboard:
         by_occupation=by_occupation,
         statement_years=statement_years(sponsor),
     )
+
+
+# --- the workers a sponsor paid for ("Pekerja saya") -----------------------------------------
+
+PAID_WORKERS_PER_PAGE = 50
+DELIVERING_ORDER_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.FULFILLING})
+
+
+@dataclass(frozen=True, slots=True)
+class PaidFor:
+    """What one sponsor paid for one worker: months over all its paid orders, the last day
+    of the last of them, and whether an order of them is still being delivered."""
+
+    months: int
+    until: date
+    delivering: bool
+
+
+def paid_workers_page(
+    sponsor: User, *, page: int, per_page: int | None = None
+) -> tuple[Pagination, dict[int, PaidFor]]:
+    """A page of the workers in this sponsor's paid orders (fully refunded ones do not count)
+    by name, and what the sponsor paid for each: three statements. The Worker rows carry
+    the cover whoever paid; the page shows no NIK or phone."""
+    paid_lines = (
+        select(OrderLine.worker_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.sponsor_id == sponsor.id, Order.status.in_(COUNTED_ORDER_STATUSES))
+    )
+    workers = db.paginate(
+        select(Worker).where(Worker.id.in_(paid_lines)).order_by(Worker.full_name, Worker.id),
+        page=max(page, 1),
+        per_page=per_page or PAID_WORKERS_PER_PAGE,
+        error_out=False,
+    )
+    ids = [worker.id for worker in workers.items]
+    rows = db.session.execute(
+        select(OrderLine.worker_id, OrderLine.first_month, OrderLine.months, Order.status)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.sponsor_id == sponsor.id,
+            Order.status.in_(COUNTED_ORDER_STATUSES),
+            OrderLine.worker_id.in_(ids),
+        )
+    )
+    paid: dict[int, PaidFor] = {}
+    for worker_id, first, months, status in rows:
+        until = month_end(add_months(first_of_month(first), months - 1))
+        before = paid.get(worker_id, PaidFor(0, until, False))
+        paid[worker_id] = PaidFor(
+            months=before.months + months,
+            until=max(before.until, until),
+            delivering=before.delivering or status in DELIVERING_ORDER_STATUSES,
+        )
+    return workers, paid
 
 
 # --- the CSV export ---------------------------------------------------------------------------

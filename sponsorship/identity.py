@@ -69,7 +69,7 @@ class IdentityError(ValueError):
 
 class InvalidNik(IdentityError):
     """Codes: ``length``, ``digits``, ``province``, ``regency``, ``district``, ``date``,
-    ``serial``."""
+    ``serial``, ``gender`` (coded for the other gender than the one entered)."""
 
 
 class InvalidPhone(IdentityError):
@@ -158,6 +158,16 @@ def is_transport(occupation: Occupation) -> bool:
 
 _NIK_SEPARATORS = re.compile(r"[\s.\-]")
 _FEMALE_DAY_OFFSET = 40
+_NIK_GENDER_MESSAGES = {
+    Gender.FEMALE: _l(
+        "This NIK is a woman's (digits 7–8 are the day of birth plus 40), but the gender chosen "
+        "is male. Please check the NIK and the gender."
+    ),
+    Gender.MALE: _l(
+        "This NIK is a man's (a woman's has the day of birth plus 40 in digits 7–8), but the "
+        "gender chosen is female. Please check the NIK and the gender."
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,20 +199,19 @@ def check_nik(
 ) -> NikCheck:
     """Check a NIK's shape and codes; raise `InvalidNik` for what cannot be right.
 
-    A NIK whose date or gender differs from the entered ``birth_date``/``gender`` is kept with
-    a warning: Dukcapil issues such NIKs legitimately.
+    A NIK whose date differs from the entered ``birth_date`` is kept with a warning: Dukcapil
+    issues such NIKs legitimately. A NIK coded for the other ``gender`` (a woman's adds 40 to
+    the day of birth) is refused: BPJS matches the NIK's gender, so one of the two is a typo.
     """
     nik = _NIK_SEPARATORS.sub("", raw)
     _check_nik_codes(nik)
     nik_birth_date, nik_gender = _birth_date_and_gender(nik, today or date.today())
+    if gender is not None and gender != nik_gender:
+        raise InvalidNik(_NIK_GENDER_MESSAGES[nik_gender], code="gender")
     warnings: list[LazyString] = []
     if birth_date is not None and birth_date != nik_birth_date:
         warnings.append(
             _l("The birth date in the NIK differs from the one entered. Please check both.")
-        )
-    if gender is not None and gender != nik_gender:
-        warnings.append(
-            _l("The NIK is coded for a different gender than the one entered. Please check both.")
         )
     return NikCheck(
         nik=nik,
@@ -267,14 +276,27 @@ _PHONE_MESSAGES = {
     "country": _l("Enter an Indonesian mobile number (+62)."),
     "mobile": _l("Enter a mobile number starting with 08; landlines cannot receive codes."),
     "length": _l("An Indonesian mobile number has 11 to 14 digits, starting with 08."),
+    "too_short": _l(
+        "This number is too short: an Indonesian mobile number has 11 to 14 digits, e.g. "
+        "0812 3456 7890."
+    ),
+    "too_long": _l(
+        "This number is too long: an Indonesian mobile number has 11 to 14 digits, e.g. "
+        "0812 3456 7890."
+    ),
 }
 TELKOMSEL_PREFIXES = frozenset(
     {"0811", "0812", "0813", "0821", "0822", "0823", "0851", "0852", "0853"}
 )
 
 
-def _phone_error(code: str) -> InvalidPhone:
-    return InvalidPhone(_PHONE_MESSAGES[code], code=code)
+def _phone_error(code: str, message: str | None = None) -> InvalidPhone:
+    return InvalidPhone(_PHONE_MESSAGES[message or code], code=code)
+
+
+def _length_error(national: str) -> InvalidPhone:
+    """Code ``length``; the message says whether digits are missing or too many."""
+    return _phone_error("length", "too_short" if len(national) < 10 else "too_long")
 
 
 def normalize_phone(raw: str) -> str:
@@ -283,7 +305,7 @@ def normalize_phone(raw: str) -> str:
     if not national.startswith("8"):
         raise _phone_error("mobile")
     if not 10 <= len(national) <= 13:
-        raise _phone_error("length")
+        raise _length_error(national)
     return f"+62{national}"
 
 
@@ -295,12 +317,15 @@ def _indonesian_national_number(text: str) -> str:
     try:
         number = phonenumbers.parse(text, "ID")
     except phonenumbers.NumberParseException as error:
-        is_length = error.error_type in _PHONE_LENGTH_ERRORS
-        raise _phone_error("length" if is_length else "format") from None
+        if error.error_type not in _PHONE_LENGTH_ERRORS:
+            raise _phone_error("format") from None
+        too_long = error.error_type == phonenumbers.NumberParseException.TOO_LONG
+        raise _phone_error("length", "too_long" if too_long else "too_short") from None
     if number.country_code != 62:
         raise _phone_error("country")
-    leading_zero = "0" if number.italian_leading_zero else ""
-    return f"{leading_zero}{number.national_number}"
+    # phonenumbers keeps the 0 of a number too short to be valid ("0812 77" → leading zero +
+    # 81277). That 0 is the trunk prefix people type: the number is too short, not a landline.
+    return str(number.national_number)
 
 
 def mask_phone(e164: str) -> str:

@@ -14,7 +14,7 @@ from flask import Response, current_app
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import MethodReturnValue, XPos, YPos
 
 from i18n import rupiah
 from sponsorship.checkout_models import PayerKind
@@ -88,6 +88,29 @@ class _Document(FPDF):
             self.cell(width, height, value, border=border, align=align)
         self.ln(height)
 
+    def wrapped_row(
+        self,
+        cells: Sequence[tuple[object, float, str]],
+        *,
+        bold: bool = False,
+        size: float = 9,
+        height: float = 5.5,
+    ) -> None:
+        """One line of cells (text, width, align) whose long text wraps onto more lines instead
+        of being cut; the row is as tall as its tallest cell and is never split by a page."""
+        self.style(size, bold)
+        texts = [(self.text_of(text), width, align) for text, width, align in cells]
+        lines = max(
+            len(self.multi_cell(width, height, text, dry_run=True, output=MethodReturnValue.LINES))
+            for text, width, _align in texts
+        )
+        if self.will_page_break(lines * height):
+            self.add_page()
+        top = self.get_y()
+        for text, width, align in texts:
+            self.multi_cell(width, height, text, align=align, new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self.set_xy(self.l_margin, top + lines * height)
+
     def footer(self) -> None:
         self.set_y(-13)
         self.style(7)
@@ -124,7 +147,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
             (_("Workers"), str(order.worker_count)),
         ],
     )
-    widths = (50, 75, 30, 25)
+    widths = (45, 62, 45, 28)  # the months column holds "Sep 2026 – Agu 2027" on one line
     pdf.row(
         [
             (_("Worker"), widths[0], "L"),
@@ -137,7 +160,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
     )
     for line in receipt.lines:
         months = f"{month_label(line.first_month)} – {month_label(line.last_month)}"
-        pdf.row(
+        pdf.wrapped_row(
             [
                 (f"{line.worker_name} (#{line.worker_id})", widths[0], "L"),
                 (line.bundle_name, widths[1], "L"),
@@ -150,7 +173,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
             name = f"  {part.name_id}"
             if part.quantity > 1:
                 name += f" × {part.quantity}"
-            pdf.row(
+            pdf.wrapped_row(
                 [
                     ("", widths[0], "L"),
                     (name, widths[1] + widths[2], "L"),
@@ -160,7 +183,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
                 height=4.5,
             )
             if part.refunded_idr:
-                pdf.row(
+                pdf.wrapped_row(
                     [
                         ("", widths[0], "L"),
                         ("    " + _("Refunded"), widths[1] + widths[2], "L"),
@@ -170,7 +193,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
                     height=4.5,
                 )
         if line.platform_fee_idr:
-            pdf.row(
+            pdf.wrapped_row(
                 [
                     ("", widths[0], "L"),
                     ("  " + _("Payung platform fee"), widths[1] + widths[2], "L"),
@@ -187,7 +210,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
         pdf.row([(label, PAGE_WIDTH - 40, "R"), (rupiah(amount), 40, "R")], bold=True, size=10)
     for refund in receipt.refunds:
         when = format_date(refund.created_at, "d MMM yyyy")
-        pdf.row(
+        pdf.wrapped_row(
             [
                 (f"{when}: {refund.reason}", PAGE_WIDTH - 40, "L"),
                 (rupiah(-refund.amount_idr), 40, "R"),

@@ -23,9 +23,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from accounts.access import public, sponsor_required
+from bundles.models import Bundle
 from extensions import db, limiter, utcnow
 from sponsorship import directory, invitations
+from sponsorship.bundle_prices import SelectionPrices, selection_prices
 from sponsorship.coverage import CoverageStatus, coverage_status
+from sponsorship.dashboard import paid_workers_page
 from sponsorship.dashboard_views import bp as reports_bp
 from sponsorship.dashboard_views import render_dashboard
 from sponsorship.dates import jakarta_today
@@ -41,7 +44,7 @@ from sponsorship.identity import (
     first_name_and_initial,
     mask_phone,
 )
-from sponsorship.models import Worker
+from sponsorship.models import Worker, WorkerSelection
 from sponsorship.registration_views import bp as registration_bp
 from sponsorship.registry import RegistryError
 
@@ -203,13 +206,24 @@ def cancel_invitation(invitation_id: int) -> Response:
 
 
 def _my_workers_page(form: InvitationForm) -> str:
+    paid_workers, paid_for = paid_workers_page(
+        current_user, page=request.args.get("page", 1, type=int)
+    )
     return render_template(
         "sponsorship/my_workers.html",
         form=form,
+        paid_workers=paid_workers,
+        paid_for=paid_for,
         invitations=invitations.sponsor_invitations(current_user),
         today=jakarta_today(),
         now_utc=utcnow(),
     )
+
+
+@bp.app_template_global("selection_prices")
+def selection_prices_for(selection: WorkerSelection, bundles: list[Bundle]) -> SelectionPrices:
+    """For the bundle choice page (``checkout.add_to_cart``): what each bundle would cost."""
+    return selection_prices(current_user, selection, bundles, today=jakarta_today())
 
 
 def _back_to_directory() -> str:

@@ -108,7 +108,11 @@ def test_a_whole_order_is_refunded_once_with_its_reason(
     monkeypatch.setattr(
         admin_orders, "refund_order_service", lambda *a, **k: calls.append(1) or service(*a, **k)
     )
-    form = {"refund-target": "order", "refund-reason": "Sponsor asked by phone"}
+    form = {
+        "refund-target": "order",
+        "refund-reason": "Sponsor asked by phone",
+        "refund-understood": "y",
+    }
 
     response = admin.post(f"/admin/pesanan/{order.reference}/refund", data=form)
     assert response.status_code == 302
@@ -137,7 +141,11 @@ def test_a_whole_order_is_refunded_once_with_its_reason(
 def test_one_part_is_refunded_once(admin, admin_user, paid_order, stripe_refunds, count_queries):
     order = paid_order()
     part = next(p for p in order.lines[0].parts if p.amount_idr > 0)
-    form = {"refund-target": f"part-{part.id}", "refund-reason": "Voucher never arrived"}
+    form = {
+        "refund-target": f"part-{part.id}",
+        "refund-reason": "Voucher never arrived",
+        "refund-understood": "y",
+    }
 
     assert admin.post(f"/admin/pesanan/{order.reference}/refund", data=form).status_code == 302
     assert admin.post(f"/admin/pesanan/{order.reference}/refund", data=form).status_code == 302
@@ -169,6 +177,7 @@ def test_refusals_change_nothing(admin, paid_order, stripe_refunds):
         {"refund-target": f"part-{other.lines[0].parts[0].id}", "refund-reason": "A proper reason"},
     ]
     for form in forms:
+        form = form | {"refund-understood": "y"}  # each is refused for its own reason
         response = admin.post(f"/admin/pesanan/{order.reference}/refund", data=form)
         assert response.status_code == 422, form
         assert "alert-error" in response.text
@@ -189,7 +198,11 @@ def test_a_refused_refund_shows_why_and_saves_nothing(app, admin, paid_order, lo
     for target in ("order", f"part-{part.id}"):
         response = admin.post(
             f"/admin/pesanan/{order.reference}/refund",
-            data={"refund-target": target, "refund-reason": "Sponsor asked"},
+            data={
+                "refund-target": target,
+                "refund-reason": "Sponsor asked",
+                "refund-understood": "y",
+            },
         )
         assert response.status_code == 422
     assert count(Refund) == count(AuditEvent) == 0

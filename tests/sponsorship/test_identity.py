@@ -279,21 +279,19 @@ def test_birth_date_mismatch_is_a_warning_and_the_nik_date_is_kept():
     ]
 
 
-def test_gender_mismatch_is_a_warning_and_the_nik_gender_is_kept():
-    checked = check_nik("3201015205900001", gender=Gender.MALE, today=TODAY)
+def test_gender_mismatch_is_refused():  # issue 13: it was a warning, and the wrong gender stayed
+    with pytest.raises(InvalidNik) as refused:
+        check_nik("3201015205900001", gender=Gender.MALE, today=TODAY)
 
-    assert checked.gender == Gender.FEMALE
-    assert [str(warning) for warning in checked.warnings] == [
-        "The NIK is coded for a different gender than the one entered. Please check both."
-    ]
+    assert refused.value.code == "gender"
 
 
-def test_both_mismatches_give_two_lazy_warnings():
+def test_warnings_are_lazy():
     checked = check_nik(
-        "3201011205900001", birth_date=date(1991, 5, 12), gender=Gender.FEMALE, today=TODAY
+        "3201011205900001", birth_date=date(1991, 5, 12), gender=Gender.MALE, today=TODAY
     )
 
-    assert len(checked.warnings) == 2
+    assert len(checked.warnings) == 1
     assert all(isinstance(warning, LazyString) for warning in checked.warnings)
 
 
