@@ -51,25 +51,25 @@ def register_blueprints(app: Flask) -> None:
     from admin.orders import bp as admin_orders_bp
     from admin.partners import bp as admin_partners_bp
     from admin.views import bp as admin_bp
-    from bundles.api import register_partner_api
+    from bundles.api.routes import register_partner_api
     from bundles.bundle_views import bp as bundle_editor_bp
-    from bundles.partner_views import bp as partner_bp
     from bundles.views import bp as bundles_bp
-    from fulfillment.callback_views import bp as fulfillment_callbacks_bp
-    from fulfillment.claim_views import bp as claim_bp
-    from fulfillment.outbox import bp as outbox_bp
-    from fulfillment.sms_inbound import bp as sms_inbound_bp
-    from fulfillment.views import bp as fulfillment_bp
+    from fulfillment.claims.sms_inbound import bp as sms_inbound_bp
+    from fulfillment.claims.views import bp as claim_bp
+    from fulfillment.issuers.callback_views import bp as fulfillment_callbacks_bp
+    from messaging.outbox import bp as outbox_bp
     from pages.views import bp as pages_bp
     from pages.views import register_error_pages
-    from sponsorship.checkout_views import bp as checkout_bp
-    from sponsorship.renew_views import bp as renewal_links_bp
-    from sponsorship.renewal_views import bp as renewals_bp
+    from partnerhome.views import bp as partner_bp
+    from sponsorship.checkout.views import bp as checkout_bp
+    from sponsorship.continuity.renewals.link_views import bp as renewal_links_bp
+    from sponsorship.continuity.renewals.views import bp as renewals_bp
+    from sponsorship.payments.webhooks import bp as stripe_webhooks_bp
     from sponsorship.sponsor_note_views import bp as sponsor_note_bp
-    from sponsorship.thanks_views import bp as thanks_bp
     from sponsorship.views import bp as sponsorship_bp
-    from sponsorship.webhooks import bp as stripe_webhooks_bp
-    from sponsorship.worker_self_views import bp as worker_self_bp
+    from workerhome.home_views import bp as fulfillment_bp
+    from workerhome.thanks_views import bp as thanks_bp
+    from workerhome.views import bp as worker_self_bp
 
     for blueprint in (pages_bp, accounts_bp, sponsorship_bp, bundles_bp, fulfillment_bp, admin_bp):
         app.register_blueprint(blueprint)
@@ -95,7 +95,7 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from demo import seed_demo_command
     from fulfillment.cli import fulfillment_cli
-    from sponsorship.continuity_cli import continuity_cli
+    from sponsorship.continuity.cli import continuity_cli
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(fulfillment_cli)

@@ -16,16 +16,16 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # and test databases) always has all of them.
 MODEL_MODULES = [
     "accounts.models",
-    "sponsorship.models",
-    "sponsorship.checkout_models",
+    "workers.models",
+    "sponsorship.checkout.models",
     "bundles.models",
-    "bundles.dues_models",
+    "bundles.dues.models",
     "fulfillment.models",
     "admin.models",
     "sponsorship.note_models",
-    "sponsorship.self_models",
-    "sponsorship.alert_models",
-    "sponsorship.renewal_models",
+    "workers.self_models",
+    "sponsorship.continuity.alert_models",
+    "sponsorship.continuity.renewals.models",
 ]
 
 

@@ -18,9 +18,9 @@ from accounts import services
 from accounts.access import public, signed_in
 from accounts.forms import CodeForm, PhoneForm, ResendForm, SignInForm, SignUpForm
 from accounts.models import Role, User
+from core.identity import InvalidPhone, mask_phone, normalize_phone
 from extensions import db, limiter, login_manager
 from security import safe_next
-from sponsorship.identity import InvalidPhone, mask_phone, normalize_phone
 
 bp = Blueprint("accounts", __name__)
 

@@ -15,8 +15,8 @@ from accounts.access import role_required
 from accounts.models import Role
 from bundles import catalog
 from bundles.catalog import BundleDetails, BundleError
-from bundles.dues import PAYABLE_MONTHS, PayerKind
-from bundles.dues_data import load_dues_tables
+from bundles.dues.data import load_dues_tables
+from bundles.dues.services import PAYABLE_MONTHS, PayerKind
 from bundles.forms import BundleForm, BundlePartForm, ConfirmForm
 from bundles.models import Bundle, BundlePart, Offer, Partner, PartnerStatus
 from bundles.partners import partner_for

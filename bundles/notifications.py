@@ -9,8 +9,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from bundles.models import Offer, Partner, PartnerStatus
-from fulfillment.messages import queue_message
 from fulfillment.models import Channel, Message
+from messaging.services import queue_message
 
 
 def _locale(partner: Partner) -> str:

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from bundles.dues import (
+from bundles.dues.data import DuesTables, load_dues_tables
+from bundles.dues.services import (
     PAYABLE_MONTHS,
     DuesQuote,
     InvalidDuesRequest,
@@ -32,10 +33,9 @@ from bundles.dues import (
     due_date,
     quote_dues,
 )
-from bundles.dues_data import DuesTables, load_dues_tables
 from bundles.models import Bundle, BundlePart, Offer, OfferKind, Operator
+from core.identity import InvalidPhone, Occupation, is_telkomsel, is_transport
 from extensions import utcnow
-from sponsorship.identity import InvalidPhone, Occupation, is_telkomsel, is_transport
 
 SNAPSHOT_VERSION = 1
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -190,7 +190,7 @@ def default_first_month(today: date | None = None) -> date:
 def price_line(
     bundle: Bundle, *, worker: Any, months: int, first_month: date, payer_kind: PayerKind | str
 ) -> LinePrice:
-    """Price ``bundle`` for ``worker`` (a ``sponsorship.models.Worker``) for ``months``
+    """Price ``bundle`` for ``worker`` (a ``workers.models.Worker``) for ``months``
     contribution months from ``first_month`` paid by a ``payer_kind`` payer.
 
     Raises ``PricingError`` when the bundle is not for sale, a part does not suit the worker's

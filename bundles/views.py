@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from accounts.access import partner_required, public
 from bundles import catalog as bundle_catalog
-from bundles import partner_stats, pools
-from bundles.dues import PAYABLE_MONTHS, PayerKind
-from bundles.dues_data import load_dues_tables
+from bundles import pools
+from bundles.dues.data import load_dues_tables
+from bundles.dues.services import PAYABLE_MONTHS, PayerKind
 from bundles.forms import new_profile_form
 from bundles.models import FulfillmentMethod, PartnerStatus
 from bundles.partners import partner_for
 from bundles.pricing import PricingError, default_first_month, quote_bundle
+from partnerhome import stats as partner_stats
 
 bp = Blueprint("bundles", __name__)
 

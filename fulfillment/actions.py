@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from bundles.models import FulfillmentMethod, Offer, PoolCode, PoolCodeStatus
 from extensions import db
 from fulfillment import clock
-from fulfillment.claims import rotate_claim_code
+from fulfillment.claims.services import rotate_claim_code
 from fulfillment.locking import lock_row
 from fulfillment.models import (
     IN_PROGRESS,
@@ -24,8 +24,8 @@ from fulfillment.models import (
 )
 from fulfillment.services import new_item_key, schedule_refund
 from jobs import on_commit
-from sponsorship.checkout_models import Order, OrderStatus
-from sponsorship.refunds import refund_for_part
+from sponsorship.checkout.models import Order, OrderStatus
+from sponsorship.payments.refunds import refund_for_part
 
 
 class ActionRefused(Exception):

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import UtcDateTime, append_only, db, utcnow
-from sponsorship.checkout_models import IllegalTransition
+from sponsorship.checkout.models import IllegalTransition
 
 
 class Channel(StrEnum):
@@ -176,7 +176,7 @@ class FulfillmentItem(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
-    part: Mapped["OrderLinePart"] = relationship()  # noqa: F821 (sponsorship.checkout_models)
+    part: Mapped["OrderLinePart"] = relationship()  # noqa: F821 (sponsorship.checkout.models)
     line: Mapped["OrderLine"] = relationship()  # noqa: F821
     offer: Mapped["Offer"] = relationship()  # noqa: F821 (bundles.models)
     events: Mapped[list["FulfillmentEvent"]] = relationship(

@@ -20,9 +20,9 @@ from fulfillment.models import (
     ItemStatus,
     Remittance,
 )
-from sponsorship.checkout_models import Order, OrderLine, OrderLinePart, Refund
-from sponsorship.models import Worker
+from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, Refund
 from vault import VaultError, decrypt
+from workers.models import Worker
 
 ATTENTION = (
     ItemStatus.FAILED,

@@ -1,6 +1,6 @@
 """Giving the sponsor back a part that failed or was voided.
 
-The refund job locks the item and refunds exactly that part (``sponsorship.refunds``, which
+The refund job locks the item and refunds exactly that part (``sponsorship.payments.refunds``, which
 never refunds a part twice). A payment provider that cannot be reached is retried with backoff;
 anything else (no payment to refund, more than was paid) waits for an admin.
 """
@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from extensions import db
 from fulfillment import clock
+from fulfillment.issuers.partner_client import backoff_delay
 from fulfillment.locking import lock_row
 from fulfillment.models import (
     NEEDS_REFUND,
@@ -21,7 +22,6 @@ from fulfillment.models import (
     FulfillmentItem,
     ItemStatus,
 )
-from fulfillment.partner_client import backoff_delay
 from fulfillment.services import (
     DUE_TOLERANCE,
     AttemptResult,
@@ -30,8 +30,8 @@ from fulfillment.services import (
     order_refunded,
 )
 from jobs import on_commit
-from sponsorship.checkout_models import OrderLinePart
-from sponsorship.refunds import RefundError, refund_order_line_part
+from sponsorship.checkout.models import OrderLinePart
+from sponsorship.payments.refunds import RefundError, refund_order_line_part
 
 log = logging.getLogger(__name__)
 

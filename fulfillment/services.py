@@ -21,7 +21,7 @@ from sqlalchemy import exists, insert, select
 from bundles.models import Offer
 from extensions import db
 from fulfillment import clock
-from fulfillment.claims import issue_claim_code
+from fulfillment.claims.services import issue_claim_code
 from fulfillment.issuers import (
     AwaitingPartner,
     CannotIssue,
@@ -30,6 +30,7 @@ from fulfillment.issuers import (
     RetryLater,
     issuer_for,
 )
+from fulfillment.issuers.partner_client import backoff_delay
 from fulfillment.locking import lock_row
 from fulfillment.models import (
     IN_PROGRESS,
@@ -40,12 +41,11 @@ from fulfillment.models import (
     FulfillmentItem,
     ItemStatus,
 )
-from fulfillment.partner_client import backoff_delay
 from fulfillment.progress import OrderProgress, order_progress
 from jobs import on_commit
-from sponsorship.checkout_models import Order, OrderLine, OrderLinePart, OrderStatus
-from sponsorship.models import Worker
+from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
 from vault import encrypt
+from workers.models import Worker
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from fulfillment.models import (
 )
 from fulfillment.services import complete_order_if_settled, settle_line
 from jobs import on_commit
-from sponsorship.checkout_models import Order, OrderStatus
+from sponsorship.checkout.models import Order, OrderStatus
 
 MESSAGE_MAX_ATTEMPTS = 5
 MESSAGE_GRACE = timedelta(seconds=60)

@@ -10,9 +10,9 @@ from celery import shared_task
 from extensions import db
 from fulfillment import refunding, services, sweeper
 from fulfillment.locking import lock_row
-from fulfillment.messages import deliver
 from fulfillment.models import Message
-from sponsorship.refunds import RefundError
+from messaging.services import deliver
+from sponsorship.payments.refunds import RefundError
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from werkzeug.wrappers import Response
 from accounts.access import sponsor_required
 from accounts.models import Role
 from extensions import db
-from sponsorship import orders
-from sponsorship.checkout_models import Order
+from sponsorship.checkout import orders
+from sponsorship.checkout.models import Order
 from sponsorship.note_models import MESSAGE_MAX, SponsorNote
 from sponsorship.sponsor_notes import NoteError, note_for, save_note
-from sponsorship.thanks import ReceivedThanks, thanks_count, thanks_for_order
-from sponsorship.worker_self_forms import SponsorNoteForm
+from workerhome.forms import SponsorNoteForm
+from workerhome.thanks import ReceivedThanks, thanks_count, thanks_for_order
 
 bp = Blueprint("sponsor_note", __name__)
 

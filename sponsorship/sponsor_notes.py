@@ -11,7 +11,7 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 
 from extensions import db
-from sponsorship.checkout_models import Order
+from sponsorship.checkout.models import Order
 from sponsorship.note_models import MESSAGE_MAX, SponsorNote
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -7,10 +7,10 @@ from celery import shared_task
 from sqlalchemy import select
 
 from extensions import db
-from fulfillment.messages import deliver
 from fulfillment.models import Message
-from sponsorship.enrolment_csv import fail_import, run_import
-from sponsorship.models import ImportJob
+from messaging.services import deliver
+from workers.enrolment.csv_upload import fail_import, run_import
+from workers.models import ImportJob
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ def continuity_nightly(today_iso: str | None = None) -> None:
     """The nightly continuity run (flags and lapse alerts); safe to repeat or overlap."""
     from datetime import date
 
-    from sponsorship.continuity import run_nightly
-    from sponsorship.dates import jakarta_today
+    from core.dates import jakarta_today
+    from sponsorship.continuity.nightly import run_nightly
 
     run_nightly(date.fromisoformat(today_iso) if today_iso else jakarta_today())
 
@@ -57,6 +57,6 @@ def run_renewals(today_iso: str | None = None) -> None:
     """The nightly automatic-renewal run (charges exactly once per period, even run twice)."""
     from datetime import date
 
-    from sponsorship.renewal_run import run_renewals as run
+    from sponsorship.continuity.renewals.run import run_renewals as run
 
     run(today=date.fromisoformat(today_iso) if today_iso else None)

@@ -23,16 +23,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from accounts.access import public, sponsor_required
-from extensions import db, limiter, utcnow
-from sponsorship import directory, invitations
-from sponsorship.coverage import CoverageStatus, coverage_status
-from sponsorship.dashboard_views import bp as reports_bp
-from sponsorship.dashboard_views import render_dashboard
-from sponsorship.dates import jakarta_today
-from sponsorship.directory_forms import CoverMatchingForm, DirectoryFilterForm, SelectWorkersForm
-from sponsorship.enrolment_views import bp as enrolment_bp
-from sponsorship.forms import InvitationForm
-from sponsorship.identity import (
+from core.dates import jakarta_today
+from core.identity import (
     OCCUPATION_LABELS,
     PROVINCES,
     IdentityError,
@@ -41,9 +33,18 @@ from sponsorship.identity import (
     first_name_and_initial,
     mask_phone,
 )
-from sponsorship.models import Worker
-from sponsorship.registration_views import bp as registration_bp
-from sponsorship.registry import RegistryError
+from extensions import db, limiter, utcnow
+from sponsorship.continuity.coverage import CoverageStatus, coverage_status
+from sponsorship.dashboard.views import bp as reports_bp
+from sponsorship.dashboard.views import render_dashboard
+from workers.directory import queries as directory
+from workers.directory.forms import CoverMatchingForm, DirectoryFilterForm, SelectWorkersForm
+from workers.enrolment import invitations
+from workers.enrolment.views import bp as enrolment_bp
+from workers.forms import InvitationForm
+from workers.models import Worker
+from workers.registration_views import bp as registration_bp
+from workers.registry import RegistryError
 
 bp = Blueprint("sponsorship", __name__)
 bp.register_blueprint(registration_bp)

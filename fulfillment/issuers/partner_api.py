@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 
 from bundles.models import Operator
+from core.identity import is_telkomsel
 from fulfillment.issuers.base import (
     AwaitingPartner,
     CannotIssue,
@@ -20,7 +21,6 @@ from fulfillment.issuers.base import (
     partner_outcomes,
 )
 from fulfillment.issuers.endpoints import api_for, client_for
-from sponsorship.identity import is_telkomsel
 from vault import digest
 
 MAX_VALIDITY_DAYS = 365

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from bundles.api_keys import create_api_key
+from bundles.api.keys import create_api_key
 from bundles.models import FulfillmentMethod, OfferBilling
 from bundles.pools import CodeRow, upload_pool_codes
 from extensions import db

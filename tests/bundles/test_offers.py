@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from bundles.models import FulfillmentMethod, Offer, OfferBilling, OfferKind, PartnerKind
+from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from extensions import db
-from sandbox.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from vault import decrypt
 
 HEALTH = {

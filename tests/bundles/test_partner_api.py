@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from bundles.api_keys import revoke_api_key
+from bundles.api.keys import revoke_api_key
 from bundles.models import (
     ApiKey,
     FulfillmentMethod,

@@ -9,7 +9,7 @@ import pytest
 from bundles.models import FulfillmentMethod, OfferBilling
 from bundles.pools import CodeRow, issue_pool_code, upload_pool_codes
 from extensions import db
-from sponsorship.checkout_models import OrderStatus, Refund
+from sponsorship.checkout.models import OrderStatus, Refund
 
 
 @pytest.fixture

@@ -19,13 +19,12 @@ import pytest
 from sqlalchemy import select
 
 from accounts.models import Role
-from bundles.dues_data import ensure_default_dues_data
+from bundles.dues.data import ensure_default_dues_data
+from core.identity import mask_phone
 from extensions import db
 from fulfillment import clock
 from i18n import local_date
-from sponsorship.checkout_models import Order, OrderStatus
-from sponsorship.identity import mask_phone
-from sponsorship.models import Worker, WorkerSelection, WorkerSelectionItem
+from sponsorship.checkout.models import Order, OrderStatus
 from tests.e2e.conftest import (
     PHONE,
     assert_protected,
@@ -38,6 +37,7 @@ from tests.e2e.conftest import (
 )
 from tests.fulfillment.support import make_combofit, make_workers
 from tests.stripe_support import CARD_DECLINED_ON_CHARGE, CARD_SUCCEEDS
+from workers.models import Worker, WorkerSelection, WorkerSelectionItem
 
 pytestmark = [pytest.mark.e2e, skip_without_chromium]
 

@@ -27,7 +27,7 @@ from bundles.models import (
 )
 from bundles.pricing import LinePrice, quote_bundle, worker_is_transport
 from extensions import db, utcnow
-from sponsorship.checkout_models import (
+from sponsorship.checkout.models import (
     Order,
     OrderLine,
     OrderLinePart,
@@ -35,8 +35,8 @@ from sponsorship.checkout_models import (
     Payment,
     PaymentStatus,
 )
-from sponsorship.models import Worker
 from vault import digest, encrypt
+from workers.models import Worker
 
 FIRST_MONTH = date(2026, 1, 1)
 _serial = count(1)

@@ -31,7 +31,7 @@ from fulfillment.models import (
     MessageStatus,
 )
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Order, OrderStatus, Refund
+from sponsorship.checkout.models import Order, OrderStatus, Refund
 from tests.conftest import ON_POSTGRES
 from tests.fulfillment.conftest import fulfillment_config
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bundles.models import FulfillmentMethod, PoolCode, PoolCodeStatus
+from core.signing import signed_headers
 from extensions import db
 from fulfillment import clock, sweeper
 from fulfillment.issuers.partner_api import member_ref
@@ -20,8 +21,7 @@ from fulfillment.models import (
     Remittance,
 )
 from fulfillment.services import attempt_item, start_fulfillment
-from sandbox.signing import signed_headers
-from sponsorship.checkout_models import Order, OrderStatus
+from sponsorship.checkout.models import Order, OrderStatus
 from tests.fulfillment.support import (
     make_combofit,
     make_paid_order,

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from extensions import db
 from fulfillment.locking import begin_write
-from fulfillment.messages import queue_message
 from fulfillment.models import Channel, Message, MessageStatus
+from messaging.services import queue_message
 
 
 def queue(body):

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from bundles.models import PoolCode, PoolCodeStatus
 from extensions import db
-from fulfillment import claims
-from fulfillment.claim_codes import normalize_claim_code
+from fulfillment.claims import services as claims
+from fulfillment.claims.codes import normalize_claim_code
 from fulfillment.models import (
     ClaimCode,
     EventKind,
@@ -23,14 +23,14 @@ from fulfillment.models import (
     Remittance,
 )
 from fulfillment.services import FulfillmentError, start_fulfillment
-from sponsorship.checkout_models import Order, OrderStatus
-from sponsorship.models import Coverage, Worker
+from sponsorship.checkout.models import Order, OrderStatus
 from tests.fulfillment.support import (
     make_combofit,
     make_paid_order,
     make_workers,
     run_until_settled,
 )
+from workers.models import Coverage, Worker
 
 
 def count(model, *where):

@@ -6,7 +6,6 @@ from sqlalchemy import delete, func, select
 
 from extensions import db
 from fulfillment import clock, services, sweeper
-from fulfillment.messages import queue_message
 from fulfillment.models import (
     Channel,
     ClaimCode,
@@ -16,7 +15,8 @@ from fulfillment.models import (
     MessageStatus,
 )
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Order, OrderStatus
+from messaging.services import queue_message
+from sponsorship.checkout.models import Order, OrderStatus
 from tests.fulfillment.support import (
     make_combofit,
     make_paid_order,

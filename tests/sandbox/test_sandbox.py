@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from sandbox.errors import PartnerError
-from sandbox.idempotency import IdempotencyStore, StoredResponse
-from sandbox.signing import (
+from core.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     SignatureError,
@@ -27,6 +25,8 @@ from sandbox.signing import (
     signed_headers,
     verify,
 )
+from sandbox.errors import PartnerError
+from sandbox.idempotency import IdempotencyStore, StoredResponse
 
 if TYPE_CHECKING:
     from tests.sandbox_support import PartnerSandbox

@@ -224,7 +224,7 @@ def test_the_sweep_catches_a_view_that_forgets_the_owner(app):
     from accounts.access import signed_in
     from accounts.models import User
     from extensions import db
-    from sponsorship.checkout_models import Order
+    from sponsorship.checkout.models import Order
 
     @signed_in
     def careless(reference: str) -> str:

@@ -15,9 +15,9 @@ from werkzeug.test import encode_multipart
 
 from accounts.models import Role, User
 from bundles.models import Partner, PartnerKind
+from core.identity import normalize_phone
 from extensions import db
 from fulfillment.models import Message
-from sponsorship.identity import normalize_phone
 
 
 def make_nik(

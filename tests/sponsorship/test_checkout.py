@@ -8,11 +8,10 @@ from sqlalchemy import func, select
 
 from accounts.models import Role
 from extensions import db, utcnow
-from sponsorship.cart import add_to_cart, cart_for
-from sponsorship.cart_check import check_cart, first_month_for
-from sponsorship.cart_issues import IssueKind
-from sponsorship.checkout import CartNotReady, place_order, resolve_issue
-from sponsorship.checkout_models import (
+from sponsorship.checkout.cart import add_to_cart, cart_for
+from sponsorship.checkout.cart_check import check_cart, first_month_for
+from sponsorship.checkout.cart_issues import IssueKind
+from sponsorship.checkout.models import (
     CartLine,
     Order,
     OrderLine,
@@ -20,7 +19,8 @@ from sponsorship.checkout_models import (
     OrderStatus,
     PayerKind,
 )
-from sponsorship.models import WorkerSelection, WorkerSelectionItem
+from sponsorship.checkout.services import CartNotReady, place_order, resolve_issue
+from workers.models import WorkerSelection, WorkerSelectionItem
 
 
 def count(model) -> int:
@@ -190,7 +190,7 @@ def test_replacing_the_bundle_for_flagged_workers(app, sponsor, catalog, workers
 def test_a_replacement_outside_the_offered_bundles_changes_nothing(app, sponsor, catalog, workers):
     other = workers(1, telkomsel=False)[0]
     cart = put_in_cart(sponsor, [other], catalog.combo)
-    from sponsorship.cart import CartError
+    from sponsorship.checkout.cart import CartError
 
     with pytest.raises(CartError):
         resolve_issue(
@@ -258,7 +258,7 @@ def test_a_worker_in_another_unpaid_order_is_a_warning(app, sponsor, catalog, wo
 
 
 def test_an_empty_cart_cannot_be_ordered(app, sponsor):
-    from sponsorship.checkout import CheckoutError
+    from sponsorship.checkout.services import CheckoutError
 
     with pytest.raises(CheckoutError):
         place_order(sponsor)
@@ -355,7 +355,7 @@ def test_pages_cost_the_same_statements_for_ten_or_three_hundred_workers(
 def test_a_thousand_workers_are_ordered_with_bulk_inserts(
     app, sponsor, catalog, workers, count_queries
 ):
-    from sponsorship.models import Worker
+    from workers.models import Worker
 
     now = utcnow()
     db.session.execute(

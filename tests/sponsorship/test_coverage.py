@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from sponsorship.checkout_models import Order, OrderLine
-from sponsorship.coverage import (
+from sponsorship.checkout.models import Order, OrderLine
+from sponsorship.continuity.coverage import (
     CoverageError,
     CoverageStatus,
     coverage_status,
@@ -16,7 +16,7 @@ from sponsorship.coverage import (
     mark_needs_sponsor,
     status_condition,
 )
-from sponsorship.models import Coverage, Worker
+from workers.models import Coverage, Worker
 
 TODAY = date(2026, 11, 25)
 

@@ -9,13 +9,13 @@ from flask import request
 from sqlalchemy import text
 
 from accounts.models import Role
+from core.dates import jakarta_today, years_before
 from extensions import db
-from sponsorship.dates import jakarta_today, years_before
-from sponsorship.directory import matching_workers
-from sponsorship.directory_forms import DirectoryFilterForm
-from sponsorship.models import Worker, WorkerSearchTerm
-from sponsorship.search import index_workers
 from tests.conftest import ON_POSTGRES
+from workers.directory.forms import DirectoryFilterForm
+from workers.directory.queries import matching_workers
+from workers.models import Worker, WorkerSearchTerm
+from workers.search import index_workers
 
 TODAY = jakarta_today()
 

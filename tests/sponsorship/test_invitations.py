@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 
 from extensions import db, utcnow
 from fulfillment.models import Message
-from sponsorship.models import EnrolmentSource, Invitation, InvitationStatus, Worker
 from tests.sponsorship.conftest import (
     last_message_to,
     make_nik,
@@ -15,6 +14,7 @@ from tests.sponsorship.conftest import (
     sign_in_worker,
 )
 from vault import decrypt
+from workers.models import EnrolmentSource, Invitation, InvitationStatus, Worker
 
 PHONE = "+6281377778888"
 

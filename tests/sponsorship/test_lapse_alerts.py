@@ -14,14 +14,14 @@ from accounts.models import Role
 from extensions import db
 from fulfillment.models import Channel, Message, MessageStatus
 from i18n import local_date
-from sponsorship.alert_models import LapseAlert
-from sponsorship.checkout_models import Cart, CartLine
-from sponsorship.continuity import run_nightly
-from sponsorship.lapse_alerts import SPONSOR_PURPOSE, WORKER_PURPOSE, send_lapse_alerts
-from sponsorship.models import Worker
-from sponsorship.renewal_models import PlanStatus, RenewalPlan
-from sponsorship.renewals import charge_day
+from sponsorship.checkout.models import Cart, CartLine
+from sponsorship.continuity.alert_models import LapseAlert
+from sponsorship.continuity.lapse_alerts import SPONSOR_PURPOSE, WORKER_PURPOSE, send_lapse_alerts
+from sponsorship.continuity.nightly import run_nightly
+from sponsorship.continuity.renewals.models import PlanStatus, RenewalPlan
+from sponsorship.continuity.renewals.services import charge_day
 from tests.sponsorship.continuity_support import fund
+from workers.models import Worker
 
 NIK = "3201015205900001"
 AGREED = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

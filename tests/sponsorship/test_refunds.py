@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from sponsorship.checkout_models import OrderLinePart, Refund
-from sponsorship.refunds import RefundError, refund_order_line_part
+from sponsorship.checkout.models import OrderLinePart, Refund
+from sponsorship.payments.refunds import RefundError, refund_order_line_part
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 
 

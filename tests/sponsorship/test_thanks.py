@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from accounts.models import Role, User
 from extensions import db
 from fulfillment.models import Message
-from sponsorship.checkout_models import OrderStatus
+from sponsorship.checkout.models import OrderStatus
 from sponsorship.note_models import ThankYou
-from sponsorship.thanks import PHRASES, ThanksPhrase
 from tests.sponsorship.test_worker_self import signed_in_worker
+from workerhome.thanks import PHRASES, ThanksPhrase
 
 NIK_PATTERN = re.compile(r"\b\d{16}\b")
 
