@@ -51,21 +51,21 @@ def register_blueprints(app: Flask) -> None:
     from admin.orders import bp as admin_orders_bp
     from admin.partners import bp as admin_partners_bp
     from admin.views import bp as admin_bp
-    from bundles.api.routes import register_partner_api
     from bundles.bundle_views import bp as bundle_editor_bp
     from bundles.views import bp as bundles_bp
     from fulfillment.claims.sms_inbound import bp as sms_inbound_bp
     from fulfillment.claims.views import bp as claim_bp
     from fulfillment.issuers.callback_views import bp as fulfillment_callbacks_bp
-    from messaging.outbox import bp as outbox_bp
+    from pages.outbox import bp as outbox_bp
     from pages.views import bp as pages_bp
     from pages.views import register_error_pages
+    from partnerhome.api.routes import register_partner_api
     from partnerhome.views import bp as partner_bp
     from sponsorship.checkout.views import bp as checkout_bp
     from sponsorship.continuity.renewals.link_views import bp as renewal_links_bp
     from sponsorship.continuity.renewals.views import bp as renewals_bp
+    from sponsorship.notes.views import bp as sponsor_note_bp
     from sponsorship.payments.webhooks import bp as stripe_webhooks_bp
-    from sponsorship.sponsor_note_views import bp as sponsor_note_bp
     from sponsorship.views import bp as sponsorship_bp
     from workerhome.home_views import bp as fulfillment_bp
     from workerhome.thanks_views import bp as thanks_bp

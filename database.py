@@ -22,7 +22,7 @@ MODEL_MODULES = [
     "bundles.dues.models",
     "fulfillment.models",
     "admin.models",
-    "sponsorship.note_models",
+    "sponsorship.notes.models",
     "workers.self_models",
     "sponsorship.continuity.alert_models",
     "sponsorship.continuity.renewals.models",

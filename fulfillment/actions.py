@@ -10,10 +10,10 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 
 from bundles.models import FulfillmentMethod, Offer, PoolCode, PoolCodeStatus
+from core.locking import lock_row
 from extensions import db
 from fulfillment import clock
 from fulfillment.claims.services import rotate_claim_code
-from fulfillment.locking import lock_row
 from fulfillment.models import (
     IN_PROGRESS,
     ClaimCode,

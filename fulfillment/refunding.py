@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from core.locking import lock_row
 from extensions import db
 from fulfillment import clock
 from fulfillment.issuers.partner_client import backoff_delay
-from fulfillment.locking import lock_row
 from fulfillment.models import (
     NEEDS_REFUND,
     EventKind,

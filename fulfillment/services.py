@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import exists, insert, select
 
 from bundles.models import Offer
+from core.locking import lock_row
 from extensions import db
 from fulfillment import clock
 from fulfillment.claims.services import issue_claim_code
@@ -31,7 +32,6 @@ from fulfillment.issuers import (
     issuer_for,
 )
 from fulfillment.issuers.partner_client import backoff_delay
-from fulfillment.locking import lock_row
 from fulfillment.models import (
     IN_PROGRESS,
     UNSETTLED,

@@ -7,9 +7,9 @@ import logging
 
 from celery import shared_task
 
+from core.locking import lock_row
 from extensions import db
 from fulfillment import refunding, services, sweeper
-from fulfillment.locking import lock_row
 from fulfillment.models import Message
 from messaging.services import deliver
 from sponsorship.payments.refunds import RefundError

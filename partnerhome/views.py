@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response
 
 from accounts.access import partner_required
 from bundles import pools
-from bundles.api import keys as api_keys
 from bundles.forms import (
     ApiKeyForm,
     CodeUploadForm,
@@ -28,6 +27,7 @@ from bundles.partners import PartnerError, PartnerProfile, partner_for, submit_p
 from bundles.pricing import today_in_jakarta
 from extensions import db
 from partnerhome import stats as partner_stats
+from partnerhome.api import keys as api_keys
 from vault import decrypt
 
 bp = Blueprint("partner", __name__, url_prefix="/mitra")

@@ -34,9 +34,9 @@ from core.identity import (
     mask_phone,
 )
 from extensions import db, limiter, utcnow
-from sponsorship.continuity.coverage import CoverageStatus, coverage_status
 from sponsorship.dashboard.views import bp as reports_bp
 from sponsorship.dashboard.views import render_dashboard
+from workers.coverage import CoverageStatus, coverage_status
 from workers.directory import queries as directory
 from workers.directory.forms import CoverMatchingForm, DirectoryFilterForm, SelectWorkersForm
 from workers.enrolment import invitations

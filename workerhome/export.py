@@ -16,7 +16,7 @@ from core.identity import PROVINCES
 from extensions import db, utcnow
 from fulfillment.claims import claiming
 from fulfillment.models import FulfillmentItem, InsurerMembership, Message
-from sponsorship.note_models import ThankYou
+from sponsorship.notes.models import ThankYou
 from vault import VaultError, decrypt
 from workerhome.home import given_bundles
 from workers.models import ConsentEvent, Coverage, Worker, WorkerPhoto

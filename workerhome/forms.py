@@ -16,8 +16,8 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from core.identity import IdentityError, normalize_phone
 from i18n import Form
-from sponsorship.note_models import MESSAGE_MAX, THANKS_TEXT_MAX
-from workerhome.thanks import PHRASES
+from sponsorship.notes.models import MESSAGE_MAX, THANKS_TEXT_MAX
+from sponsorship.notes.thanks import PHRASES
 from workers.forms import HEIR_RELATION_LABELS
 from workers.models import HeirRelation
 from workers.registry import NAME_MAX, HeirDetails

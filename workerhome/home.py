@@ -15,7 +15,7 @@ from extensions import db
 from fulfillment.models import ClaimCode
 from sponsorship.checkout.models import PAID_ORDER_STATUSES, Order, OrderLine
 from sponsorship.continuity import ledger
-from sponsorship.note_models import SponsorNote, ThankYou
+from sponsorship.notes.models import SponsorNote, ThankYou
 from workers.models import Coverage, Worker
 
 HISTORY_LIMIT = 24  # two years of monthly bundles; keeps the page light

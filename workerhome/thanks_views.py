@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 from accounts.access import worker_required
 from extensions import db, limiter
 from sponsorship.checkout.models import OrderLine
-from sponsorship.note_models import THANKS_TEXT_MAX
-from workerhome import thanks
+from sponsorship.notes import thanks
+from sponsorship.notes.models import THANKS_TEXT_MAX
 from workerhome.forms import ThanksForm
 from workers import registry
 

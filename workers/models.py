@@ -63,7 +63,7 @@ class Worker(db.Model):
     (a keyed hash) finds a worker by NIK and makes "one NIK, one worker" a constraint.
 
     ``covered_until`` (last covered day), ``needs_sponsor`` and ``needs_cover_from`` are kept
-    in step with the Coverage ledger by ``sponsorship.continuity.coverage`` so that every
+    in step with the Coverage ledger by ``workers.coverage`` so that every
     directory filter and sort reads indexed columns of this one table.
     """
 

@@ -4,7 +4,7 @@
    the insurer's registration API (with the worker's consent to share their data with it);
 2. the dues for the months bought, as priced at checkout, remitted through the insurer's API
    and recorded as a ``Remittance`` (it goes into that day's remittance file);
-3. the worker's cover extended (``sponsorship.continuity.coverage.extend_coverage``).
+3. the worker's cover extended (``workers.coverage.extend_coverage``).
 
 Each call has its own idempotency key (``{key}:register``, ``{key}:dues``), so a retry after
 a lost answer gets the insurer's stored answer instead of paying twice.
@@ -107,7 +107,7 @@ class DuesRemittanceIssuer:
                 business_date=accepted_at.astimezone(JAKARTA).date(),
             )
         )
-        from sponsorship.continuity.coverage import extend_coverage
+        from workers.coverage import extend_coverage
 
         coverage = extend_coverage(
             ctx.worker,

@@ -1,6 +1,6 @@
 """The coverage ledger: how long each worker is covered, what stage their cover is in, and who
 paid for which months. Read-only helpers; the ledger grows only through
-``sponsorship.continuity.coverage.extend_coverage``.
+``workers.coverage.extend_coverage``.
 
 Public API (names are stable; renewals, the sponsor dashboard and admin figures import them):
 

@@ -32,7 +32,7 @@ def flag_uncovered_workers(today: date) -> int:
     """Workers in arrears or ended (cover ran out and the first uncovered month's dues are past
     due, so no sponsor renewed in time) go back to the directory as "needs a sponsor".
 
-    The bulk form of ``sponsorship.continuity.coverage.mark_needs_sponsor``;
+    The bulk form of ``workers.coverage.mark_needs_sponsor``;
     ``extend_coverage`` clears the flag again when someone pays. Returns how many workers were
     flagged now."""
     bounds = StageBounds.on(today)

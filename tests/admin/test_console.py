@@ -10,7 +10,7 @@ from extensions import db
 from fulfillment.models import FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
 from sponsorship.checkout.models import Refund
-from sponsorship.continuity.coverage import extend_coverage
+from workers.coverage import extend_coverage
 
 TODAY = date(2026, 3, 20)
 ADMIN_PAGES = [

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from accounts.models import Role
-from bundles.api.keys import create_api_key
 from bundles.dues.data import ensure_default_dues_data
 from bundles.models import (
     FulfillmentMethod,
@@ -19,6 +18,7 @@ from bundles.models import (
     PartnerKind,
 )
 from extensions import db
+from partnerhome.api.keys import create_api_key
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
 
 _references = count(1)

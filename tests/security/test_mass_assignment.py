@@ -7,7 +7,7 @@
   real forms change nothing: proven end to end on sign-up, the partner profile, invitations,
   the cart and the worker's card.
 - Every JSON body schema of the partner API refuses unknown fields (generated from
-  bundles/api/schemas.py), and the API answers 422 and changes nothing when they are sent.
+  partnerhome/api/schemas.py), and the API answers 422 and changes nothing when they are sent.
 """
 
 import importlib
@@ -20,7 +20,7 @@ import pytest
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-import bundles.api.schemas as schemas
+import partnerhome.api.schemas as schemas
 from accounts.models import Role, User
 from bundles.models import Bundle, Offer, Partner, PartnerKind, PartnerStatus
 from extensions import db

@@ -19,7 +19,6 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from accounts.models import Role, User
-from bundles.api.keys import create_api_key
 from bundles.dues.data import ensure_default_dues_data
 from bundles.dues.models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
 from bundles.models import (
@@ -37,6 +36,7 @@ from core.dates import jakarta_today
 from extensions import db, utcnow
 from fulfillment.claims.services import issue_claim_code
 from fulfillment.models import FulfillmentItem, IssuedCode, ItemStatus, Message, RemittanceFile
+from partnerhome.api.keys import create_api_key
 from sponsorship.checkout.cart import add_to_cart
 from sponsorship.checkout.models import OrderLine, OrderLinePart
 from sponsorship.checkout.services import place_order

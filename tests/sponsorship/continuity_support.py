@@ -6,7 +6,7 @@ from accounts.models import User
 from bundles.models import Bundle
 from extensions import db
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
-from sponsorship.continuity.coverage import extend_coverage
+from workers.coverage import extend_coverage
 from workers.models import Coverage, Worker
 
 

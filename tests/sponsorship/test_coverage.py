@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from sponsorship.checkout.models import Order, OrderLine
-from sponsorship.continuity.coverage import (
+from workers.coverage import (
     CoverageError,
     CoverageStatus,
     coverage_status,

@@ -13,11 +13,11 @@ import pytest
 from accounts.models import Role, User
 from extensions import db
 from sponsorship.checkout.models import Order, OrderLine, OrderStatus, Refund
-from sponsorship.continuity.coverage import extend_coverage
 from sponsorship.dashboard import views as dashboard_views
 from sponsorship.dashboard.charts import Bar, bar_chart
 from sponsorship.dashboard.services import sponsor_dashboard
 from tests.pdf_support import pdf_text
+from workers.coverage import extend_coverage
 
 TODAY = date(2026, 11, 20)
 _references = itertools.count(1)

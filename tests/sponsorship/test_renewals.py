@@ -18,7 +18,6 @@ from fulfillment import clock
 from fulfillment.models import Message
 from sponsorship.checkout.models import Order, OrderStatus, Payment, PaymentStatus
 from sponsorship.continuity import ledger
-from sponsorship.continuity.coverage import CoverageStatus, coverage_status
 from sponsorship.continuity.renewals.models import (
     AttemptStatus,
     PlanStatus,
@@ -29,6 +28,7 @@ from sponsorship.continuity.renewals.run import claim_period, run_renewals
 from tests.checkout_support import pay_in_browser, setup_secret_of
 from tests.fulfillment.support import run_until_settled
 from tests.stripe_support import CARD_DECLINED_ON_CHARGE, CARD_NEEDS_3DS, CARD_SUCCEEDS
+from workers.coverage import CoverageStatus, coverage_status
 from workers.models import Worker
 
 

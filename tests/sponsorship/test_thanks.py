@@ -12,9 +12,9 @@ from accounts.models import Role, User
 from extensions import db
 from fulfillment.models import Message
 from sponsorship.checkout.models import OrderStatus
-from sponsorship.note_models import ThankYou
+from sponsorship.notes.models import ThankYou
+from sponsorship.notes.thanks import PHRASES, ThanksPhrase
 from tests.sponsorship.test_worker_self import signed_in_worker
-from workerhome.thanks import PHRASES, ThanksPhrase
 
 NIK_PATTERN = re.compile(r"\b\d{16}\b")
 

@@ -15,7 +15,7 @@ from extensions import db
 from fulfillment.models import Message
 from sponsorship.checkout.models import Order, OrderLine
 from sponsorship.continuity import ledger
-from sponsorship.note_models import SponsorNote
+from sponsorship.notes.models import SponsorNote
 from tests.fulfillment.test_claim import KPJ, build_line, claim, page_weight
 from workers.models import Heir, HeirRelation, Worker
 from workers.self_models import ChangeKind, WorkerChange

@@ -14,7 +14,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from core.identity import Gender, Occupation
 from i18n import Form
-from sponsorship.continuity.coverage import CoverageStatus
+from workers.coverage import CoverageStatus
 from workers.directory.queries import AGE_BAND_KEYS, DirectoryFilters, DirectorySort
 from workers.forms import gender_choices, occupation_choices, province_choices, strip
 

@@ -24,7 +24,7 @@ from core.dates import jakarta_today, years_before
 from core.identity import AgeBand, Gender, Occupation
 from extensions import db
 from i18n import number
-from sponsorship.continuity.coverage import CoverageStatus, status_condition
+from workers.coverage import CoverageStatus, status_condition
 from workers.enrolment.invitations import invited_worker_ids
 from workers.models import Worker, WorkerPhoto, WorkerSelection, WorkerSelectionItem
 from workers.registry import RegistryError

@@ -29,7 +29,6 @@ from sponsorship.checkout.models import (
     OrderStatus,
 )
 from sponsorship.continuity import ledger
-from sponsorship.continuity.coverage import mark_needs_sponsor
 from sponsorship.continuity.renewals.models import (
     LIVE_PLAN_STATUSES,
     OPEN_ATTEMPT_STATUSES,
@@ -45,6 +44,7 @@ from sponsorship.payments.stripe_gateway import (
     PaymentGatewayError,
     gateway_from_config,
 )
+from workers.coverage import mark_needs_sponsor
 from workers.models import Worker
 
 log = logging.getLogger(__name__)

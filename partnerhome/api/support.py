@@ -16,10 +16,10 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from bundles.api.keys import find_api_key
-from bundles.api.schemas import ErrorSchema
 from bundles.models import ApiKey, Partner, PartnerStatus
 from extensions import csrf, limiter
+from partnerhome.api.keys import find_api_key
+from partnerhome.api.schemas import ErrorSchema
 from vault import digest
 
 log = logging.getLogger(__name__)

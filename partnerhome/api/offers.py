@@ -6,7 +6,11 @@ from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 
 from bundles import pools
-from bundles.api.schemas import (
+from bundles.models import FulfillmentMethod, Offer
+from bundles.offers import OfferInvalid, create_offer, update_offer
+from bundles.pricing import today_in_jakarta
+from extensions import db
+from partnerhome.api.schemas import (
     CodeUploadSchema,
     OfferCreateSchema,
     OfferSchema,
@@ -15,7 +19,7 @@ from bundles.api.schemas import (
     StockSchema,
     UploadResultSchema,
 )
-from bundles.api.support import (
+from partnerhome.api.support import (
     ApiError,
     api_bp,
     api_key_required,
@@ -23,10 +27,6 @@ from bundles.api.support import (
     current_partner,
     errors,
 )
-from bundles.models import FulfillmentMethod, Offer
-from bundles.offers import OfferInvalid, create_offer, update_offer
-from bundles.pricing import today_in_jakarta
-from extensions import db
 
 
 def _own_offer(offer_id: int) -> Offer:

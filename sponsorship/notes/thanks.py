@@ -23,8 +23,8 @@ from extensions import db
 from fulfillment.models import Channel
 from messaging.services import queue_message
 from sponsorship.checkout.models import Order, OrderLine
-from sponsorship.note_models import THANKS_TEXT_MAX, ThanksPhrase, ThankYou
-from sponsorship.sponsor_notes import plain_text
+from sponsorship.notes.models import THANKS_TEXT_MAX, ThanksPhrase, ThankYou
+from sponsorship.notes.sponsor_notes import plain_text
 from workers.models import Worker
 
 # Eight or more digits, maybe split by spaces, dots or dashes: a phone number or a NIK.

@@ -6,7 +6,10 @@ from typing import Any
 import marshmallow as ma
 from flask_babel import force_locale
 
-from bundles.api.schemas import (
+from bundles.models import FulfillmentMethod
+from extensions import db
+from partnerhome import stats as partner_stats
+from partnerhome.api.schemas import (
     EnrolmentResultSchema,
     EnrolmentSchema,
     FulfillmentItemPageSchema,
@@ -14,7 +17,7 @@ from bundles.api.schemas import (
     SettlementQuerySchema,
     SettlementSchema,
 )
-from bundles.api.support import (
+from partnerhome.api.support import (
     ApiError,
     api_bp,
     api_key_required,
@@ -22,9 +25,6 @@ from bundles.api.support import (
     current_partner,
     errors,
 )
-from bundles.models import FulfillmentMethod
-from extensions import db
-from partnerhome import stats as partner_stats
 from vault import decrypt
 from workers.enrolment import bulk as enrolment
 from workers.models import EnrolmentSource

@@ -14,10 +14,10 @@ from flask_smorest import Api
 from werkzeug.wrappers import Response
 
 from accounts.access import public
-from bundles.api import offers as api_offers
-from bundles.api import reports as api_reports
-from bundles.api.schemas import ErrorSchema
-from bundles.api.support import api_bp, route_api_errors_as_json
+from partnerhome.api import offers as api_offers
+from partnerhome.api import reports as api_reports
+from partnerhome.api.schemas import ErrorSchema
+from partnerhome.api.support import api_bp, route_api_errors_as_json
 
 ROUTE_MODULES = (api_offers, api_reports)  # imported for their routes on ``api_bp``
 API_SETTINGS = {

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from extensions import db
 from sponsorship.checkout.models import Order
-from sponsorship.note_models import MESSAGE_MAX, SponsorNote
+from sponsorship.notes.models import MESSAGE_MAX, SponsorNote
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
