@@ -15,6 +15,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Every module that defines tables; imported up front so the metadata (and so migrations
 # and test databases) always has all of them.
 MODEL_MODULES = [
+    "messaging.models",
     "accounts.models",
     "workers.models",
     "sponsorship.checkout.models",

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from accounts.models import OneTimeCode, Role, User, new_session_token
 from extensions import db, utcnow
-from fulfillment.models import Channel
+from messaging.models import Channel
 from messaging.services import queue_message
 from vault import digest
 

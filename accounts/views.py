@@ -26,7 +26,7 @@ bp = Blueprint("accounts", __name__)
 
 HOME_ENDPOINTS = {
     Role.SPONSOR: "sponsorship.dashboard",
-    Role.PARTNER: "bundles.partner_dashboard",
+    Role.PARTNER: "partner.dashboard",
     Role.ADMIN: "admin.index",
     Role.WORKER: "fulfillment.worker_home",
 }

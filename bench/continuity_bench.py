@@ -35,7 +35,7 @@ from bench.fulfillment_bench import README, machine, pgbench_tps
 from bundles.models import Bundle, BundlePart, FulfillmentMethod, Offer, OfferKind, Partner
 from core.dates import add_months, first_of_month, month_end
 from extensions import db, utcnow
-from fulfillment.models import Message
+from messaging.models import Message
 from sponsorship.checkout.models import Order, OrderLine, OrderStatus
 from sponsorship.continuity.nightly import run_nightly
 from workers.models import Coverage, Worker

@@ -37,7 +37,8 @@ from bundles.dues.data import ensure_default_dues_data
 from extensions import db, utcnow
 from fulfillment.claims.codes import generate_claim_code
 from fulfillment.claims.services import claim_digest
-from fulfillment.models import ClaimCode, Message
+from fulfillment.models import ClaimCode
+from messaging.models import Message
 from sponsorship.checkout.models import OrderLine
 from tests.fulfillment.support import make_combofit, make_paid_order
 from workers.models import Worker

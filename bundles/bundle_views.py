@@ -34,7 +34,7 @@ class NotAComposer(Exception):
 @bp.errorhandler(NotAComposer)
 def _not_a_composer(error: NotAComposer) -> Response:
     flash(_("Bundles can be composed once Payung has approved your partner account."), "info")
-    return redirect(url_for("bundles.partner_dashboard"))
+    return redirect(url_for("partner.dashboard"))
 
 
 def _composer() -> Partner | None:

@@ -23,7 +23,7 @@ from fulfillment.models import (
     ItemStatus,
 )
 from fulfillment.services import new_item_key, schedule_refund
-from jobs import on_commit
+from jobs import enqueue_after_commit
 from sponsorship.checkout.models import Order, OrderStatus
 from sponsorship.payments.refunds import refund_for_part
 
@@ -42,9 +42,7 @@ def _locked(item_id: int) -> FulfillmentItem:
 
 
 def _enqueue(item_id: int) -> None:
-    from fulfillment.tasks import issue_item
-
-    on_commit(lambda: issue_item.delay(item_id))
+    enqueue_after_commit("fulfillment.issue_item", item_id)
 
 
 def _refuse_if_refunded(item: FulfillmentItem) -> None:

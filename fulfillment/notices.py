@@ -17,8 +17,9 @@ from accounts.models import Role, User
 from bundles.models import Offer
 from core.identity import first_name_and_initial
 from extensions import db
-from fulfillment.models import Channel, FulfillmentItem, ItemStatus
+from fulfillment.models import FulfillmentItem, ItemStatus
 from i18n import rupiah
+from messaging.models import Channel
 from messaging.services import queue_message
 from sponsorship.checkout.models import Order, OrderLine, Refund
 from workers.models import Worker

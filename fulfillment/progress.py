@@ -122,6 +122,14 @@ class OrderProgress:
         return self.counts.get(state, 0)
 
     @property
+    def parts_settled(self) -> int:
+        return self.count(PartState.ISSUED) + self.count(PartState.REFUNDED)
+
+    @property
+    def parts_failed(self) -> int:
+        return self.count(PartState.FAILED)
+
+    @property
     def is_complete(self) -> bool:
         final = sum(self.count(state) for state in FINAL_STATES)
         return self.total_parts > 0 and final == self.total_parts

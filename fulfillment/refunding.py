@@ -29,7 +29,7 @@ from fulfillment.services import (
     finish_attempt,
     order_refunded,
 )
-from jobs import on_commit
+from jobs import enqueue_after_commit
 from sponsorship.checkout.models import OrderLinePart
 from sponsorship.payments.refunds import RefundError, refund_order_line_part
 
@@ -98,9 +98,7 @@ def _refund_failed(item: FulfillmentItem, error: RefundError, now: datetime) -> 
         )
         item.next_attempt_at = now + timedelta(seconds=delay)
         if not current_app.config["CELERY"].get("task_always_eager"):
-            from fulfillment.tasks import refund_item as refund_task
-
-            on_commit(lambda: refund_task.apply_async((item.id,), countdown=delay))
+            enqueue_after_commit("fulfillment.refund_item", item.id, countdown=delay)
     else:
         item.next_attempt_at = None  # an admin must look: retry, substitute or void
     log.warning("refund of item %s failed: %s", item.id, error.code)

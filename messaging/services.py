@@ -13,8 +13,8 @@ import requests
 from flask import current_app
 
 from extensions import db, utcnow
-from fulfillment.models import Channel, Message, MessageStatus
-from jobs import on_commit
+from jobs import enqueue_after_commit
+from messaging.models import Channel, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +67,7 @@ def queue_message(
     )
     db.session.add(message)
     db.session.flush()
-    message_id = message.id
-
-    def dispatch() -> None:
-        from fulfillment.tasks import deliver_message
-
-        deliver_message.delay(message_id)
-
-    on_commit(dispatch)
+    enqueue_after_commit("fulfillment.deliver_message", message.id)
     return message
 
 

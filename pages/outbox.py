@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from accounts.access import public
 from extensions import db
-from fulfillment.models import Message
+from messaging.models import Message
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 

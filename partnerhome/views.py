@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accounts.access import partner_required
+from bundles import catalog as bundle_catalog
 from bundles import pools
 from bundles.forms import (
     ApiKeyForm,
@@ -46,7 +47,7 @@ def _not_ready(error: PartnerNotReady) -> Response:
         flash(_("Your partner account is suspended: offers and bundles cannot change."), "error")
     else:
         flash(_("This opens once Payung has approved your partner account."), "info")
-    return redirect(url_for("bundles.partner_dashboard"))
+    return redirect(url_for("partner.dashboard"))
 
 
 def _partner(*, approved: bool = True) -> Partner:
@@ -71,6 +72,35 @@ def _form_errors(form: OfferForm, error: OfferInvalid) -> None:
                 flash(str(message), "error")
             else:
                 field.errors.append(str(message))
+
+
+@bp.route("")
+@partner_required
+def dashboard() -> str:
+    partner = partner_for(current_user)
+    if partner is None:
+        # A partner account starts here: complete the profile, then wait for approval.
+        return render_template(
+            "bundles/partner/profile.html", form=new_profile_form(current_user), partner=None
+        )
+    if partner.status != PartnerStatus.APPROVED:
+        return render_template("bundles/partner/waiting.html", partner=partner)
+    offers = partner.offers
+    pool_offers = [o for o in offers if o.fulfillment_method == FulfillmentMethod.CODE_POOL]
+    period = partner_stats.Period.parse(None)
+    return render_template(
+        "bundles/partner_dashboard.html",
+        partner=partner,
+        offers=offers,
+        sales=partner_stats.sales_by_offer(partner),
+        sales_this_month=partner_stats.sales_by_offer(partner, period),
+        stock=pools.stock_for(o.id for o in pool_offers),
+        pool_offers=pool_offers,
+        issued=partner_stats.issued_by_offer(partner),
+        claimed=partner_stats.claimed_by_offer(partner),
+        statement=partner_stats.settlement_statement(partner, period),
+        bundles=bundle_catalog.bundles_of(partner),
+    )
 
 
 @bp.route("/profil", methods=["GET", "POST"])
@@ -104,7 +134,7 @@ def profile() -> str | Response:
                 )
             else:
                 flash(_("Your profile is saved."), "success")
-            return redirect(url_for("bundles.partner_dashboard"))
+            return redirect(url_for("partner.dashboard"))
     return render_template("bundles/partner/profile.html", form=form, partner=partner)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from accounts.models import Role
 from app import create_app
 from extensions import db
-from fulfillment.models import Channel, Message, MessageStatus
+from messaging.models import Channel, Message, MessageStatus
 from messaging.services import queue_message
 from security import content_security_policy
 from tests.conftest import PASSWORD, UnplannedNetworkCall, make_test_app

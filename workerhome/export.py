@@ -15,7 +15,8 @@ from bundles.models import Offer, Partner
 from core.identity import PROVINCES
 from extensions import db, utcnow
 from fulfillment.claims import claiming
-from fulfillment.models import FulfillmentItem, InsurerMembership, Message
+from fulfillment.models import FulfillmentItem, InsurerMembership
+from messaging.models import Message
 from sponsorship.notes.models import ThankYou
 from vault import VaultError, decrypt
 from workerhome.home import given_bundles

@@ -1,10 +1,9 @@
-"""Forms of the worker's own pages (phone, heirs, thank-you) and of the sponsor's note.
+"""Forms of the worker's own pages (phone, heirs, thank-you).
 Shapes only; the rules live in the services."""
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    BooleanField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -16,7 +15,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from core.identity import IdentityError, normalize_phone
 from i18n import Form
-from sponsorship.notes.models import MESSAGE_MAX, THANKS_TEXT_MAX
+from sponsorship.notes.models import THANKS_TEXT_MAX
 from sponsorship.notes.thanks import PHRASES
 from workers.forms import HEIR_RELATION_LABELS
 from workers.models import HeirRelation
@@ -80,22 +79,6 @@ class ThanksForm(Form):
             Length(
                 max=THANKS_TEXT_MAX,
                 message=_l("Your words can have at most %(max)s characters.", max=THANKS_TEXT_MAX),
-            )
-        ],
-    )
-
-
-class SponsorNoteForm(Form):
-    show_name = BooleanField(_l("Show my name to these workers"))
-    message = TextAreaField(
-        _l("Message to the workers (optional)"),
-        description=_l(
-            "Plain text, at most %(max)s characters. Workers see it on their page.", max=MESSAGE_MAX
-        ),
-        validators=[
-            Length(
-                max=MESSAGE_MAX,
-                message=_l("The message can have at most %(max)s characters.", max=MESSAGE_MAX),
             )
         ],
     )

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import User
 from core.identity import mask_phone, normalize_phone
 from extensions import db, utcnow
-from fulfillment.models import Channel
+from messaging.models import Channel
 from messaging.services import queue_message
 from vault import digest
 from workers.models import Heir, HeirRelation, Worker

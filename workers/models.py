@@ -22,8 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.dates import jakarta_today
+from core.errors import IllegalTransition
 from extensions import UtcDateTime, append_only, db, utcnow
-from sponsorship.checkout.models import IllegalTransition
 
 
 class EnrolmentSource(StrEnum):

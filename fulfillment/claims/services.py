@@ -23,7 +23,8 @@ from fulfillment.claims.codes import (
     generate_claim_code,
     normalize_claim_code,
 )
-from fulfillment.models import Channel, ClaimCode, Message
+from fulfillment.models import ClaimCode
+from messaging.models import Channel, Message
 from messaging.services import queue_message
 from sponsorship.checkout.models import OrderLine
 from vault import lookup_key

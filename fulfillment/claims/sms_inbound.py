@@ -26,7 +26,7 @@ from extensions import csrf, db, limiter
 from fulfillment.claims import claiming
 from fulfillment.claims.codes import InvalidClaimCode
 from fulfillment.claims.services import find_claim_code
-from fulfillment.models import Channel, Message
+from messaging.models import Channel, Message
 from messaging.services import queue_message
 from workers.models import Worker
 

@@ -16,6 +16,7 @@ Rate limits, and why the real owner is never locked out:
 
 import hashlib
 
+import segno
 from flask import (
     Blueprint,
     abort,
@@ -199,8 +200,6 @@ def _qr_svg(kpj: str | None) -> Markup | None:
     so it passes the CSP and prints without any script."""
     if not kpj:
         return None
-    import segno
-
     svg = segno.make(f"KPJ:{kpj}", error="m").svg_inline(
         scale=4, border=2, svgclass="qr", omitsize=True
     )

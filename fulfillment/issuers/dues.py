@@ -29,6 +29,7 @@ from fulfillment.issuers.endpoints import client_for
 from fulfillment.issuers.partner_client import PartnerClient
 from fulfillment.models import InsurerMembership, Remittance
 from vault import VaultError, decrypt, encrypt
+from workers.coverage import extend_coverage
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 COMPULSORY = ["JKK", "JKM"]
@@ -107,8 +108,6 @@ class DuesRemittanceIssuer:
                 business_date=accepted_at.astimezone(JAKARTA).date(),
             )
         )
-        from workers.coverage import extend_coverage
-
         coverage = extend_coverage(
             ctx.worker,
             months=len(months),

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from accounts.models import User
 from bundles.catalog import for_sale_condition
 from bundles.dues.services import PAYABLE_MONTHS
-from bundles.models import Bundle
+from bundles.models import Bundle, BundlePart
 from extensions import db, utcnow
 from i18n import number
 from sponsorship.checkout.models import Cart, CartLine, PayerKind, insert_or_ignore
@@ -274,8 +274,6 @@ def _lines(cart: Cart, line_ids: Sequence[int]) -> list[CartLine]:
 
 
 def _bundle_offer_ids(bundle_ids: set[int]) -> dict[int, list[int]]:
-    from bundles.models import BundlePart
-
     result: dict[int, list[int]] = {}
     if not bundle_ids:
         return result

@@ -25,12 +25,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from bundles.dues.services import (
     PayerKind,  # who funds an order: the dues rules and checkout share it
 )
+from core.errors import IllegalTransition
 from extensions import UtcDateTime, db, utcnow
-
-
-class IllegalTransition(Exception):
-    def __init__(self, kind: str, current: str, wanted: str) -> None:
-        super().__init__(f"{kind} cannot go from {current} to {wanted}")
 
 
 class OrderStatus(StrEnum):

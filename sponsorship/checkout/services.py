@@ -24,6 +24,7 @@ from accounts.models import User
 from bundles.dues.services import due_date
 from bundles.models import BundlePart
 from core.dates import JAKARTA, jakarta_today
+from core.signals import order_paid
 from extensions import db, utcnow
 from sponsorship.checkout.cart import (
     CHUNK,
@@ -173,10 +174,11 @@ def _insert_lines(order: Order, check: CartCheck) -> None:
 
 
 def start_fulfillment(order: Order) -> None:
-    """Hand a just-paid order to fulfillment, in the transaction that marked it paid."""
-    from fulfillment.services import start_fulfillment as start
-
-    start(order)
+    """Hand a just-paid order to fulfillment, in the transaction that marked it paid: the
+    ``order_paid`` signal, which fulfillment (a package above this one) receives."""
+    if not order_paid.receivers:
+        raise RuntimeError("nothing receives order_paid: fulfillment is not registered")
+    order_paid.send(order)
 
 
 def mark_order_paid(order: Order, intent: PaymentIntentInfo) -> bool:

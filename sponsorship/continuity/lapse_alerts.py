@@ -33,9 +33,9 @@ from accounts.models import User
 from core.dates import add_months, first_of_month
 from core.identity import first_name_and_initial
 from extensions import db, utcnow
-from fulfillment.models import Channel, Message
 from i18n import local_date
-from jobs import on_commit
+from jobs import enqueue_after_commit
+from messaging.models import Channel, Message
 from sponsorship.continuity.alert_models import AlertRecipient, LapseAlert
 from sponsorship.continuity.ledger import DUE_DAY, LAPSING_DAYS, days_left, latest_sponsor_pairs
 from sponsorship.continuity.renewals.models import PlanStatus, RenewalPlan
@@ -242,13 +242,10 @@ def _write_messages(today: date, inserted: list[Row], run: AlertRun) -> None:
         ],
     )
 
-    def dispatch() -> None:
-        from sponsorship.tasks import deliver_messages
-
-        for start in range(0, len(message_ids), DELIVERY_CHUNK):
-            deliver_messages.delay(message_ids[start : start + DELIVERY_CHUNK])
-
-    on_commit(dispatch)
+    for start in range(0, len(message_ids), DELIVERY_CHUNK):
+        enqueue_after_commit(
+            "sponsorship.deliver_messages", message_ids[start : start + DELIVERY_CHUNK]
+        )
 
 
 def _auto_renewed(worker_ids: set[int]) -> set[tuple[int, int]]:

@@ -24,6 +24,7 @@ from extensions import db
 from sponsorship.checkout.models import PAID_ORDER_STATUSES, Order, OrderLine, OrderStatus, Refund
 from sponsorship.continuity import ledger
 from sponsorship.continuity.ledger import CoverageStage
+from sponsorship.payments.receipts import statement_years
 from workers.models import Coverage, Worker
 
 SPENDING_MONTHS = 12
@@ -181,8 +182,6 @@ def lapsing_workers(sponsor: User, today: date) -> list[LapsingWorker]:
 
 def sponsor_dashboard(sponsor: User, today: date) -> SponsorDashboard:
     """Everything on the sponsor's home page: six statements."""
-    from sponsorship.payments.receipts import statement_years
-
     workers, now, months = _totals(sponsor, today)
     by_province, by_occupation = _shares(sponsor)
     return SponsorDashboard(

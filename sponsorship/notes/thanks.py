@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import User
 from core.identity import first_name_and_initial
 from extensions import db
-from fulfillment.models import Channel
+from messaging.models import Channel
 from messaging.services import queue_message
 from sponsorship.checkout.models import Order, OrderLine
 from sponsorship.notes.models import THANKS_TEXT_MAX, ThanksPhrase, ThankYou

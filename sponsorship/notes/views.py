@@ -14,10 +14,10 @@ from accounts.models import Role
 from extensions import db
 from sponsorship.checkout import orders
 from sponsorship.checkout.models import Order
+from sponsorship.notes.forms import SponsorNoteForm
 from sponsorship.notes.models import MESSAGE_MAX, SponsorNote
 from sponsorship.notes.sponsor_notes import NoteError, note_for, save_note
 from sponsorship.notes.thanks import ReceivedThanks, thanks_count, thanks_for_order
-from workerhome.forms import SponsorNoteForm
 
 bp = Blueprint("sponsor_note", __name__)
 

@@ -11,7 +11,7 @@ from bundles.models import FulfillmentMethod, OfferBilling, PoolCode, PoolCodeSt
 from bundles.pools import CodeRow, issue_pool_code, stock_for, upload_pool_codes
 from bundles.pricing import today_in_jakarta
 from extensions import db
-from fulfillment.models import Channel, Message
+from messaging.models import Channel, Message
 from vault import decrypt, digest
 
 NEXT_YEAR = (today_in_jakarta() + timedelta(days=365)).isoformat()

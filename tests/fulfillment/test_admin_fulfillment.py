@@ -18,9 +18,9 @@ from fulfillment.models import (
     FulfillmentItem,
     IssuedCode,
     ItemStatus,
-    Message,
 )
 from fulfillment.services import start_fulfillment
+from messaging.models import Message
 from sponsorship.checkout.models import Order, OrderStatus, Refund
 from tests.fulfillment.support import (
     add_pool_codes,

@@ -19,7 +19,8 @@ from extensions import db, utcnow
 from fulfillment.claims import claiming
 from fulfillment.claims.codes import InvalidClaimCode, generate_claim_code
 from fulfillment.claims.services import issue_claim_code
-from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode, ItemStatus, Message
+from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode, ItemStatus
+from messaging.models import Message
 from sponsorship.checkout.models import OrderLine, OrderLinePart
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from vault import decrypt, encrypt

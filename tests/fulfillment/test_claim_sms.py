@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core.signing import sign
 from extensions import db
-from fulfillment.models import Message
+from messaging.models import Message
 from tests.fulfillment.test_claim import KPJ, build_line, claimed_at
 
 SECRET = "test-sms-inbound-secret"

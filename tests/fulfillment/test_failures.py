@@ -8,16 +8,10 @@ from sqlalchemy import func, select
 from accounts.models import Role, User
 from extensions import db
 from fulfillment import clock, sweeper
-from fulfillment.models import (
-    ClaimCode,
-    EventKind,
-    FulfillmentEvent,
-    FulfillmentItem,
-    ItemStatus,
-    Message,
-)
+from fulfillment.models import ClaimCode, EventKind, FulfillmentEvent, FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
 from fulfillment.tasks import refund_item
+from messaging.models import Message
 from sponsorship.checkout.models import Order, OrderLinePart, OrderStatus, Refund
 from tests.fulfillment.support import (
     make_combofit,

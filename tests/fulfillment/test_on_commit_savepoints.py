@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.locking import begin_write
 from extensions import db
-from fulfillment.models import Channel, Message, MessageStatus
+from messaging.models import Channel, Message, MessageStatus
 from messaging.services import queue_message
 
 

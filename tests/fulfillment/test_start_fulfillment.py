@@ -18,11 +18,10 @@ from fulfillment.models import (
     InsurerMembership,
     IssuedCode,
     ItemStatus,
-    Message,
-    MessageStatus,
     Remittance,
 )
 from fulfillment.services import FulfillmentError, start_fulfillment
+from messaging.models import Message, MessageStatus
 from sponsorship.checkout.models import Order, OrderStatus
 from tests.fulfillment.support import (
     make_combofit,

@@ -35,7 +35,8 @@ from bundles.models import (
 from core.dates import jakarta_today
 from extensions import db, utcnow
 from fulfillment.claims.services import issue_claim_code
-from fulfillment.models import FulfillmentItem, IssuedCode, ItemStatus, Message, RemittanceFile
+from fulfillment.models import FulfillmentItem, IssuedCode, ItemStatus, RemittanceFile
+from messaging.models import Message
 from partnerhome.api.keys import create_api_key
 from sponsorship.checkout.cart import add_to_cart
 from sponsorship.checkout.models import OrderLine, OrderLinePart

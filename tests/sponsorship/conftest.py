@@ -17,7 +17,7 @@ from accounts.models import Role, User
 from bundles.models import Partner, PartnerKind
 from core.identity import normalize_phone
 from extensions import db
-from fulfillment.models import Message
+from messaging.models import Message
 
 
 def make_nik(

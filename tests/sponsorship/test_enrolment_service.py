@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from bundles.models import PartnerKind, PartnerStatus
 from extensions import db
-from sponsorship.tasks import run_enrolment_import
 from tests.sponsorship.conftest import bulk_nik, csv_bytes, csv_row
 from vault import encrypt
 from workers.enrolment import csv_upload as enrolment_csv
@@ -20,6 +19,7 @@ from workers.models import (
     ImportStatus,
     Worker,
 )
+from workers.tasks import run_enrolment_import
 
 
 def api_row(n: int, **overrides: object) -> dict[str, object]:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from accounts.models import Role
 from bundles.models import PartnerKind, PartnerStatus
 from extensions import db
-from fulfillment.models import Message, MessageStatus
+from messaging.models import Message, MessageStatus
 from tests.sponsorship.conftest import bulk_nik, csv_bytes, csv_row, upload
 from workers.models import (
     ConsentEvent,

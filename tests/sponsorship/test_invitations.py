@@ -6,7 +6,7 @@ import re
 from sqlalchemy import func, select
 
 from extensions import db, utcnow
-from fulfillment.models import Message
+from messaging.models import Message
 from tests.sponsorship.conftest import (
     last_message_to,
     make_nik,

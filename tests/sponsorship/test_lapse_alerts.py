@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from accounts.models import Role
 from extensions import db
-from fulfillment.models import Channel, Message, MessageStatus
 from i18n import local_date
+from messaging.models import Channel, Message, MessageStatus
 from sponsorship.checkout.models import Cart, CartLine
 from sponsorship.continuity.alert_models import LapseAlert
 from sponsorship.continuity.lapse_alerts import SPONSOR_PURPOSE, WORKER_PURPOSE, send_lapse_alerts

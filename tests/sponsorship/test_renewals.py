@@ -15,7 +15,7 @@ from accounts.models import Role
 from core.dates import add_months, first_of_month, jakarta_today, month_end
 from extensions import db, utcnow
 from fulfillment import clock
-from fulfillment.models import Message
+from messaging.models import Message
 from sponsorship.checkout.models import Order, OrderStatus, Payment, PaymentStatus
 from sponsorship.continuity import ledger
 from sponsorship.continuity.renewals.models import (

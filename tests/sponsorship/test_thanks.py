@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from accounts.models import Role, User
 from extensions import db
-from fulfillment.models import Message
+from messaging.models import Message
 from sponsorship.checkout.models import OrderStatus
 from sponsorship.notes.models import ThankYou
 from sponsorship.notes.thanks import PHRASES, ThanksPhrase

@@ -12,7 +12,7 @@ from accounts.models import Role, User
 from core.dates import jakarta_today
 from core.identity import mask_phone
 from extensions import db
-from fulfillment.models import Message
+from messaging.models import Message
 from sponsorship.checkout.models import Order, OrderLine
 from sponsorship.continuity import ledger
 from sponsorship.notes.models import SponsorNote

@@ -26,8 +26,8 @@ from bundles.models import Partner, PartnerKind, PartnerStatus
 from core.dates import jakarta_today
 from core.identity import mask_phone
 from extensions import db, utcnow
-from fulfillment.models import Channel, Message
-from jobs import on_commit
+from jobs import enqueue_after_commit
+from messaging.models import Channel, Message
 from workers.enrolment.rows import (
     COLUMNS,
     ParsedRow,
@@ -284,9 +284,4 @@ def _welcome(workers: list[Worker], partner: Partner) -> None:
     ]
     ids = list(db.session.scalars(insert(Message).returning(Message.id), rows))
 
-    def dispatch() -> None:
-        from sponsorship.tasks import deliver_messages
-
-        deliver_messages.delay(ids)
-
-    on_commit(dispatch)
+    enqueue_after_commit("sponsorship.deliver_messages", ids)

@@ -24,7 +24,7 @@ from accounts.models import User
 from bundles.models import Partner
 from extensions import db
 from i18n import number
-from jobs import on_commit
+from jobs import enqueue_after_commit
 from vault import decrypt, encrypt
 from workers.enrolment.bulk import RowOutcome, enrol_workers, ensure_approved_agent
 from workers.enrolment.rows import (
@@ -174,14 +174,7 @@ def start_import(
     )
     db.session.add(job)
     db.session.flush()
-    job_id = job.id
-
-    def dispatch() -> None:
-        from sponsorship.tasks import run_enrolment_import
-
-        run_enrolment_import.delay(job_id)
-
-    on_commit(dispatch)
+    enqueue_after_commit("sponsorship.run_enrolment_import", job.id)
     return job
 
 

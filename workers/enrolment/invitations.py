@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from accounts.models import Role, User
 from core.identity import check_nik
 from extensions import db, utcnow
-from fulfillment.models import Channel
+from messaging.models import Channel
 from messaging.services import queue_message
 from vault import digest, encrypt
 from workers.models import EnrolmentSource, Invitation, InvitationStatus, Worker

@@ -5,11 +5,11 @@ from datetime import date
 
 import click
 
-from sponsorship.continuity.cli import continuity_cli, today_option
+from core.cli import today_option
 from sponsorship.continuity.renewals.run import run_renewals
 
 
-@continuity_cli.command("renew")
+@click.command("renew")
 @today_option
 def renew_command(today: date) -> None:
     """Charge the saved cards of renewals due today, retry declines, release stopped plans."""

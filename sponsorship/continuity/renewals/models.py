@@ -12,8 +12,9 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.errors import IllegalTransition
 from extensions import UtcDateTime, db, utcnow
-from sponsorship.checkout.models import IllegalTransition, PayerKind
+from sponsorship.checkout.models import PayerKind
 
 
 class PlanStatus(StrEnum):

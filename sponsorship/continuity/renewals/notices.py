@@ -13,8 +13,8 @@ from accounts.models import User
 from bundles.models import Bundle
 from core.identity import first_name_and_initial
 from extensions import db
-from fulfillment.models import Channel
 from i18n import rupiah
+from messaging.models import Channel
 from messaging.services import queue_message
 from sponsorship.checkout.models import Order
 from sponsorship.continuity.renewals.models import RenewalPlan

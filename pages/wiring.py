@@ -1,0 +1,13 @@
+"""How ``pages`` plugs into the app: the public pages, the error pages, the dev outbox."""
+
+from flask import Flask
+
+from pages.outbox import bp as outbox_bp
+from pages.views import bp, register_error_pages
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+    if app.config["DEV_OUTBOX"]:
+        app.register_blueprint(outbox_bp)
+    register_error_pages(app)
