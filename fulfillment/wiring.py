@@ -8,10 +8,10 @@ from flask import Flask
 
 from core.signals import order_paid
 from fulfillment import services
+from fulfillment.callback_views import bp as callbacks_bp
 from fulfillment.claims.sms_inbound import bp as sms_inbound_bp
 from fulfillment.claims.views import bp as claim_bp
 from fulfillment.cli import fulfillment_cli
-from fulfillment.issuers.callback_views import bp as callbacks_bp
 from fulfillment.progress import order_progress
 from sponsorship.checkout import orders
 from sponsorship.checkout.models import Order

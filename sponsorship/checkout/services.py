@@ -18,13 +18,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import delete, insert, select, true, update
+from sqlalchemy import delete, insert, select, true
 
 from accounts.models import User
 from bundles.dues.services import due_date
 from bundles.models import BundlePart
 from core.dates import JAKARTA, jakarta_today
-from core.signals import order_paid
 from extensions import db, utcnow
 from sponsorship.checkout.cart import (
     CHUNK,
@@ -48,11 +47,7 @@ from sponsorship.checkout.models import (
     OrderLine,
     OrderLinePart,
     OrderStatus,
-    Payment,
-    PaymentStatus,
-    claim_order_transition,
 )
-from sponsorship.payments.stripe_gateway import IntentStatus, PaymentIntentInfo
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +67,6 @@ class CartNotReady(CheckoutError):
     def __init__(self, check: CartCheck) -> None:
         super().__init__(_l("Please settle the points below before ordering."))
         self.check = check
-
-
-class PaymentMismatch(Exception):
-    """A payment that does not belong to the order or not for its amount: never marks paid."""
 
 
 def new_reference() -> str:
@@ -171,47 +162,6 @@ def _insert_lines(order: Order, check: CartCheck) -> None:
     for start in range(0, len(part_rows), CHUNK):
         db.session.execute(insert(OrderLinePart.__table__), part_rows[start : start + CHUNK])
     db.session.flush()
-
-
-def start_fulfillment(order: Order) -> None:
-    """Hand a just-paid order to fulfillment, in the transaction that marked it paid: the
-    ``order_paid`` signal, which fulfillment (a package above this one) receives."""
-    if not order_paid.receivers:
-        raise RuntimeError("nothing receives order_paid: fulfillment is not registered")
-    order_paid.send(order)
-
-
-def mark_order_paid(order: Order, intent: PaymentIntentInfo) -> bool:
-    """Mark ``order`` paid by ``intent`` (as just retrieved from Stripe) and start its
-    fulfillment; True only for the one call that did it.
-
-    The gateway only returns rupiah intents, so the currency is checked by construction.
-    Raises PaymentMismatch when the intent names another order or another amount.
-    """
-    if intent.status is not IntentStatus.SUCCEEDED:
-        return False
-    if intent.order_reference != order.reference or intent.amount_idr != order.total_idr:
-        raise PaymentMismatch(
-            f"intent {intent.id} ({intent.order_reference}, {intent.amount_idr}) "
-            f"does not pay order {order.reference} ({order.total_idr})"
-        )
-    # PostgreSQL: wait here for anyone else settling this order. SQLite has no row locks;
-    # the guarded UPDATE below is atomic there (one writer at a time).
-    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
-    won = claim_order_transition(order.id, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID)
-    db.session.refresh(order)
-    if not won:
-        if order.status == OrderStatus.CANCELLED:
-            log.error("payment %s succeeded for cancelled order %s", intent.id, order.reference)
-        return False
-    db.session.execute(
-        update(Payment)
-        .where(Payment.provider_payment_id == intent.id)
-        .values(status=PaymentStatus.SUCCEEDED, failure_message=None, updated_at=utcnow())
-    )
-    start_fulfillment(order)
-    db.session.flush()
-    return True
 
 
 def restore_cart(order: Order, sponsor: User, *, line_ids: Sequence[int] | None = None) -> int:

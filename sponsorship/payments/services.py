@@ -22,6 +22,7 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 
 from accounts.models import User
+from core.signals import order_paid
 from extensions import db, utcnow
 from sponsorship.checkout.models import (
     Order,
@@ -33,12 +34,7 @@ from sponsorship.checkout.models import (
     insert_or_ignore,
 )
 from sponsorship.checkout.orders import latest_payment
-from sponsorship.checkout.services import (
-    CheckoutError,
-    PaymentMismatch,
-    mark_order_paid,
-    restore_cart,
-)
+from sponsorship.checkout.services import CheckoutError, restore_cart
 from sponsorship.payments.stripe_gateway import (
     CardSetupInfo,
     IntentStatus,
@@ -53,6 +49,51 @@ log = logging.getLogger(__name__)
 
 MAX_CARD_ATTEMPTS = 10
 CONFIRM_GRACE = timedelta(hours=1)  # a pay page opened just before expiry may still pay
+
+
+class PaymentMismatch(Exception):
+    """A payment that does not belong to the order or not for its amount: never marks paid."""
+
+
+def start_fulfillment(order: Order) -> None:
+    """Hand a just-paid order to fulfillment, in the transaction that marked it paid: the
+    ``order_paid`` signal, which fulfillment (a package above this one) receives."""
+    if not order_paid.receivers:
+        raise RuntimeError("nothing receives order_paid: fulfillment is not registered")
+    order_paid.send(order)
+
+
+def mark_order_paid(order: Order, intent: PaymentIntentInfo) -> bool:
+    """Mark ``order`` paid by ``intent`` (as just retrieved from Stripe) and start its
+    fulfillment; True only for the one call that did it.
+
+    The gateway only returns rupiah intents, so the currency is checked by construction.
+    Raises PaymentMismatch when the intent names another order or another amount.
+    """
+    if intent.status is not IntentStatus.SUCCEEDED:
+        return False
+    if intent.order_reference != order.reference or intent.amount_idr != order.total_idr:
+        raise PaymentMismatch(
+            f"intent {intent.id} ({intent.order_reference}, {intent.amount_idr}) "
+            f"does not pay order {order.reference} ({order.total_idr})"
+        )
+    # PostgreSQL: wait here for anyone else settling this order. SQLite has no row locks;
+    # the guarded UPDATE below is atomic there (one writer at a time).
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    won = claim_order_transition(order.id, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID)
+    db.session.refresh(order)
+    if not won:
+        if order.status == OrderStatus.CANCELLED:
+            log.error("payment %s succeeded for cancelled order %s", intent.id, order.reference)
+        return False
+    db.session.execute(
+        update(Payment)
+        .where(Payment.provider_payment_id == intent.id)
+        .values(status=PaymentStatus.SUCCEEDED, failure_message=None, updated_at=utcnow())
+    )
+    start_fulfillment(order)
+    db.session.flush()
+    return True
 
 
 class PaymentError(Exception):

@@ -17,8 +17,8 @@ from sponsorship.checkout.models import (
     PaymentStatus,
     StripeCustomer,
 )
-from sponsorship.checkout.services import PaymentMismatch, mark_order_paid
 from sponsorship.payments import services as payments
+from sponsorship.payments.services import PaymentMismatch, mark_order_paid
 from tests.checkout_support import pay_in_browser, setup_secret_of
 from tests.stripe_support import (
     CARD_DECLINED_ON_CHARGE,
