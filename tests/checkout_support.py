@@ -34,6 +34,7 @@ from bundles.models import (
     PoolCodeStatus,
 )
 from extensions import db, utcnow
+from fulfillment import services
 from sponsorship.checkout.cart import add_to_cart, cart_for
 from sponsorship.checkout.models import Order, PayerKind
 from sponsorship.checkout.services import place_order
@@ -172,7 +173,6 @@ def ordered(sponsor: User) -> Callable[..., Order]:
 @pytest.fixture
 def fulfillment_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Order ids each time fulfillment really started; its jobs are not run."""
-    from fulfillment import services
 
     started: list[int] = []
     real_start = services.start_fulfillment

@@ -35,7 +35,7 @@ from tests.e2e.conftest import (
     skip_without_chromium,
     snapshot,
 )
-from tests.fulfillment.support import make_combofit, make_workers
+from tests.fulfillment.support import make_combofit, make_workers, run_until_settled
 from tests.stripe_support import CARD_DECLINED_ON_CHARGE, CARD_SUCCEEDS
 from workers.models import Worker, WorkerSelection, WorkerSelectionItem
 
@@ -118,7 +118,6 @@ def sponsor_covers_and_pays(page: Any, t: Any, sponsor_email: str, bundle_id: in
 def settle_fulfillment() -> None:
     """What Celery beat does in production: sweep until no part is in progress (parts the
     partners answered at once are issued already)."""
-    from tests.fulfillment.support import run_until_settled
 
     db.session.rollback()
     run_until_settled(step_s=15)

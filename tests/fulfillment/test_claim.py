@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from flask import current_app
 from markupsafe import escape
 from sqlalchemy import func, select
 
@@ -37,7 +38,6 @@ def app_config() -> dict[str, Any]:
 
 def msg(lazy: Any) -> str:
     """The message as the page shows it (default locale, HTML-escaped)."""
-    from flask import current_app
 
     with current_app.test_request_context():
         return str(escape(str(lazy)))

@@ -13,6 +13,7 @@ from fulfillment.services import start_fulfillment
 from fulfillment.tasks import refund_item
 from messaging.models import Message
 from sponsorship.checkout.models import Order, OrderLinePart, OrderStatus, Refund
+from sponsorship.payments.refunds import refund_order
 from tests.fulfillment.support import (
     make_combofit,
     make_paid_order,
@@ -178,8 +179,6 @@ def test_a_failed_part_of_an_order_without_a_stripe_payment_waits_for_an_admin(a
 def test_parts_still_in_progress_close_when_the_whole_order_is_refunded(
     app, sandbox, localstripe, pay
 ):
-    from sponsorship.payments.refunds import refund_order
-
     combo = make_combofit()
     order = make_paid_order(combo.bundle, make_workers(1), pay=pay)
     start_fulfillment(order)

@@ -21,6 +21,7 @@ from fulfillment.models import (
     Remittance,
 )
 from fulfillment.services import FulfillmentError, start_fulfillment
+from fulfillment.sweeper import sweep
 from messaging.models import Message, MessageStatus
 from sponsorship.checkout.models import Order, OrderStatus
 from tests.fulfillment.support import (
@@ -131,7 +132,6 @@ def test_each_line_gets_exactly_one_claim_code_sent_once(app, sandbox):
     run_until_settled(step_s=15)
     # sweeping again later finds nothing to send
     run_until_settled(step_s=15)
-    from fulfillment.sweeper import sweep
 
     assert sweep().claim_codes_sent == 0
     db.session.commit()

@@ -27,6 +27,7 @@ from core.signing import (
 )
 from sandbox.errors import PartnerError
 from sandbox.idempotency import IdempotencyStore, StoredResponse
+from tests.sandbox_support import start_partner_sandbox, stop_partner_sandbox
 
 if TYPE_CHECKING:
     from tests.sandbox_support import PartnerSandbox
@@ -598,8 +599,6 @@ def test_invalid_fault_switches_are_refused(
 def test_stops_promptly_and_cleanly_even_with_a_hanging_request(
     tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
-    from tests.sandbox_support import start_partner_sandbox, stop_partner_sandbox
-
     process, handle = start_partner_sandbox(tmp_path / "sandbox.log")
     try:
         handle.set_faults(timeout=60)

@@ -41,6 +41,7 @@ from partnerhome.api.keys import create_api_key
 from sponsorship.checkout.cart import add_to_cart
 from sponsorship.checkout.models import OrderLine, OrderLinePart
 from sponsorship.checkout.services import place_order
+from sponsorship.continuity.renewals.models import RenewalPlan
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from tests.sponsorship.conftest import csv_bytes, csv_row, upload
 from vault import decrypt, encrypt
@@ -147,8 +148,6 @@ def _last_message(recipient: str, purpose: str) -> str:
 
 
 def _renewal_plan(world: "World") -> int:
-    from sponsorship.continuity.renewals.models import RenewalPlan
-
     plan = RenewalPlan(
         sponsor_id=world.ids["sponsor_a_id"],
         worker_id=world.ids["worker_a_id"],

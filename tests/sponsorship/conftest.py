@@ -1,6 +1,7 @@
 """Fixtures of the worker registry tests: accounts of each kind, valid registration data,
 photos and CSV files."""
 
+import csv
 import io
 import re
 from collections.abc import Callable
@@ -144,8 +145,6 @@ def csv_bytes(
     bom: bool = False,
     encoding: str = "utf-8",
 ) -> bytes:
-    import csv
-
     out = io.StringIO()
     columns = header or CSV_HEADER_ID
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")

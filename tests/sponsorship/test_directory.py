@@ -12,6 +12,7 @@ from accounts.models import Role
 from core.dates import jakarta_today, years_before
 from extensions import db
 from tests.conftest import ON_POSTGRES
+from vault import decrypt
 from workers.directory.forms import DirectoryFilterForm
 from workers.directory.queries import matching_workers
 from workers.models import Worker, WorkerSearchTerm
@@ -60,8 +61,6 @@ def test_anyone_sees_listed_workers_as_public_cards(client, indexed_worker):
 
 
 def test_the_directory_never_shows_a_nik(client, indexed_worker):
-    from vault import decrypt
-
     worker = indexed_worker()
     nik = decrypt(worker.nik_encrypted)
     assert nik not in client.get("/pekerja").text

@@ -5,6 +5,7 @@ import re
 
 from sqlalchemy import func, select
 
+from accounts.models import Role
 from extensions import db, utcnow
 from messaging.models import Message
 from tests.sponsorship.conftest import (
@@ -171,7 +172,6 @@ def test_another_sponsor_cannot_cancel_or_see_an_invitation(client, login_as, sp
     invite(client)
     invitation = db.session.scalar(select(Invitation))
     client.post("/keluar")
-    from accounts.models import Role
 
     login_as(make_user(Role.SPONSOR))
     assert client.post(f"/sponsor/undangan/{invitation.id}/batal").status_code == 404

@@ -20,6 +20,7 @@ from sponsorship.continuity.lapse_alerts import SPONSOR_PURPOSE, WORKER_PURPOSE,
 from sponsorship.continuity.nightly import run_nightly
 from sponsorship.continuity.renewals.models import PlanStatus, RenewalPlan
 from sponsorship.continuity.renewals.services import charge_day
+from sponsorship.tasks import continuity_nightly
 from tests.sponsorship.continuity_support import fund
 from workers.models import Worker
 
@@ -209,8 +210,6 @@ def test_two_runs_at_once_send_each_alert_once(app, funded, make_worker):
 
 
 def test_workers_can_be_alerted_by_whatsapp_and_beat_runs_the_task_daily(app, funded):
-    from sponsorship.tasks import continuity_nightly
-
     assert app.config["CELERY"]["beat_schedule"]["continuity-nightly"]["task"] == (
         continuity_nightly.name
     )

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from accounts.models import Role
+from accounts.models import Role, User
 from core.dates import add_months, first_of_month, jakarta_today, month_end
 from extensions import db, utcnow
 from fulfillment import clock
@@ -202,8 +202,6 @@ def test_a_declined_card_is_retried_then_reported_and_never_charged_twice(
 
 
 def signed_in_email(plan: RenewalPlan) -> str:
-    from accounts.models import User
-
     return db.session.get(User, plan.sponsor_id).email
 
 
