@@ -25,7 +25,7 @@ from bundles.models import (
     PoolCodeStatus,
     PoolUpload,
 )
-from bundles.pricing import today_in_jakarta
+from core.dates import jakarta_today
 from extensions import db, utcnow
 from vault import digest, encrypt
 
@@ -218,7 +218,7 @@ def _stock_columns(today: date) -> list:
 def stock_for(offer_ids: Iterable[int], *, today: date | None = None) -> dict[int, Stock]:
     """Stock per offer id in one query; offers without codes get an empty ``Stock``."""
     ids = list(offer_ids)
-    today = today or today_in_jakarta()
+    today = today or jakarta_today()
     result = {offer_id: Stock() for offer_id in ids}
     if not ids:
         return result
@@ -266,7 +266,7 @@ def issue_pool_code(offer: Offer, *, today: date | None = None) -> PoolCode | No
     is empty). One ``UPDATE … RETURNING`` picks and claims the code, so two issuers never get
     the same one; on PostgreSQL ``SKIP LOCKED`` lets them proceed in parallel. Codes expiring
     first are issued first."""
-    today = today or today_in_jakarta()
+    today = today or jakarta_today()
     candidate = (
         select(PoolCode.id)
         .where(

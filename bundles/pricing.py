@@ -17,7 +17,6 @@ Every amount is whole rupiah; the snapshot is plain JSON (str, int, bool, list, 
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -34,11 +33,11 @@ from bundles.dues.services import (
     quote_dues,
 )
 from bundles.models import Bundle, BundlePart, Offer, OfferKind, Operator
+from core.dates import jakarta_today
 from core.identity import InvalidPhone, Occupation, is_telkomsel, is_transport
 from extensions import utcnow
 
 SNAPSHOT_VERSION = 1
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 class PricingError(Exception):
@@ -173,14 +172,10 @@ def bundle_available_for_phone(bundle: Bundle, phone_e164: str) -> bool:
     return all(offer_available_for_phone(part.offer, phone_e164) for part in bundle.parts)
 
 
-def today_in_jakarta() -> date:
-    return utcnow().astimezone(JAKARTA).date()
-
-
 def default_first_month(today: date | None = None) -> date:
     """The first contribution month a purchase today can still pay on time: this month until
     its due date (the 15th, or the Monday after), else next month."""
-    today = today or today_in_jakarta()
+    today = today or jakarta_today()
     this_month = today.replace(day=1)
     if today <= due_date(this_month):
         return this_month

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from bundles.models import Offer, Partner, PoolCode, PoolCodeStatus
-from bundles.pricing import JAKARTA, today_in_jakarta
+from core.dates import JAKARTA, jakarta_today
 from extensions import db
 from fulfillment.models import ClaimCode, FulfillmentItem, ItemStatus
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus, Refund
@@ -45,7 +45,7 @@ class Period:
             year, month = (int(part) for part in (text or "").split("-"))
             return cls(date(year, month, 1))
         except ValueError:
-            return cls(today_in_jakarta().replace(day=1))
+            return cls(jakarta_today().replace(day=1))
 
     @property
     def key(self) -> str:

@@ -25,7 +25,7 @@ from bundles.models import ApiKey, FulfillmentMethod, Offer, Partner, PartnerSta
 from bundles.offers import OfferInvalid, create_offer, offer_values, update_offer
 from bundles.partner_api_client import check_partner_api
 from bundles.partners import PartnerError, PartnerProfile, partner_for, submit_partner_profile
-from bundles.pricing import today_in_jakarta
+from core.dates import jakarta_today
 from extensions import db
 from partnerhome import stats as partner_stats
 from partnerhome.api import keys as api_keys
@@ -220,7 +220,7 @@ def offer_upload_codes(offer_id: int) -> str | Response:
             cells = pools.parse_pool_csv(
                 upload.read(current_app.config["POOL_UPLOAD_MAX_BYTES"] + 1)
             )
-            rows = pools.check_code_rows(cells, today=today_in_jakarta())
+            rows = pools.check_code_rows(cells, today=jakarta_today())
             saved = pools.upload_pool_codes(
                 offer, rows, filename=upload.filename or "", uploaded_by_id=current_user.id
             )

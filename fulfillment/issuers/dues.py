@@ -12,11 +12,10 @@ a lost answer gets the insurer's stored answer instead of paying twice.
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from core.dates import add_months
+from core.dates import JAKARTA, add_months
 from extensions import db
 from fulfillment.issuers.base import (
     CannotIssue,
@@ -31,7 +30,6 @@ from fulfillment.models import InsurerMembership, Remittance
 from vault import VaultError, decrypt, encrypt
 from workers.coverage import extend_coverage
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 COMPULSORY = ["JKK", "JKM"]
 
 

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from bundles import pools
 from bundles.models import FulfillmentMethod, Offer
 from bundles.offers import OfferInvalid, create_offer, update_offer
-from bundles.pricing import today_in_jakarta
+from core.dates import jakarta_today
 from extensions import db
 from partnerhome.api.schemas import (
     CodeUploadSchema,
@@ -151,7 +151,7 @@ def upload_codes(body: dict[str, Any], offer_id: int) -> Any:
         for index, item in enumerate(body["codes"], start=1)
     ]
     try:
-        rows = pools.check_code_rows(cells, today=today_in_jakarta())
+        rows = pools.check_code_rows(cells, today=jakarta_today())
         result = _upload(offer, rows)
     except pools.PoolUploadRefused as refused:
         db.session.rollback()
@@ -188,7 +188,7 @@ def upload_codes_csv(offer_id: int) -> Any:
     data = request.stream.read(current_app.config["POOL_UPLOAD_MAX_BYTES"] + 1)
     try:
         cells = pools.parse_pool_csv(data)
-        rows = pools.check_code_rows(cells, today=today_in_jakarta())
+        rows = pools.check_code_rows(cells, today=jakarta_today())
         result = _upload(offer, rows)
     except pools.PoolUploadRefused as refused:
         db.session.rollback()
