@@ -39,6 +39,7 @@ test: install system-deps translations
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache  # layers and no cycles: [tool.importlinter] in pyproject.toml
 	$(BIN)/bandit --quiet --recursive . --exclude ./.venv,./tests,./bench --severity-level high
 
 format: install

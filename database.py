@@ -15,17 +15,18 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Every module that defines tables; imported up front so the metadata (and so migrations
 # and test databases) always has all of them.
 MODEL_MODULES = [
+    "messaging.models",
     "accounts.models",
-    "sponsorship.models",
-    "sponsorship.checkout_models",
+    "workers.models",
+    "sponsorship.checkout.models",
     "bundles.models",
-    "bundles.dues_models",
+    "bundles.dues.models",
     "fulfillment.models",
     "admin.models",
-    "sponsorship.note_models",
-    "sponsorship.self_models",
-    "sponsorship.alert_models",
-    "sponsorship.renewal_models",
+    "sponsorship.notes.models",
+    "workers.self_models",
+    "sponsorship.continuity.alert_models",
+    "sponsorship.continuity.renewals.models",
 ]
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from accounts.models import Role, User
 from accounts.services import hash_password
-from bundles.dues_data import ensure_default_dues_data
+from bundles.dues.data import ensure_default_dues_data
 from bundles.models import (
     Bundle,
     BundlePart,
@@ -30,11 +30,11 @@ from bundles.models import (
     PartnerStatus,
     PoolCode,
 )
+from core.identity import Gender, Occupation
 from extensions import db
-from sponsorship.identity import Gender, Occupation
-from sponsorship.models import Worker
-from sponsorship.search import index_workers
 from vault import digest, encrypt
+from workers.models import Worker
+from workers.search import index_workers
 
 DEMO_PASSWORD = "payung-demo-2026"  # noqa: S105 (printed for newcomers on purpose)
 DEMO_WORKERS = 300

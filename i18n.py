@@ -126,7 +126,20 @@ def compile_catalogs() -> int:
 
 
 KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
-SOURCE_DIRS = ("accounts", "admin", "bundles", "fulfillment", "pages", "sponsorship", "templates")
+SOURCE_DIRS = (
+    "core",
+    "messaging",
+    "accounts",
+    "workers",
+    "bundles",
+    "sponsorship",
+    "fulfillment",
+    "admin",
+    "workerhome",
+    "partnerhome",
+    "pages",
+    "templates",
+)
 SKIP_FILES = ("demo.py",)
 
 

@@ -5,19 +5,23 @@ partner, issuing a code) is registered with ``on_commit``. The callbacks run onc
 surrounding transaction commits and are dropped if it rolls back.
 """
 
+import importlib
 from collections.abc import Callable
 
+from celery import Task
+from celery import current_app as current_celery
 from celery.schedules import crontab
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from extensions import celery_init_app
+from extensions import celery_init_app, db
 
 _PENDING = "payung_on_commit"
 
-# Modules whose tasks a Celery worker must import.
-TASK_MODULES = ["fulfillment.tasks", "sponsorship.tasks"]
+# Modules whose tasks a Celery worker must import (and the web app imports at start, so a task
+# can be enqueued by name from a package below the one that defines it).
+TASK_MODULES = ["messaging.tasks", "workers.tasks", "sponsorship.tasks", "fulfillment.tasks"]
 
 # Periodic tasks (Celery beat); CELERY_BEAT_SCHEDULE in the config adds to or overrides them.
 BEAT_SCHEDULE: dict[str, dict] = {
@@ -36,12 +40,30 @@ BEAT_SCHEDULE: dict[str, dict] = {
 
 
 def on_commit(callback: Callable[[], object], session: Session | None = None) -> None:
-    from extensions import db
-
     target = session if session is not None else db.session()
     # Remember the innermost transaction: a savepoint rolled back drops only its callbacks.
     innermost = target.get_nested_transaction() or target.get_transaction()
     target.info.setdefault(_PENDING, []).append((callback, innermost))
+
+
+def task(name: str) -> Task:
+    """The Celery task registered as ``name`` (its ``@shared_task(name=...)``)."""
+    return current_celery.tasks[name]
+
+
+def enqueue_after_commit(
+    name: str, *args: object, countdown: float | None = None, session: Session | None = None
+) -> None:
+    """Run the task ``name`` with ``args`` once the surrounding transaction commits (dropped if
+    it rolls back). By name, so a package can start a job that a package above it defines."""
+
+    def send() -> None:
+        if countdown is None:
+            task(name).delay(*args)
+        else:
+            task(name).apply_async(args, countdown=countdown)
+
+    on_commit(send, session)
 
 
 @event.listens_for(Session, "after_commit")
@@ -92,3 +114,5 @@ def register_jobs(app: Flask) -> None:
         "imports": TASK_MODULES,
     }
     celery_init_app(app)
+    for module in TASK_MODULES:
+        importlib.import_module(module)

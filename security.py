@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def is_safe_next(target: str | None) -> bool:
@@ -136,6 +137,4 @@ def trust_proxies(app: Flask) -> None:
     they set, so rate limits key on the visitor; with 0 (the default) nobody can forge them."""
     hops = int(app.config.get("TRUSTED_PROXIES") or 0)
     if hops > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

@@ -14,8 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
 
+from core.identity import InvalidPhone, normalize_phone
 from i18n import Form
-from sponsorship.identity import InvalidPhone, normalize_phone
 
 
 class SignInForm(Form):

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 
 from accounts.models import OneTimeCode, Role, User, new_session_token
 from extensions import db, utcnow
-from fulfillment.messages import queue_message
-from fulfillment.models import Channel
+from messaging.models import Channel
+from messaging.services import queue_message
 from vault import digest
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters

@@ -25,22 +25,22 @@ from accounts import services
 from accounts.access import public, signed_in
 from accounts.forms import CodeForm, PhoneForm, ResendForm, SignInForm, SignUpForm
 from accounts.models import Role, User
-from extensions import db, limiter, login_manager
-from pages.rate_limits import (
+from core.identity import mask_phone
+from core.rate_limits import (
     count_failure,
     failed,
     phone_key,
     too_many_tries_error_page,
     too_many_tries_page,
 )
+from extensions import db, limiter, login_manager
 from security import safe_next
-from sponsorship.identity import mask_phone
 
 bp = Blueprint("accounts", __name__)
 
 HOME_ENDPOINTS = {
     Role.SPONSOR: "sponsorship.dashboard",
-    Role.PARTNER: "bundles.partner_dashboard",
+    Role.PARTNER: "partner.dashboard",
     Role.ADMIN: "admin.index",
     Role.WORKER: "fulfillment.worker_home",
 }

@@ -23,8 +23,8 @@ from admin.orders import emails_of, references_of
 from extensions import db
 from fulfillment.models import EventKind, FulfillmentEvent, FulfillmentItem
 from fulfillment.overview import EVENT_LABELS
-from sponsorship.checkout_models import Order
-from sponsorship.models import ConsentAction, ConsentEvent, ConsentKind
+from sponsorship.checkout.models import Order
+from workers.models import ConsentAction, ConsentEvent, ConsentKind
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
 

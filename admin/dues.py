@@ -26,10 +26,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from accounts.access import admin_required
 from admin.audit import record_admin_action as audit
-from bundles import dues_data
-from bundles.dues import Programme
-from bundles.dues_data import DuesDataError
-from bundles.dues_models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
+from bundles.dues import data as dues_data
+from bundles.dues.data import DuesDataError
+from bundles.dues.models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
+from bundles.dues.services import Programme
 from extensions import db
 from i18n import Form
 

@@ -1,6 +1,6 @@
 """The platform in a few numbers, for the admin console's front page: two statements.
 
-Cover stages come from ``sponsorship.ledger`` (the one place that knows them):
+Cover stages come from ``sponsorship.continuity.ledger`` (the one place that knows them):
 
 - *covered now*: workers whose stage is active or lapsing (their membership stands and their
   cover has not lapsed into unpaid months);
@@ -14,12 +14,12 @@ from datetime import date
 from sqlalchemy import func, select
 
 from bundles.models import Partner, PartnerStatus
+from core.dates import jakarta_today
 from extensions import db
 from fulfillment.models import FulfillmentItem, ItemStatus
-from sponsorship.checkout_models import Payment, PaymentStatus, Refund
-from sponsorship.dates import jakarta_today
-from sponsorship.ledger import CoverageStage, stage_counts
-from sponsorship.models import Coverage
+from sponsorship.checkout.models import Payment, PaymentStatus, Refund
+from sponsorship.continuity.ledger import CoverageStage, stage_counts
+from workers.models import Coverage
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import ColumnElement
 
-from sponsorship.dates import JAKARTA
+from core.dates import JAKARTA
 
 MAX_PAGE = 100_000
 

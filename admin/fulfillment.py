@@ -15,6 +15,8 @@ from wtforms import SelectChoice
 from accounts.access import admin_required
 from admin.audit import record_admin_action
 from bundles.models import Partner
+from core.dates import jakarta_today
+from core.identity import mask_phone
 from extensions import db
 from fulfillment import actions, overview, remittance
 from fulfillment.forms import (
@@ -25,8 +27,6 @@ from fulfillment.forms import (
     VoidForm,
 )
 from fulfillment.models import RemittanceFile
-from sponsorship.dates import jakarta_today
-from sponsorship.identity import mask_phone
 
 _routes: list[tuple[str, Callable[..., Any], dict[str, Any]]] = []
 

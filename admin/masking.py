@@ -8,7 +8,7 @@ amounts.
 
 import re
 
-from sponsorship.identity import InvalidPhone, mask_phone
+from core.identity import InvalidPhone, mask_phone
 
 HIDDEN = "••••"
 _ORDER_REFERENCE = re.compile(r"PY-[0-9A-Z]{8}")

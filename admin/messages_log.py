@@ -16,9 +16,9 @@ from sqlalchemy import ColumnElement, select
 from accounts.access import admin_required
 from admin import filters
 from admin.masking import mask_recipient, mask_secrets
+from core.identity import InvalidPhone, normalize_phone
 from extensions import db
-from fulfillment.models import Channel, Message, MessageStatus
-from sponsorship.identity import InvalidPhone, normalize_phone
+from messaging.models import Channel, Message, MessageStatus
 
 bp = Blueprint("admin_messages", __name__, url_prefix="/admin/pesan")
 

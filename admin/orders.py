@@ -1,7 +1,7 @@
 """Admin: every order, one order's whole story (lines, parts, payments, refunds), refunding a
 whole order or one part with a reason, and the list of refunds.
 
-Refund money is always worked out by ``sponsorship.refunds`` (never twice, never more than
+Refund money is always worked out by ``sponsorship.payments.refunds`` (never twice, never more than
 paid); this module only picks what to refund, records who asked and why, and commits.
 """
 
@@ -24,22 +24,22 @@ from admin import filters
 from admin.audit import record_admin_action
 from extensions import db
 from i18n import Form
-from sponsorship import orders as order_reads
-from sponsorship.checkout_models import (
+from sponsorship.checkout import orders as order_reads
+from sponsorship.checkout.models import (
     Order,
     OrderLinePart,
     OrderStatus,
     Payment,
     Refund,
 )
-from sponsorship.refunds import (
+from sponsorship.payments.refunds import (
     REASON_MAX_LENGTH,
     REFUNDABLE_ORDER_STATUSES,
     RefundError,
     refund_for_part,
 )
-from sponsorship.refunds import refund_order as refund_order_service
-from sponsorship.refunds import refund_order_line_part as refund_part_service
+from sponsorship.payments.refunds import refund_order as refund_order_service
+from sponsorship.payments.refunds import refund_order_line_part as refund_part_service
 
 bp = Blueprint("admin_orders", __name__, url_prefix="/admin/pesanan")
 

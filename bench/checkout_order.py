@@ -20,7 +20,7 @@ from sqlalchemy import event, insert, select
 from accounts.models import Role, User
 from app import create_app
 from bench.common import bench_config
-from bundles.dues_data import ensure_default_dues_data
+from bundles.dues.data import ensure_default_dues_data
 from bundles.models import (
     Bundle,
     BundlePart,
@@ -33,10 +33,10 @@ from bundles.models import (
 )
 from bundles.pricing import price_line
 from extensions import db, utcnow
-from sponsorship.cart import add_to_cart
-from sponsorship.checkout import place_order
-from sponsorship.models import Worker
+from sponsorship.checkout.cart import add_to_cart
+from sponsorship.checkout.services import place_order
 from vault import digest, encrypt
+from workers.models import Worker
 
 TODAY = date(2026, 11, 10)
 OCCUPATIONS = ("farmer", "market_trader", "ojek_online", "fisher", "domestic_worker")

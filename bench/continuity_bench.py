@@ -5,8 +5,9 @@
 
 Seeds 100,000 workers, each with one Coverage bought by one of 2,000 sponsors, the cover ending
 on month ends spread over 18 months around the benchmark day, then runs
-``sponsorship.continuity.run_nightly`` as beat or cron would on the days 14, 7 and 1 days before
-one cohort's cover lapses, and once more on the 14-day day (a repeated run must send nothing).
+``sponsorship.continuity.nightly.run_nightly`` as beat or cron would on the days 14, 7 and 1
+days before one cohort's cover lapses, and once more on the 14-day day (a repeated run must
+send nothing).
 Reports each run's time, SQL statements and messages written; the tracemalloc peak of one run
 (the 7-day run, traced separately: tracemalloc slows what it traces) and the process's max RSS
 (it includes seeding). Message delivery is Celery's job after the commit: here the delivery tasks
@@ -32,12 +33,12 @@ from app import create_app
 from bench.common import bench_config, write_section
 from bench.fulfillment_bench import README, machine, pgbench_tps
 from bundles.models import Bundle, BundlePart, FulfillmentMethod, Offer, OfferKind, Partner
+from core.dates import add_months, first_of_month, month_end
 from extensions import db, utcnow
-from fulfillment.models import Message
-from sponsorship.checkout_models import Order, OrderLine, OrderStatus
-from sponsorship.continuity import run_nightly
-from sponsorship.dates import add_months, first_of_month, month_end
-from sponsorship.models import Coverage, Worker
+from messaging.models import Message
+from sponsorship.checkout.models import Order, OrderLine, OrderStatus
+from sponsorship.continuity.nightly import run_nightly
+from workers.models import Coverage, Worker
 
 SECTION = "## Continuity: the nightly lapse-alert run over 100,000 coverages (sponsorship)"
 COHORT_END = date(2027, 3, 31)  # the cohort whose alerts the runs send
@@ -210,7 +211,7 @@ def timed_run(label: str, today: date, *, traced: bool = False) -> tuple[RunFigu
 
 
 def run(args: argparse.Namespace) -> Result:
-    from sponsorship import lapse_alerts
+    from sponsorship.continuity import lapse_alerts
 
     result = Result(coverages=args.coverages)
     delivered: list[object] = []
@@ -239,7 +240,7 @@ def run(args: argparse.Namespace) -> Result:
             result.traced_peak_mb = peak
             figures, _ = timed_run("1 day", COHORT_END)
             result.runs.append(figures)
-            from sponsorship.ledger import stage_counts
+            from sponsorship.continuity.ledger import stage_counts
 
             result.stages = {str(k): v for k, v in stage_counts(COHORT_END).items()}
             db.session.remove()
@@ -257,7 +258,8 @@ def record(result: Result, args: argparse.Namespace) -> None:
     )
     body = f"""{SECTION}
 
-What: `sponsorship.continuity.run_nightly` — what Celery beat (`sponsorship.continuity_nightly`,
+What: `sponsorship.continuity.nightly.run_nightly` — what Celery beat
+(`sponsorship.continuity_nightly`,
 07:00 Jakarta) and `flask continuity alerts` run — over {result.coverages:,} workers with one
 Coverage each (one of {SPONSORS:,} sponsors; cover ending on month ends spread over 18 months, so
 about 1/18 of the workers reach each alert day and a third are in arrears or ended). A run is:

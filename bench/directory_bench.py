@@ -31,11 +31,11 @@ from typing import Any
 from sqlalchemy import create_engine, insert, text
 
 from app import create_app
+from core.identity import PROVINCES, Gender, Occupation
 from extensions import db
-from sponsorship.identity import PROVINCES, Gender, Occupation
-from sponsorship.models import Worker, WorkerSearchTerm
-from sponsorship.search import card_terms, occupation_words
 from vault import digest
+from workers.models import Worker, WorkerSearchTerm
+from workers.search import card_terms, occupation_words
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"

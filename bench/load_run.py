@@ -33,14 +33,15 @@ from sqlalchemy import func, insert, select
 from app import create_app
 from bench.common import BENCH_KEYS, create_schema, drop_schema
 from bench.directory_bench import free_port, seed, start_gunicorn, stop
-from bundles.dues_data import ensure_default_dues_data
+from bundles.dues.data import ensure_default_dues_data
 from extensions import db, utcnow
-from fulfillment.claim_codes import generate_claim_code
-from fulfillment.claims import claim_digest
-from fulfillment.models import ClaimCode, Message
-from sponsorship.checkout_models import OrderLine
-from sponsorship.models import Worker
+from fulfillment.claims.codes import generate_claim_code
+from fulfillment.claims.services import claim_digest
+from fulfillment.models import ClaimCode
+from messaging.models import Message
+from sponsorship.checkout.models import OrderLine
 from tests.fulfillment.support import make_combofit, make_paid_order
+from workers.models import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"

@@ -15,8 +15,8 @@ from accounts.access import role_required
 from accounts.models import Role
 from bundles import catalog
 from bundles.catalog import BundleDetails, BundleError
-from bundles.dues import PAYABLE_MONTHS, PayerKind
-from bundles.dues_data import load_dues_tables
+from bundles.dues.data import load_dues_tables
+from bundles.dues.services import PAYABLE_MONTHS, PayerKind
 from bundles.forms import BundleForm, BundlePartForm, ConfirmForm
 from bundles.models import Bundle, BundlePart, Offer, Partner, PartnerStatus
 from bundles.partners import partner_for
@@ -34,7 +34,7 @@ class NotAComposer(Exception):
 @bp.errorhandler(NotAComposer)
 def _not_a_composer(error: NotAComposer) -> Response:
     flash(_("Bundles can be composed once Payung has approved your partner account."), "info")
-    return redirect(url_for("bundles.partner_dashboard"))
+    return redirect(url_for("partner.dashboard"))
 
 
 def _composer() -> Partner | None:

@@ -9,8 +9,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from bundles.models import Offer, Partner, PartnerStatus
-from fulfillment.messages import queue_message
-from fulfillment.models import Channel, Message
+from messaging.models import Channel, Message
+from messaging.services import queue_message
 
 
 def _locale(partner: Partner) -> str:
@@ -34,7 +34,7 @@ def _email(partner: Partner, subject: str, body: str, purpose: str) -> Message |
 
 def partner_decision(partner: Partner) -> Message | None:
     """Tell the partner it was approved, rejected (with the reason) or suspended."""
-    link = _absolute("bundles.partner_dashboard")
+    link = _absolute("partner.dashboard")
     with force_locale(_locale(partner)):
         if partner.status == PartnerStatus.APPROVED:
             subject = _("Your Payung partner account is approved")

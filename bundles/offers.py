@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from bundles.dues_data import load_dues_tables
+from bundles.dues.data import load_dues_tables
 from bundles.models import (
     FulfillmentMethod,
     Offer,

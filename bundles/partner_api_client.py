@@ -1,6 +1,6 @@
 """The "test connection" call to a partner's API: a signed ``GET {endpoint}/ping``.
 
-The request is signed exactly as the fulfillment issuers sign theirs (``sandbox.signing``:
+The request is signed exactly as the fulfillment issuers sign theirs (``core.signing``:
 ``X-Payung-Timestamp`` and ``X-Payung-Signature: v1=HMAC-SHA256(secret, "{ts}.{body}")`` over an
 empty body), so a green check means the address, the network path and the shared secret all work.
 """
@@ -14,8 +14,8 @@ from flask_babel.speaklater import LazyString
 
 from bundles.models import FulfillmentMethod, Offer
 from bundles.offers import endpoint_problem
+from core.signing import signed_headers
 from extensions import db, utcnow
-from sandbox.signing import signed_headers
 from vault import VaultError, decrypt
 
 PING_PATH = "/ping"

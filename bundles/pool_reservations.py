@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from bundles.models import PoolCode, PoolCodeStatus
-from bundles.pricing import today_in_jakarta
+from core.dates import jakarta_today
 from extensions import db, utcnow
 
 
@@ -48,7 +48,7 @@ def reserve_codes(
     """
     if count <= 0:
         return 0
-    today = today or today_in_jakarta()
+    today = today or jakarta_today()
     now = utcnow()
     candidates = (
         select(PoolCode.id)

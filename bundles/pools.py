@@ -30,7 +30,7 @@ from bundles.models import (
     PoolUpload,
 )
 from bundles.pool_reservations import is_postgresql, not_expired, unreserved
-from bundles.pricing import today_in_jakarta
+from core.dates import jakarta_today
 from extensions import db, utcnow
 from vault import digest, encrypt
 
@@ -227,7 +227,7 @@ def stock_for(offer_ids: Iterable[int], *, today: date | None = None) -> dict[in
     """Stock per offer id in one query; offers without codes get an empty ``Stock``.
     ``available`` leaves out the codes orders hold (``reserved``)."""
     ids = list(offer_ids)
-    today = today or today_in_jakarta()
+    today = today or jakarta_today()
     now = utcnow()
     result = {offer_id: Stock() for offer_id in ids}
     if not ids:
@@ -279,7 +279,7 @@ def issue_pool_code(
     ``UPDATE … RETURNING`` picks and claims the code, so two issuers never get the same one;
     on PostgreSQL ``SKIP LOCKED`` lets them proceed in parallel. Codes expiring first are
     issued first."""
-    today = today or today_in_jakarta()
+    today = today or jakarta_today()
     now = utcnow()
     mine = PoolCode.reserved_order_id == order_id if order_id is not None else None
     drawable = or_(mine, unreserved(now)) if mine is not None else unreserved(now)

@@ -17,12 +17,12 @@ Every amount is whole rupiah; the snapshot is plain JSON (str, int, bool, list, 
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from bundles.dues import (
+from bundles.dues.data import DuesTables, load_dues_tables
+from bundles.dues.services import (
     PAYABLE_MONTHS,
     DuesQuote,
     InvalidDuesRequest,
@@ -32,13 +32,12 @@ from bundles.dues import (
     due_date,
     quote_dues,
 )
-from bundles.dues_data import DuesTables, load_dues_tables
 from bundles.models import Bundle, BundlePart, Offer, OfferKind, Operator
+from core.dates import jakarta_today
+from core.identity import InvalidPhone, Occupation, is_telkomsel, is_transport
 from extensions import utcnow
-from sponsorship.identity import InvalidPhone, Occupation, is_telkomsel, is_transport
 
 SNAPSHOT_VERSION = 1
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 class PricingError(Exception):
@@ -173,14 +172,10 @@ def bundle_available_for_phone(bundle: Bundle, phone_e164: str) -> bool:
     return all(offer_available_for_phone(part.offer, phone_e164) for part in bundle.parts)
 
 
-def today_in_jakarta() -> date:
-    return utcnow().astimezone(JAKARTA).date()
-
-
 def default_first_month(today: date | None = None) -> date:
     """The first contribution month a purchase today can still pay on time: this month until
     its due date (the 15th, or the Monday after), else next month."""
-    today = today or today_in_jakarta()
+    today = today or jakarta_today()
     this_month = today.replace(day=1)
     if today <= due_date(this_month):
         return this_month
@@ -190,7 +185,7 @@ def default_first_month(today: date | None = None) -> date:
 def price_line(
     bundle: Bundle, *, worker: Any, months: int, first_month: date, payer_kind: PayerKind | str
 ) -> LinePrice:
-    """Price ``bundle`` for ``worker`` (a ``sponsorship.models.Worker``) for ``months``
+    """Price ``bundle`` for ``worker`` (a ``workers.models.Worker``) for ``months``
     contribution months from ``first_month`` paid by a ``payer_kind`` payer.
 
     Raises ``PricingError`` when the bundle is not for sale, a part does not suit the worker's

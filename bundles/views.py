@@ -3,16 +3,11 @@
 from datetime import date
 
 from flask import Blueprint, abort, render_template, request
-from flask_login import current_user
 
-from accounts.access import partner_required, public
+from accounts.access import public
 from bundles import catalog as bundle_catalog
-from bundles import partner_stats, pools
-from bundles.dues import PAYABLE_MONTHS, PayerKind
-from bundles.dues_data import load_dues_tables
-from bundles.forms import new_profile_form
-from bundles.models import FulfillmentMethod, PartnerStatus
-from bundles.partners import partner_for
+from bundles.dues.data import load_dues_tables
+from bundles.dues.services import PAYABLE_MONTHS, PayerKind
 from bundles.pricing import PricingError, default_first_month, quote_bundle
 
 bp = Blueprint("bundles", __name__)
@@ -89,32 +84,3 @@ def _month_choices(start: date) -> list[date]:
         date(start.year + (start.month - 1 + n) // 12, (start.month - 1 + n) % 12 + 1, 1)
         for n in range(12)
     ]
-
-
-@bp.route("/mitra")
-@partner_required
-def partner_dashboard() -> str:
-    partner = partner_for(current_user)
-    if partner is None:
-        # A partner account starts here: complete the profile, then wait for approval.
-        return render_template(
-            "bundles/partner/profile.html", form=new_profile_form(current_user), partner=None
-        )
-    if partner.status != PartnerStatus.APPROVED:
-        return render_template("bundles/partner/waiting.html", partner=partner)
-    offers = partner.offers
-    pool_offers = [o for o in offers if o.fulfillment_method == FulfillmentMethod.CODE_POOL]
-    period = partner_stats.Period.parse(None)
-    return render_template(
-        "bundles/partner_dashboard.html",
-        partner=partner,
-        offers=offers,
-        sales=partner_stats.sales_by_offer(partner),
-        sales_this_month=partner_stats.sales_by_offer(partner, period),
-        stock=pools.stock_for(o.id for o in pool_offers),
-        pool_offers=pool_offers,
-        issued=partner_stats.issued_by_offer(partner),
-        claimed=partner_stats.claimed_by_offer(partner),
-        statement=partner_stats.settlement_statement(partner, period),
-        bundles=bundle_catalog.bundles_of(partner),
-    )

@@ -59,7 +59,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 2
 
 def register_stripe_webhook() -> None:
     from app import create_app
-    from sponsorship.stripe_gateway import gateway_from_config
+    from sponsorship.payments.stripe_gateway import gateway_from_config
 
     app = create_app()
     with app.app_context():

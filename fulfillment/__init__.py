@@ -1,1 +1,1 @@
-"""Fulfillment: issuing every part of every bundle, claim codes, and messages to workers."""
+"""Fulfillment: issuing every part of every paid order, claims, remittance and the sweeper."""

@@ -10,10 +10,10 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 
 from bundles.models import FulfillmentMethod, Offer, PoolCode, PoolCodeStatus
+from core.locking import lock_row
 from extensions import db
 from fulfillment import clock
-from fulfillment.claims import rotate_claim_code
-from fulfillment.locking import lock_row
+from fulfillment.claims.services import rotate_claim_code
 from fulfillment.models import (
     IN_PROGRESS,
     ClaimCode,
@@ -23,9 +23,9 @@ from fulfillment.models import (
     ItemStatus,
 )
 from fulfillment.services import new_item_key, schedule_refund
-from jobs import on_commit
-from sponsorship.checkout_models import Order, OrderStatus
-from sponsorship.refunds import refund_for_part
+from jobs import enqueue_after_commit
+from sponsorship.checkout.models import Order, OrderStatus
+from sponsorship.payments.refunds import refund_for_part
 
 
 class ActionRefused(Exception):
@@ -42,9 +42,7 @@ def _locked(item_id: int) -> FulfillmentItem:
 
 
 def _enqueue(item_id: int) -> None:
-    from fulfillment.tasks import issue_item
-
-    on_commit(lambda: issue_item.delay(item_id))
+    enqueue_after_commit("fulfillment.issue_item", item_id)
 
 
 def _refuse_if_refunded(item: FulfillmentItem) -> None:

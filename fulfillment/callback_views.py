@@ -5,10 +5,10 @@ from flask import Blueprint, jsonify, request
 from werkzeug.wrappers import Response
 
 from accounts.access import public
+from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from extensions import csrf, db
 from fulfillment.callbacks import CallbackRefused, accept_telco_callback
 from fulfillment.tasks import complete_order
-from sandbox.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 bp = Blueprint("fulfillment_callbacks", __name__, url_prefix="/api/callbacks")
 

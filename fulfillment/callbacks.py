@@ -10,15 +10,15 @@ import json
 from sqlalchemy import select
 
 from bundles.models import Offer
+from core.locking import lock_row
+from core.signing import SignatureError, verify
 from extensions import db
 from fulfillment import clock
 from fulfillment.issuers import AwaitingPartner, CannotIssue, RetryLater
 from fulfillment.issuers.endpoints import endpoint_for
 from fulfillment.issuers.partner_api import topup_outcome
-from fulfillment.locking import lock_row
 from fulfillment.models import IN_PROGRESS, FulfillmentItem
 from fulfillment.services import AttemptResult, apply_outcome, fail_item, finish_attempt
-from sandbox.signing import SignatureError, verify
 
 
 class CallbackRefused(Exception):

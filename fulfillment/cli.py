@@ -9,10 +9,10 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from bundles.models import Partner, PartnerKind
+from core.dates import jakarta_today
 from extensions import db
 from fulfillment import actions, remittance, sweeper
 from fulfillment.models import FulfillmentItem, RemittanceFile
-from sponsorship.dates import jakarta_today
 
 fulfillment_cli = AppGroup("fulfillment", help="Issue, sweep and reconcile bundle parts.")
 

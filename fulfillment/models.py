@@ -1,5 +1,5 @@
 """Fulfillment state: one item per part of every paid order line, its append-only history,
-the line's claim code, what was remitted to insurers, and outbound messages.
+the line's claim code and what was remitted to insurers.
 
 Statuses change only through ``FulfillmentItem.transition``, which also writes the event row,
 so no change of an item can happen without its history. No ``__repr__`` here shows a code,
@@ -22,48 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.errors import IllegalTransition
 from extensions import UtcDateTime, append_only, db, utcnow
-from sponsorship.checkout_models import IllegalTransition
-from vault import decrypt
-
-
-class Channel(StrEnum):
-    SMS = "sms"
-    WHATSAPP = "whatsapp"
-    EMAIL = "email"
-
-
-class MessageStatus(StrEnum):
-    QUEUED = "queued"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class Message(db.Model):
-    """One outbound message. ``body`` is readable, with every code it carries replaced by
-    ``••••••``; the whole text is kept only encrypted (``body_sealed``), until a real gateway
-    has delivered it (the development outbox keeps it to show). Never logged."""
-
-    __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_status_created", "status", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[Channel] = mapped_column(String(16))
-    recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str | None] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    body_sealed: Mapped[str | None] = mapped_column(Text)  # vault.encrypt(whole text)
-    purpose: Mapped[str] = mapped_column(String(40))
-    status: Mapped[MessageStatus] = mapped_column(String(16), default=MessageStatus.QUEUED)
-    attempts: Mapped[int] = mapped_column(default=0)
-    provider_reference: Mapped[str | None] = mapped_column(String(100))
-    error: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-
-    def full_body(self) -> str:
-        """The text as the recipient reads it, codes included (while it is still kept)."""
-        return decrypt(self.body_sealed) if self.body_sealed else self.body
 
 
 class ItemStatus(StrEnum):
@@ -187,7 +147,7 @@ class FulfillmentItem(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
-    part: Mapped["OrderLinePart"] = relationship()  # noqa: F821 (sponsorship.checkout_models)
+    part: Mapped["OrderLinePart"] = relationship()  # noqa: F821 (sponsorship.checkout.models)
     line: Mapped["OrderLine"] = relationship()  # noqa: F821
     offer: Mapped["Offer"] = relationship()  # noqa: F821 (bundles.models)
     events: Mapped[list["FulfillmentEvent"]] = relationship(

@@ -15,13 +15,14 @@ from sqlalchemy import select, update
 
 from accounts.models import Role, User
 from bundles.models import Offer
+from core.identity import first_name_and_initial
 from extensions import db
-from fulfillment.messages import queue_message
-from fulfillment.models import Channel, FulfillmentItem, ItemStatus
+from fulfillment.models import FulfillmentItem, ItemStatus
 from i18n import rupiah
-from sponsorship.checkout_models import Order, OrderLine, Refund
-from sponsorship.identity import first_name_and_initial
-from sponsorship.models import Worker
+from messaging.models import Channel
+from messaging.services import queue_message
+from sponsorship.checkout.models import Order, OrderLine, Refund
+from workers.models import Worker
 
 DIGEST_BATCH = 5_000
 LISTED_PARTS = 20

@@ -24,9 +24,9 @@ from fulfillment.models import (
     RemittanceStatus,
 )
 from i18n import rupiah
-from sponsorship.checkout_models import Order, OrderLine, OrderLinePart, Refund
-from sponsorship.models import Worker
+from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, Refund
 from vault import VaultError, decrypt
+from workers.models import Worker
 
 ATTENTION = (
     ItemStatus.FAILED,

@@ -16,11 +16,11 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 
 from bundles.models import Bundle, Offer
+from core.identity import first_name_and_initial
 from extensions import db
 from fulfillment.models import ClaimCode, FulfillmentItem, ItemStatus
-from sponsorship.checkout_models import Order, OrderLine, OrderLinePart, Refund
-from sponsorship.identity import first_name_and_initial
-from sponsorship.models import Worker
+from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, Refund
+from workers.models import Worker
 
 
 class PartState(StrEnum):
@@ -120,6 +120,14 @@ class OrderProgress:
 
     def count(self, state: PartState) -> int:
         return self.counts.get(state, 0)
+
+    @property
+    def parts_settled(self) -> int:
+        return self.count(PartState.ISSUED) + self.count(PartState.REFUNDED)
+
+    @property
+    def parts_failed(self) -> int:
+        return self.count(PartState.FAILED)
 
     @property
     def is_complete(self) -> bool:

@@ -10,9 +10,9 @@ An idempotency key alone is not enough: a partner may forget it (a restart, an e
 """
 
 from bundles.models import FulfillmentMethod
+from core.locking import lock_row
 from extensions import db
 from fulfillment import clock, services
-from fulfillment.locking import lock_row
 from fulfillment.models import IN_PROGRESS, FulfillmentItem
 
 PARTNER_METHODS = frozenset({FulfillmentMethod.PARTNER_API, FulfillmentMethod.DUES_REMITTANCE})

@@ -1,6 +1,6 @@
 """Giving the sponsor back a part that failed or was voided.
 
-The refund job locks the item and refunds exactly that part (``sponsorship.refunds``, which
+The refund job locks the item and refunds exactly that part (``sponsorship.payments.refunds``, which
 never refunds a part twice). A payment provider that cannot be reached is retried with backoff;
 anything else (no payment to refund, more than was paid) waits for an admin.
 """
@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from core.locking import lock_row
 from extensions import db
 from fulfillment import clock
-from fulfillment.locking import lock_row
+from fulfillment.issuers.partner_client import backoff_delay
 from fulfillment.models import (
     NEEDS_REFUND,
     EventKind,
@@ -21,7 +22,6 @@ from fulfillment.models import (
     FulfillmentItem,
     ItemStatus,
 )
-from fulfillment.partner_client import backoff_delay
 from fulfillment.services import (
     DUE_TOLERANCE,
     AttemptResult,
@@ -29,9 +29,9 @@ from fulfillment.services import (
     finish_attempt,
     order_refunded,
 )
-from jobs import on_commit
-from sponsorship.checkout_models import OrderLinePart
-from sponsorship.refunds import RefundError, refund_order_line_part
+from jobs import enqueue_after_commit
+from sponsorship.checkout.models import OrderLinePart
+from sponsorship.payments.refunds import RefundError, refund_order_line_part
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,7 @@ def _refund_failed(item: FulfillmentItem, error: RefundError, now: datetime) -> 
         )
         item.next_attempt_at = now + timedelta(seconds=delay)
         if not current_app.config["CELERY"].get("task_always_eager"):
-            from fulfillment.tasks import refund_item as refund_task
-
-            on_commit(lambda: refund_task.apply_async((item.id,), countdown=delay))
+            enqueue_after_commit("fulfillment.refund_item", item.id, countdown=delay)
     else:
         item.next_attempt_at = None  # an admin must look: retry, substitute or void
     log.warning("refund of item %s failed: %s", item.id, error.code)

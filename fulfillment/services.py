@@ -19,9 +19,10 @@ from flask import current_app
 from sqlalchemy import exists, insert, select
 
 from bundles.models import Offer
+from core.locking import lock_row
 from extensions import db
 from fulfillment import clock
-from fulfillment.claims import issue_claim_code
+from fulfillment.claims.services import issue_claim_code
 from fulfillment.issuers import (
     AwaitingPartner,
     CannotIssue,
@@ -30,7 +31,7 @@ from fulfillment.issuers import (
     RetryLater,
     issuer_for,
 )
-from fulfillment.locking import lock_row
+from fulfillment.issuers.partner_client import backoff_delay
 from fulfillment.models import (
     IN_PROGRESS,
     UNSETTLED,
@@ -40,12 +41,11 @@ from fulfillment.models import (
     FulfillmentItem,
     ItemStatus,
 )
-from fulfillment.partner_client import backoff_delay
 from fulfillment.progress import OrderProgress, order_progress
-from jobs import on_commit
-from sponsorship.checkout_models import Order, OrderLine, OrderLinePart, OrderStatus
-from sponsorship.models import Worker
+from jobs import enqueue_after_commit, on_commit, task
+from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
 from vault import encrypt
+from workers.models import Worker
 
 log = logging.getLogger(__name__)
 
@@ -159,14 +159,12 @@ def start_fulfillment(order: Order) -> list[FulfillmentItem]:
 
 
 def enqueue_items(item_ids: list[int]) -> None:
-    from fulfillment.tasks import dispatch_items, issue_item
-
     if len(item_ids) <= INLINE_ENQUEUE_MAX:
         for item_id in item_ids:
-            issue_item.delay(item_id)
+            task("fulfillment.issue_item").delay(item_id)
         return
     for start in range(0, len(item_ids), DISPATCH_CHUNK):
-        dispatch_items.delay(item_ids[start : start + DISPATCH_CHUNK])
+        task("fulfillment.dispatch_items").delay(item_ids[start : start + DISPATCH_CHUNK])
 
 
 def schedule_attempt(item_id: int, at: datetime) -> None:
@@ -174,16 +172,12 @@ def schedule_attempt(item_id: int, at: datetime) -> None:
     queue, so the sweeper (``flask fulfillment sweep``) runs due retries instead."""
     if current_app.config["CELERY"].get("task_always_eager"):
         return
-    from fulfillment.tasks import issue_item
-
     delay = max(0.0, (at - clock.now()).total_seconds())
-    on_commit(lambda: issue_item.apply_async((item_id,), countdown=delay))
+    enqueue_after_commit("fulfillment.issue_item", item_id, countdown=delay)
 
 
 def schedule_refund(item_id: int) -> None:
-    from fulfillment.tasks import refund_item
-
-    on_commit(lambda: refund_item.delay(item_id))
+    enqueue_after_commit("fulfillment.refund_item", item_id)
 
 
 # --- one attempt --------------------------------------------------------------------------

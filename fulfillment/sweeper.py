@@ -23,12 +23,11 @@ from fulfillment.models import (
     ClaimCode,
     FulfillmentItem,
     ItemStatus,
-    Message,
-    MessageStatus,
 )
 from fulfillment.services import complete_order_if_settled, settle_line
-from jobs import on_commit
-from sponsorship.checkout_models import Order, OrderStatus
+from jobs import on_commit, task
+from messaging.models import Message, MessageStatus
+from sponsorship.checkout.models import Order, OrderStatus
 
 MESSAGE_MAX_ATTEMPTS = 5
 MESSAGE_GRACE = timedelta(seconds=60)
@@ -78,14 +77,12 @@ def sweep(*, now: datetime | None = None, limit: int | None = None) -> SweepRepo
     report.notices_sent = notices.send_failure_notices(now=now)
 
     def enqueue() -> None:
-        from fulfillment.tasks import deliver_message, issue_item, refund_item
-
         for item_id in item_ids:
-            issue_item.delay(item_id)
+            task("fulfillment.issue_item").delay(item_id)
         for item_id in refund_ids:
-            refund_item.delay(item_id)
+            task("fulfillment.refund_item").delay(item_id)
         for message_id in message_ids:
-            deliver_message.delay(message_id)
+            task("fulfillment.deliver_message").delay(message_id)
 
     on_commit(enqueue)
     db.session.flush()

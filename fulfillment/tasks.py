@@ -9,24 +9,12 @@ from celery import shared_task
 
 from extensions import db
 from fulfillment import refunding, services, sweeper
-from fulfillment.locking import lock_row
-from fulfillment.messages import deliver
-from fulfillment.models import Message
 from fulfillment.reconcile import note_partner_call
-from sponsorship.refunds import RefundError
+from sponsorship.payments.refunds import RefundError
 
 log = logging.getLogger(__name__)
 
 DURABLE = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
-
-
-@shared_task(name="fulfillment.deliver_message", **DURABLE)
-def deliver_message(message_id: int) -> None:
-    message = lock_row(Message, message_id)
-    if message is None:
-        return
-    deliver(message)
-    db.session.commit()
 
 
 @shared_task(name="fulfillment.dispatch_items", **DURABLE)

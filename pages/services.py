@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from extensions import db
-from sponsorship.models import Worker
+from workers.models import Worker
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from accounts.access import public
-from pages.rate_limits import too_many_tries_error_page
+from core.rate_limits import too_many_tries_error_page
 from pages.services import landing_figures
 from security import safe_next
 

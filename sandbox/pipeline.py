@@ -15,15 +15,15 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 
-from sandbox.errors import PartnerError
-from sandbox.idempotency import StoredResponse, request_fingerprint
-from sandbox.signing import (
+from core.signing import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     SignatureError,
     verify,
 )
+from sandbox.errors import PartnerError
+from sandbox.idempotency import StoredResponse, request_fingerprint
 from sandbox.state import PARTNER_APIS, current_state
 
 PartnerView = Callable[..., tuple[dict[str, Any], int]]

@@ -17,9 +17,9 @@ from typing import Any
 
 import requests
 
+from core.signing import signed_headers
 from sandbox.dates import utc_now_iso
 from sandbox.ledger import Ledger
-from sandbox.signing import signed_headers
 from sandbox.storage import Storage
 
 # A Telkomsel-shaped number the sandbox treats as inactive, so issuers can test a failed top-up.

@@ -1,1 +1,1 @@
-"""Worker registry and directory, cart, orders, payments, renewals and the sponsor dashboard."""
+"""What sponsors do: the directory pages, checkout, payments, continuity, dashboard, notes."""

@@ -24,18 +24,8 @@ from werkzeug.wrappers import Response
 
 from accounts.access import public, sponsor_required
 from bundles.models import Bundle
-from extensions import db, limiter, utcnow
-from sponsorship import directory, invitations
-from sponsorship.bundle_prices import SelectionPrices, selection_prices
-from sponsorship.coverage import CoverageStatus, coverage_status
-from sponsorship.dashboard import paid_workers_page
-from sponsorship.dashboard_views import bp as reports_bp
-from sponsorship.dashboard_views import render_dashboard
-from sponsorship.dates import jakarta_today
-from sponsorship.directory_forms import CoverMatchingForm, DirectoryFilterForm, SelectWorkersForm
-from sponsorship.enrolment_views import bp as enrolment_bp
-from sponsorship.forms import InvitationForm
-from sponsorship.identity import (
+from core.dates import jakarta_today
+from core.identity import (
     OCCUPATION_LABELS,
     PROVINCES,
     IdentityError,
@@ -44,9 +34,20 @@ from sponsorship.identity import (
     first_name_and_initial,
     mask_phone,
 )
-from sponsorship.models import Worker, WorkerSelection
-from sponsorship.registration_views import bp as registration_bp
-from sponsorship.registry import RegistryError
+from extensions import db, limiter, utcnow
+from sponsorship.checkout.bundle_prices import SelectionPrices, selection_prices
+from sponsorship.dashboard.services import paid_workers_page
+from sponsorship.dashboard.views import bp as reports_bp
+from sponsorship.dashboard.views import render_dashboard
+from workers.coverage import CoverageStatus, coverage_status
+from workers.directory import queries as directory
+from workers.directory.forms import CoverMatchingForm, DirectoryFilterForm, SelectWorkersForm
+from workers.enrolment import invitations
+from workers.enrolment.views import bp as enrolment_bp
+from workers.forms import InvitationForm
+from workers.models import Worker, WorkerSelection
+from workers.registration_views import bp as registration_bp
+from workers.registry import RegistryError
 
 bp = Blueprint("sponsorship", __name__)
 bp.register_blueprint(registration_bp)

@@ -23,7 +23,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from accounts.models import Role, User
-from bundles.dues_data import ensure_default_dues_data
+from bundles.dues.data import ensure_default_dues_data
 from bundles.models import (
     FulfillmentMethod,
     OfferBilling,
@@ -34,12 +34,13 @@ from bundles.models import (
     PoolCodeStatus,
 )
 from extensions import db, utcnow
-from sponsorship.cart import add_to_cart, cart_for
-from sponsorship.checkout import place_order
-from sponsorship.checkout_models import Order, PayerKind
-from sponsorship.models import Worker
+from fulfillment import services
+from sponsorship.checkout.cart import add_to_cart, cart_for
+from sponsorship.checkout.models import Order, PayerKind
+from sponsorship.checkout.services import place_order
 from tests.stripe_support import CARD_SUCCEEDS, LocalStripe
 from vault import digest, encrypt
+from workers.models import Worker
 
 TELKOMSEL = "+6281234{:05d}"  # 0812…: Telkomsel
 INDOSAT = "+6285712{:05d}"  # 0857…: another network
@@ -172,7 +173,6 @@ def ordered(sponsor: User) -> Callable[..., Order]:
 @pytest.fixture
 def fulfillment_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Order ids each time fulfillment really started; its jobs are not run."""
-    from fulfillment import services
 
     started: list[int] = []
     real_start = services.start_fulfillment

@@ -35,8 +35,8 @@ from bundles.models import (
     PartnerStatus,
 )
 from extensions import db
-from sponsorship.models import Worker
 from vault import digest, encrypt
+from workers.models import Worker
 
 pytest_plugins = ["tests.sandbox_support", "tests.stripe_support", "tests.checkout_support"]
 

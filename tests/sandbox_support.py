@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import requests
 
+from core.signing import signed_headers
 from sandbox.app import DEFAULT_CONFIG
-from sandbox.signing import signed_headers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_S = 20.0

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from sponsorship.stripe_gateway import StripeGateway
+from sponsorship.payments.stripe_gateway import StripeGateway
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

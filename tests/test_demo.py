@@ -6,11 +6,11 @@ from sqlalchemy import func, select
 
 from accounts.models import Role, User
 from bundles.models import Bundle, PoolCode
+from core.identity import Gender, check_nik
 from demo import DEMO_PASSWORD, seed_demo_command
 from extensions import db
-from sponsorship.identity import Gender, check_nik
-from sponsorship.models import Worker
 from vault import decrypt
+from workers.models import Worker
 
 
 def test_seed_demo_fills_an_empty_database_once(app):

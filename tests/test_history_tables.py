@@ -5,8 +5,8 @@ import pytest
 from accounts.models import Role
 from admin.models import AuditEvent
 from extensions import AppendOnlyError, db
-from sponsorship.models import ConsentAction, ConsentEvent, ConsentKind, EnrolmentSource
-from sponsorship.self_models import ChangeKind, WorkerChange
+from workers.models import ConsentAction, ConsentEvent, ConsentKind, EnrolmentSource
+from workers.self_models import ChangeKind, WorkerChange
 
 
 def history_rows(worker, admin):

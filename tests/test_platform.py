@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from accounts.models import Role
 from app import create_app
 from extensions import db
-from fulfillment.messages import queue_message
-from fulfillment.models import Channel, Message, MessageStatus
+from messaging.models import Channel, Message, MessageStatus
+from messaging.services import queue_message
 from security import content_security_policy
 from tests.conftest import PASSWORD, UnplannedNetworkCall, make_test_app
 

@@ -5,6 +5,10 @@ own guess on pages without the layout (PDFs, CSVs)."""
 
 import re
 
+from flask import url_for
+
+from accounts.models import Role
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -32,8 +36,6 @@ def test_pages_link_versioned_static_files_cached_for_a_year(client):
 
 
 def test_the_version_changes_with_the_file(app, tmp_path):
-    from flask import url_for
-
     static = tmp_path / "static"
     (static / "css").mkdir(parents=True)
     sheet = static / "css" / "x.css"
@@ -58,8 +60,6 @@ def test_an_unversioned_or_stale_request_is_cached_briefly_not_forever(client):
 
 
 def test_static_files_stay_cacheable_for_a_signed_in_user(client, login_as, make_user):
-    from accounts.models import Role
-
     login_as(make_user(Role.SPONSOR))
     css = re.search(r'<link rel="stylesheet" href="([^"]+)"', client.get("/").text).group(1)
     assert cache_control(fetch(client, css)) == set(IMMUTABLE.split(", "))

@@ -14,10 +14,10 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from bundles.models import Offer
+from fulfillment.issuers.partner_client import PartnerRefused, PartnerUnavailable
 from fulfillment.models import FulfillmentItem
-from fulfillment.partner_client import PartnerRefused, PartnerUnavailable
-from sponsorship.checkout_models import OrderLine, OrderLinePart
-from sponsorship.models import Worker
+from sponsorship.checkout.models import OrderLine, OrderLinePart
+from workers.models import Worker
 
 
 class RetryLater(Exception):

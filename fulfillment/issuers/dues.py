@@ -4,7 +4,7 @@
    the insurer's registration API (with the worker's consent to share their data with it);
 2. the dues for the months bought, as priced at checkout, remitted through the insurer's API
    and recorded as a ``Remittance`` (it goes into that day's remittance file);
-3. the worker's cover extended (``sponsorship.coverage.extend_coverage``).
+3. the worker's cover extended (``workers.coverage.extend_coverage``).
 
 Each call has its own idempotency key (``{key}:register``, ``{key}:dues``), so a retry after
 a lost answer gets the insurer's stored answer instead of paying twice. And in case the insurer
@@ -15,10 +15,10 @@ and records it instead of paying again.
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from core.dates import JAKARTA, add_months
 from extensions import db
 from fulfillment.issuers.base import (
     CannotIssue,
@@ -29,12 +29,11 @@ from fulfillment.issuers.base import (
 )
 from fulfillment.issuers.endpoints import client_for
 from fulfillment.issuers.partner_api import reconciled
+from fulfillment.issuers.partner_client import PartnerClient
 from fulfillment.models import InsurerMembership, Remittance
-from fulfillment.partner_client import PartnerClient
-from sponsorship.dates import add_months
 from vault import VaultError, decrypt, encrypt
+from workers.coverage import extend_coverage
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 COMPULSORY = ["JKK", "JKM"]
 
 
@@ -109,8 +108,6 @@ class DuesRemittanceIssuer:
                 business_date=accepted_at.astimezone(JAKARTA).date(),
             )
         )
-        from sponsorship.coverage import extend_coverage
-
         coverage = extend_coverage(
             ctx.worker,
             months=len(months),

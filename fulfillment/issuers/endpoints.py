@@ -11,7 +11,7 @@ from flask import current_app
 
 from bundles.models import Offer, OfferKind
 from fulfillment.issuers.base import CannotIssue, RetryLater
-from fulfillment.partner_client import PartnerClient
+from fulfillment.issuers.partner_client import PartnerClient
 from vault import VaultError, decrypt
 
 API_FOR_KIND = {

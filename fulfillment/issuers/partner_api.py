@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 
 from bundles.models import Operator
+from core.identity import is_telkomsel
 from fulfillment.issuers.base import (
     AwaitingPartner,
     CannotIssue,
@@ -24,8 +25,7 @@ from fulfillment.issuers.base import (
     reference_path,
 )
 from fulfillment.issuers.endpoints import api_for, client_for
-from fulfillment.partner_client import PartnerClient
-from sponsorship.identity import is_telkomsel
+from fulfillment.issuers.partner_client import PartnerClient
 from vault import digest
 
 MAX_VALIDITY_DAYS = 365

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from accounts.models import OneTimeCode, Role, User
 from extensions import db, utcnow
-from fulfillment.models import Message, MessageStatus
+from messaging.models import Message, MessageStatus
 
 
 def last_code(phone: str) -> str:

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from accounts.models import Role, User
 from extensions import db
-from sponsorship.checkout_models import Order
+from sponsorship.checkout.models import Order
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 
 

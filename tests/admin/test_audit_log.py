@@ -9,13 +9,13 @@ from sqlalchemy import func, select, update
 from accounts.models import Role
 from admin.audit import record_admin_action
 from admin.models import AuditEvent
-from bundles.dues_data import ensure_default_dues_data
+from bundles.dues.data import ensure_default_dues_data
 from bundles.models import PartnerStatus
 from extensions import AppendOnlyError, db
 from fulfillment import actions
 from fulfillment.models import FulfillmentItem
 from fulfillment.services import start_fulfillment
-from sponsorship.models import ConsentAction, ConsentEvent, ConsentKind, EnrolmentSource
+from workers.models import ConsentAction, ConsentEvent, ConsentKind, EnrolmentSource
 
 
 def audit_events():

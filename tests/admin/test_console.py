@@ -9,8 +9,8 @@ from bundles.models import PartnerStatus
 from extensions import db
 from fulfillment.models import FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Refund
-from sponsorship.coverage import extend_coverage
+from sponsorship.checkout.models import Refund
+from workers.coverage import extend_coverage
 
 TODAY = date(2026, 3, 20)
 ADMIN_PAGES = [

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select, text
 
 from extensions import db, utcnow
-from fulfillment import messages as outbound
-from fulfillment.claims import issue_claim_code
-from fulfillment.models import Message, MessageStatus
-from sponsorship.checkout_models import OrderLine
+from fulfillment.claims.services import issue_claim_code
+from messaging import services as outbound
+from messaging.models import Message, MessageStatus
+from sponsorship.checkout.models import OrderLine
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 
 PHONE = "+6281234567890"

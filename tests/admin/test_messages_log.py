@@ -8,8 +8,8 @@ from sqlalchemy import update
 from accounts.models import Role
 from admin.masking import mask_recipient, mask_secrets
 from extensions import db
-from fulfillment.messages import queue_message
-from fulfillment.models import Channel, Message, MessageStatus
+from messaging.models import Channel, Message, MessageStatus
+from messaging.services import queue_message
 
 PHONE = "+6281234560001"
 OTHER_PHONE = "+6285712340002"

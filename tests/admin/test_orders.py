@@ -10,8 +10,8 @@ from accounts.models import Role
 from admin import orders as admin_orders
 from admin.models import AuditEvent
 from extensions import db
-from sponsorship.checkout_models import Order, OrderLinePart, OrderStatus, Refund
-from sponsorship.stripe_gateway import StripeGateway
+from sponsorship.checkout.models import Order, OrderLinePart, OrderStatus, Refund
+from sponsorship.payments.stripe_gateway import StripeGateway
 from tests.fulfillment.support import make_sponsor
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from admin.models import AuditEvent
 from extensions import db
-from sponsorship.checkout_models import Order, OrderStatus, Refund
+from sponsorship.checkout.models import Order, OrderStatus, Refund
 
 
 def count(model):

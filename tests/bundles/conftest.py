@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Role
-from bundles.api_keys import create_api_key
-from bundles.dues_data import ensure_default_dues_data
+from bundles.dues.data import ensure_default_dues_data
 from bundles.models import (
     FulfillmentMethod,
     Offer,
@@ -19,7 +18,8 @@ from bundles.models import (
     PartnerKind,
 )
 from extensions import db
-from sponsorship.checkout_models import Order, OrderLine, OrderLinePart, OrderStatus
+from partnerhome.api.keys import create_api_key
+from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
 
 _references = count(1)
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import Role
-from bundles.dues_models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
+from bundles.dues.models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
 from extensions import db
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from bundles.models import PartnerKind
 from extensions import db
-from sponsorship.models import Worker
+from workers.models import Worker
 
 
 def worker_row(n, **changes):

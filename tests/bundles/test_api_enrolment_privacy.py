@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from bundles.models import PartnerKind
 from extensions import db
-from fulfillment.models import Message
-from sponsorship.enrolment_models import EnrolmentRequest
-from sponsorship.models import Worker
+from messaging.models import Message
 from tests.bundles.test_api_enrolment import worker_row
 from vault import digest
+from workers.enrolment.models import EnrolmentRequest
+from workers.models import Worker
 
 KNOWN_NIK = "3201015205909001"
 FRESH_NIK = "3201015205909002"

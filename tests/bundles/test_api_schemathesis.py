@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from bundles.api_keys import create_api_key
 from bundles.models import FulfillmentMethod, OfferBilling
 from bundles.pools import CodeRow, upload_pool_codes
 from extensions import db
+from partnerhome.api.keys import create_api_key
 
 pytestmark = pytest.mark.slow
 

@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 
 from bundles.models import FulfillmentMethod, OfferBilling, PoolCode, PoolCodeStatus, PoolUpload
 from bundles.pools import CodeRow, issue_pool_code, stock_for, upload_pool_codes
-from bundles.pricing import today_in_jakarta
+from core.dates import jakarta_today
 from extensions import db
-from fulfillment.models import Channel, Message
+from messaging.models import Channel, Message
 from vault import decrypt, digest
 
-NEXT_YEAR = (today_in_jakarta() + timedelta(days=365)).isoformat()
+NEXT_YEAR = (jakarta_today() + timedelta(days=365)).isoformat()
 
 
 @pytest.fixture
@@ -199,7 +199,7 @@ def _codes(offer, *rows):
 
 
 def test_stock_counts_available_issued_expiring_and_expired(pool_offer):
-    today = today_in_jakarta()
+    today = jakarta_today()
     _codes(
         pool_offer,
         ("SOON-0001", today + timedelta(days=10)),
@@ -218,7 +218,7 @@ def test_stock_counts_available_issued_expiring_and_expired(pool_offer):
 
 
 def test_issuing_never_hands_out_a_code_twice_or_an_expired_one(pool_offer):
-    today = today_in_jakarta()
+    today = jakarta_today()
     _codes(
         pool_offer, ("A-0001", today + timedelta(days=50)), ("B-0001", today + timedelta(days=60))
     )
@@ -239,7 +239,7 @@ def low_stock_mails():
 def test_the_partner_is_emailed_once_per_crossing_of_the_threshold(pool_offer):
     pool_offer.partner.contact_email = "stok@mitra.example"
     db.session.commit()
-    far = today_in_jakarta() + timedelta(days=300)
+    far = jakarta_today() + timedelta(days=300)
     _codes(pool_offer, *[(f"C-{n:04d}", far) for n in range(4)])  # 4 ≥ threshold 3
     assert low_stock_mails() == []
 

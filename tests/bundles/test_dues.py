@@ -3,7 +3,7 @@ from datetime import date, datetime
 
 import pytest
 
-from bundles.dues import (
+from bundles.dues.services import (
     DEFAULT_DISCOUNTS,
     DEFAULT_INCOME_BANDS,
     DEFAULT_RATE_HISTORY,

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from bundles.models import FulfillmentMethod, Offer, OfferBilling, OfferKind, PartnerKind
+from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from extensions import db
-from sandbox.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from vault import decrypt
+from vault import decrypt, encrypt
 
 HEALTH = {
     "kind": "health_app",
@@ -192,7 +192,6 @@ def test_editing_keeps_the_kind_and_the_saved_secret(partner_client, make_offer)
         premium_days=30,
         billing=OfferBilling.MONTHLY,
     )
-    from vault import encrypt
 
     offer.api_secret_encrypted = encrypt(SECRET)
     db.session.commit()
@@ -257,8 +256,6 @@ def partner_api_server():
 
 
 def _api_offer(make_offer, partner, url, secret):
-    from vault import encrypt
-
     offer = make_offer(
         partner=partner,
         fulfillment_method=FulfillmentMethod.PARTNER_API,

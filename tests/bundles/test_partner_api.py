@@ -3,7 +3,6 @@
 import pytest
 from sqlalchemy import func, select
 
-from bundles.api_keys import revoke_api_key
 from bundles.models import (
     ApiKey,
     FulfillmentMethod,
@@ -14,6 +13,7 @@ from bundles.models import (
 )
 from bundles.pools import issue_pool_code
 from extensions import db
+from partnerhome.api.keys import revoke_api_key
 from vault import digest
 
 HEALTH = {

@@ -9,7 +9,8 @@ import pytest
 from bundles.models import FulfillmentMethod, OfferBilling
 from bundles.pools import CodeRow, issue_pool_code, upload_pool_codes
 from extensions import db
-from sponsorship.checkout_models import OrderStatus, Refund
+from fulfillment.models import ClaimCode, FulfillmentItem, ItemStatus
+from sponsorship.checkout.models import OrderStatus, Refund
 
 
 @pytest.fixture
@@ -117,8 +118,6 @@ def test_the_dashboard_query_count_does_not_grow_with_offers(
 
 
 def test_delivered_and_claimed_units_come_from_fulfillment(partner_client, pool, make_paid_part):
-    from fulfillment.models import ClaimCode, FulfillmentItem, ItemStatus
-
     def delivered(part, *, claimed):
         line = part.line
         db.session.add(

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from accounts.models import Role
 from bundles.models import Bundle, Offer, Partner
-from bundles.pricing import today_in_jakarta
+from core.dates import jakarta_today
 from extensions import db
 from tests.conftest import PASSWORD
 
-EXPIRY = (today_in_jakarta() + timedelta(days=400)).isoformat()
+EXPIRY = (jakarta_today() + timedelta(days=400)).isoformat()
 
 
 def test_the_whole_partner_journey(app, client, make_user, dues_offer):

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from accounts.models import Role, User
 from bundles.models import Partner, PartnerKind, PartnerStatus
 from extensions import db
-from fulfillment.models import Channel, Message
+from messaging.models import Channel, Message
 from tests.conftest import PASSWORD
 
 PROFILE = {

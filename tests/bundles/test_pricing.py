@@ -6,15 +6,15 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from bundles.dues import PayerKind
-from bundles.dues_data import (
+from bundles.dues.data import (
     add_discount_rule,
     add_rate_version,
     ensure_default_dues_data,
     load_dues_tables,
     withdraw_discount_rule,
 )
-from bundles.dues_models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
+from bundles.dues.models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
+from bundles.dues.services import PayerKind
 from bundles.models import (
     FulfillmentMethod,
     OfferBilling,

@@ -7,8 +7,8 @@ import pytest
 
 from accounts.models import Role
 from extensions import db
-from sponsorship.models import Heir, HeirRelation
 from tests.e2e.conftest import PHONE, assert_quiet, skip_without_chromium, snapshot
+from workers.models import Heir, HeirRelation
 
 pytestmark = [pytest.mark.e2e, skip_without_chromium]
 

@@ -7,12 +7,12 @@ import re
 import pytest
 
 from accounts.models import Role
-from bundles.dues_data import ensure_default_dues_data
+from bundles.dues.data import ensure_default_dues_data
 from extensions import db
 from fulfillment import clock
+from fulfillment import progress_views as order_progress_views
 from fulfillment.services import start_fulfillment
-from sponsorship import order_progress_views
-from sponsorship.checkout_models import Order
+from sponsorship.checkout.models import Order
 from tests.e2e.conftest import PHONE, assert_quiet, sign_in, skip_without_chromium
 from tests.fulfillment.support import (
     make_combofit,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from accounts.models import Role
-from bundles.pricing import today_in_jakarta
+from core.dates import jakarta_today
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import (
     assert_protected,
@@ -76,7 +76,7 @@ def test_a_partner_signs_up_is_approved_lists_an_offer_and_uploads_codes(open_pa
     assert partner.get_by_text(t("Offer saved.")).is_visible()
 
     # Upload three codes from a CSV file, as picked in the file dialog.
-    expiry = (today_in_jakarta() + timedelta(days=365)).isoformat()
+    expiry = (jakarta_today() + timedelta(days=365)).isoformat()
     csv = "code,expires_on\n" + "".join(f"SEHAT-{n:04d}-ABCD,{expiry}\n" for n in range(3))
     partner.set_input_files(
         "input[type=file][name=file]",

@@ -19,13 +19,12 @@ import pytest
 from sqlalchemy import select
 
 from accounts.models import Role
-from bundles.dues_data import ensure_default_dues_data
+from bundles.dues.data import ensure_default_dues_data
+from core.identity import mask_phone
 from extensions import db
 from fulfillment import clock
 from i18n import local_date
-from sponsorship.checkout_models import Order, OrderStatus
-from sponsorship.identity import mask_phone
-from sponsorship.models import Worker, WorkerSelection, WorkerSelectionItem
+from sponsorship.checkout.models import Order, OrderStatus
 from tests.e2e.conftest import (
     PHONE,
     assert_protected,
@@ -36,8 +35,9 @@ from tests.e2e.conftest import (
     skip_without_chromium,
     snapshot,
 )
-from tests.fulfillment.support import make_combofit, make_workers
+from tests.fulfillment.support import make_combofit, make_workers, run_until_settled
 from tests.stripe_support import CARD_DECLINED_ON_CHARGE, CARD_DECLINED_ON_SAVE, CARD_SUCCEEDS
+from workers.models import Worker, WorkerSelection, WorkerSelectionItem
 
 pytestmark = [pytest.mark.e2e, skip_without_chromium]
 
@@ -118,7 +118,6 @@ def sponsor_covers_and_pays(page: Any, t: Any, sponsor_email: str, bundle_id: in
 def settle_fulfillment() -> None:
     """What Celery beat does in production: sweep until no part is in progress (parts the
     partners answered at once are issued already)."""
-    from tests.fulfillment.support import run_until_settled
 
     db.session.rollback()
     run_until_settled(step_s=15)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from extensions import db
 from fulfillment.models import EventKind, FulfillmentEvent, FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Order, OrderStatus, Refund
+from sponsorship.checkout.models import Order, OrderStatus, Refund
 from tests.fulfillment.conftest import fulfillment_config
 from tests.fulfillment.support import (
     make_combofit,

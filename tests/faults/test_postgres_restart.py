@@ -31,7 +31,7 @@ from fulfillment.models import (
     ItemStatus,
 )
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Order, OrderStatus
+from sponsorship.checkout.models import Order, OrderStatus
 from tests.conftest import ON_POSTGRES
 from tests.faults.private_postgres import PrivatePostgres, postgres_bin_dir, unavailable_reason
 from tests.fulfillment.conftest import fulfillment_config

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from fulfillment.models import FulfillmentItem, ItemStatus
-from sponsorship.checkout_models import (
+from sponsorship.checkout.models import (
     Order,
     OrderLine,
     OrderLinePart,

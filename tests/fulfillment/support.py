@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from itertools import count
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import exists, insert, select
 
 from accounts.models import Role, User
 from bundles.models import (
@@ -27,7 +27,9 @@ from bundles.models import (
 )
 from bundles.pricing import LinePrice, quote_bundle, worker_is_transport
 from extensions import db, utcnow
-from sponsorship.checkout_models import (
+from fulfillment import clock, sweeper
+from fulfillment.models import IN_PROGRESS, NEEDS_REFUND, FulfillmentItem
+from sponsorship.checkout.models import (
     Order,
     OrderLine,
     OrderLinePart,
@@ -35,8 +37,8 @@ from sponsorship.checkout_models import (
     Payment,
     PaymentStatus,
 )
-from sponsorship.models import Worker
 from vault import digest, encrypt
+from workers.models import Worker
 
 FIRST_MONTH = date(2026, 1, 1)
 _serial = count(1)
@@ -252,10 +254,6 @@ def make_paid_order(
 def run_until_settled(*, step_s: float = 60.0, max_rounds: int = 60) -> int:
     """Move fulfillment's clock forward and sweep, as beat would, until no part is in progress
     or has a refund scheduled; return how many sweeps it took."""
-    from sqlalchemy import exists, select
-
-    from fulfillment import clock, sweeper
-    from fulfillment.models import IN_PROGRESS, NEEDS_REFUND, FulfillmentItem
 
     for rounds in range(max_rounds):
         busy = db.session.scalar(

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from accounts.models import Role
 from bundles.models import FulfillmentMethod, Offer, OfferKind, PoolCode, PoolCodeStatus
 from extensions import db
-from fulfillment import claims
+from fulfillment.claims import services as claims
 from fulfillment.models import (
     ClaimCode,
     EventKind,
@@ -18,10 +18,10 @@ from fulfillment.models import (
     FulfillmentItem,
     IssuedCode,
     ItemStatus,
-    Message,
 )
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Order, OrderStatus, Refund
+from messaging.models import Message
+from sponsorship.checkout.models import Order, OrderStatus, Refund
 from tests.fulfillment.support import (
     add_pool_codes,
     make_combofit,

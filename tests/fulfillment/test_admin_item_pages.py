@@ -14,14 +14,14 @@ from bundles.models import FulfillmentMethod, PoolCode, PoolCodeStatus
 from extensions import db
 from fulfillment.models import EventKind, FulfillmentEvent, FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Refund
-from sponsorship.models import Worker
+from sponsorship.checkout.models import Refund
 from tests.fulfillment.support import (
     make_combofit,
     make_paid_order,
     make_workers,
     run_until_settled,
 )
+from workers.models import Worker
 
 
 @pytest.fixture

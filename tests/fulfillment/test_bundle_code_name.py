@@ -8,7 +8,7 @@ import pytest
 from babel.messages.pofile import read_po
 from flask_babel import force_locale, gettext
 
-from fulfillment.claim_codes import InvalidClaimCode
+from fulfillment.claims.codes import InvalidClaimCode
 from i18n import catalog_paths
 
 

@@ -21,17 +21,10 @@ from sqlalchemy import func, select
 from bundles.models import FulfillmentMethod
 from extensions import db
 from fulfillment import sweeper
-from fulfillment.models import (
-    ClaimCode,
-    EventKind,
-    FulfillmentEvent,
-    FulfillmentItem,
-    ItemStatus,
-    Message,
-    MessageStatus,
-)
+from fulfillment.models import ClaimCode, EventKind, FulfillmentEvent, FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Order, OrderStatus, Refund
+from messaging.models import Message, MessageStatus
+from sponsorship.checkout.models import Order, OrderStatus, Refund
 from tests.conftest import ON_POSTGRES
 from tests.fulfillment.conftest import fulfillment_config
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers

@@ -8,22 +8,24 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from flask import current_app
 from markupsafe import escape
 from sqlalchemy import func, select
 
 from accounts.models import OneTimeCode, Role, User
 from bundles.models import Offer, OfferKind, PoolCode
+from core.dates import jakarta_today
+from core.identity import mask_phone
 from extensions import db, utcnow
-from fulfillment import claiming
-from fulfillment.claim_codes import InvalidClaimCode, generate_claim_code
-from fulfillment.claims import issue_claim_code
-from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode, ItemStatus, Message
-from sponsorship.checkout_models import OrderLine, OrderLinePart
-from sponsorship.dates import jakarta_today
-from sponsorship.identity import mask_phone
-from sponsorship.models import Coverage, Worker
+from fulfillment.claims import claiming
+from fulfillment.claims.codes import InvalidClaimCode, generate_claim_code
+from fulfillment.claims.services import issue_claim_code
+from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode, ItemStatus
+from messaging.models import Message
+from sponsorship.checkout.models import OrderLine, OrderLinePart
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from vault import decrypt, encrypt
+from workers.models import Coverage, Worker
 
 KPJ = "19023456781"
 NIK_PATTERN = re.compile(r"\b\d{16}\b")
@@ -36,7 +38,6 @@ def app_config() -> dict[str, Any]:
 
 def msg(lazy: Any) -> str:
     """The message as the page shows it (default locale, HTML-escaped)."""
-    from flask import current_app
 
     with current_app.test_request_context():
         return str(escape(str(lazy)))

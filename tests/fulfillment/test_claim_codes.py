@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from fulfillment import claim_codes
-from fulfillment.claim_codes import (
+from fulfillment.claims import codes as claim_codes
+from fulfillment.claims.codes import (
     InvalidClaimCode,
     claim_code_digest,
     format_claim_code,

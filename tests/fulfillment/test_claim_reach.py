@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from extensions import db
+from fulfillment.models import ClaimCode
 from tests.fulfillment.test_claim import build_line, claim
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -29,9 +31,6 @@ def inline_css(client: Any, html: str) -> str:
 
 
 def line_id(claim_id: int) -> int:
-    from extensions import db
-    from fulfillment.models import ClaimCode
-
     return db.session.get(ClaimCode, claim_id).order_line_id
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.signing import sign
 from extensions import db
-from fulfillment.models import Message
-from sandbox.signing import sign
+from messaging.models import Message
 from tests.fulfillment.test_claim import KPJ, build_line, claimed_at
 
 SECRET = "test-sms-inbound-secret"

@@ -8,17 +8,12 @@ from sqlalchemy import func, select
 from accounts.models import Role, User
 from extensions import db
 from fulfillment import clock, sweeper
-from fulfillment.models import (
-    ClaimCode,
-    EventKind,
-    FulfillmentEvent,
-    FulfillmentItem,
-    ItemStatus,
-    Message,
-)
+from fulfillment.models import ClaimCode, EventKind, FulfillmentEvent, FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
 from fulfillment.tasks import refund_item
-from sponsorship.checkout_models import Order, OrderLinePart, OrderStatus, Refund
+from messaging.models import Message
+from sponsorship.checkout.models import Order, OrderLinePart, OrderStatus, Refund
+from sponsorship.payments.refunds import refund_order
 from tests.fulfillment.support import (
     make_combofit,
     make_paid_order,
@@ -184,8 +179,6 @@ def test_a_failed_part_of_an_order_without_a_stripe_payment_waits_for_an_admin(a
 def test_parts_still_in_progress_close_when_the_whole_order_is_refunded(
     app, sandbox, localstripe, pay
 ):
-    from sponsorship.refunds import refund_order
-
     combo = make_combofit()
     order = make_paid_order(combo.bundle, make_workers(1), pay=pay)
     start_fulfillment(order)

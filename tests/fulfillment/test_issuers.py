@@ -4,13 +4,16 @@ pending partners polled or calling back, refusals turned into refunds."""
 
 import json
 import time
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from bundles.models import FulfillmentMethod, PoolCode, PoolCodeStatus
+from core.signing import signed_headers
 from extensions import db
 from fulfillment import clock, sweeper
+from fulfillment.issuers import code_pool
 from fulfillment.issuers.partner_api import member_ref
 from fulfillment.models import (
     EventKind,
@@ -21,9 +24,9 @@ from fulfillment.models import (
     Remittance,
 )
 from fulfillment.services import attempt_item, start_fulfillment
-from sandbox.signing import signed_headers
-from sponsorship.checkout_models import Order, OrderStatus
+from sponsorship.checkout.models import Order, OrderStatus
 from tests.fulfillment.support import (
+    add_pool_codes,
     make_combofit,
     make_paid_order,
     make_workers,
@@ -205,8 +208,6 @@ def test_an_empty_pool_is_retried_and_refilled_codes_are_issued(app, sandbox):
     assert health.status == ItemStatus.RETRYING
     assert health.last_error.startswith("out_of_stock")
 
-    from tests.fulfillment.support import add_pool_codes
-
     add_pool_codes(combo.health, 2)  # the partner uploads more codes
     db.session.commit()
     run_until_settled(step_s=120)
@@ -223,8 +224,6 @@ def test_dues_register_the_worker_once_and_reuse_the_kpj(app, sandbox):
     combo = make_combofit(codes=5)
     worker = make_workers(1)[0]
     for first_month in ("2026-01-01", "2026-04-01"):
-        from datetime import date
-
         order = make_paid_order(combo.bundle, [worker], first_month=date.fromisoformat(first_month))
         start_fulfillment(order)
         db.session.commit()
@@ -261,8 +260,6 @@ def test_dues_the_insurer_cannot_take_fail_and_nothing_is_paid(app, sandbox, ove
 
 
 def test_a_crash_inside_an_attempt_is_counted_and_retried(app, sandbox, monkeypatch):
-    from fulfillment.issuers import code_pool
-
     def explode(offer, **_):
         raise RuntimeError("bug")
 

@@ -8,10 +8,10 @@ savepoint opened before any write would commit it for good.
 
 from sqlalchemy import select
 
+from core.locking import begin_write
 from extensions import db
-from fulfillment.locking import begin_write
-from fulfillment.messages import queue_message
-from fulfillment.models import Channel, Message, MessageStatus
+from messaging.models import Channel, Message, MessageStatus
+from messaging.services import queue_message
 
 
 def queue(body):

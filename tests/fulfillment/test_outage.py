@@ -13,7 +13,7 @@ from extensions import db
 from fulfillment import clock, sweeper
 from fulfillment.models import EventKind, FulfillmentEvent, FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Refund
+from sponsorship.checkout.models import Refund
 from tests.fulfillment.conftest import fulfillment_config
 from tests.fulfillment.support import (
     make_combofit,

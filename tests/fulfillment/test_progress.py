@@ -8,7 +8,7 @@ from extensions import db
 from fulfillment.models import FulfillmentItem
 from fulfillment.progress import PartState
 from fulfillment.services import order_progress, start_fulfillment
-from sponsorship.checkout_models import Order
+from sponsorship.checkout.models import Order
 from tests.fulfillment.support import (
     make_combofit,
     make_paid_order,

@@ -9,6 +9,7 @@ from bundles.models import FulfillmentMethod
 from extensions import db
 from fulfillment import clock, tasks
 from fulfillment.issuers.partner_api import member_ref
+from fulfillment.issuers.partner_client import PartnerClient
 from fulfillment.models import (
     EventKind,
     FulfillmentEvent,
@@ -16,13 +17,12 @@ from fulfillment.models import (
     ItemStatus,
     Remittance,
 )
-from fulfillment.partner_client import PartnerClient
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import OrderLine
-from sponsorship.models import Worker
+from sponsorship.checkout.models import OrderLine
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from tests.fulfillment.support import run_until_settled as settle
 from vault import decrypt
+from workers.models import Worker
 
 
 def _items() -> dict[str, FulfillmentItem]:

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from bundles.models import PoolCode, PoolCodeStatus
 from extensions import db
-from fulfillment import claims
-from fulfillment.claim_codes import normalize_claim_code
+from fulfillment.claims import services as claims
+from fulfillment.claims.codes import normalize_claim_code
 from fulfillment.models import (
     ClaimCode,
     EventKind,
@@ -18,19 +18,19 @@ from fulfillment.models import (
     InsurerMembership,
     IssuedCode,
     ItemStatus,
-    Message,
-    MessageStatus,
     Remittance,
 )
 from fulfillment.services import FulfillmentError, start_fulfillment
-from sponsorship.checkout_models import Order, OrderStatus
-from sponsorship.models import Coverage, Worker
+from fulfillment.sweeper import sweep
+from messaging.models import Message, MessageStatus
+from sponsorship.checkout.models import Order, OrderStatus
 from tests.fulfillment.support import (
     make_combofit,
     make_paid_order,
     make_workers,
     run_until_settled,
 )
+from workers.models import Coverage, Worker
 
 
 def count(model, *where):
@@ -132,7 +132,6 @@ def test_each_line_gets_exactly_one_claim_code_sent_once(app, sandbox):
     run_until_settled(step_s=15)
     # sweeping again later finds nothing to send
     run_until_settled(step_s=15)
-    from fulfillment.sweeper import sweep
 
     assert sweep().claim_codes_sent == 0
     db.session.commit()

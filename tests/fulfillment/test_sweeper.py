@@ -6,17 +6,12 @@ from sqlalchemy import delete, func, select
 
 from extensions import db
 from fulfillment import clock, services, sweeper
-from fulfillment.messages import queue_message
-from fulfillment.models import (
-    Channel,
-    ClaimCode,
-    FulfillmentItem,
-    ItemStatus,
-    Message,
-    MessageStatus,
-)
+from fulfillment.models import ClaimCode, FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
-from sponsorship.checkout_models import Order, OrderStatus
+from messaging import tasks
+from messaging.models import Channel, Message, MessageStatus
+from messaging.services import queue_message
+from sponsorship.checkout.models import Order, OrderStatus
 from tests.fulfillment.support import (
     make_combofit,
     make_paid_order,
@@ -76,8 +71,6 @@ def test_a_lost_order_completion_and_claim_code_are_made_up_for(app, sandbox):
 
 
 def test_messages_never_delivered_are_delivered_by_the_sweeper(app, monkeypatch):
-    from fulfillment import tasks
-
     monkeypatch.setattr(tasks.deliver_message, "delay", lambda message_id: None)
     message = queue_message(channel=Channel.SMS, recipient="+6281200000001", body="x", purpose="t")
     db.session.commit()

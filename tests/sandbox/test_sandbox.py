@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from sandbox.errors import PartnerError
-from sandbox.idempotency import IdempotencyStore, StoredResponse
-from sandbox.signing import (
+from core.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     SignatureError,
@@ -27,6 +25,9 @@ from sandbox.signing import (
     signed_headers,
     verify,
 )
+from sandbox.errors import PartnerError
+from sandbox.idempotency import IdempotencyStore, StoredResponse
+from tests.sandbox_support import start_partner_sandbox, stop_partner_sandbox
 
 if TYPE_CHECKING:
     from tests.sandbox_support import PartnerSandbox
@@ -599,8 +600,6 @@ def test_invalid_fault_switches_are_refused(
 def test_stops_promptly_and_cleanly_even_with_a_hanging_request(
     tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
-    from tests.sandbox_support import start_partner_sandbox, stop_partner_sandbox
-
     process, handle = start_partner_sandbox(tmp_path / "sandbox.log")
     try:
         handle.set_faults(timeout=60)

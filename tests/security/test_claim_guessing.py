@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from config import CONFIGS
 from extensions import db
-from fulfillment.claim_codes import generate_claim_code
+from fulfillment.claims.codes import generate_claim_code
 from fulfillment.models import ClaimCode
 from tests.fulfillment.test_claim import build_line, otp_sent_to
 

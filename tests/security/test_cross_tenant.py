@@ -15,8 +15,13 @@ kind of object gets one entry in ``EXTRA_OBJECTS`` in tests/security/world.py.
 from typing import Any
 
 import pytest
+from flask import abort, request
 from werkzeug.routing import Rule
 
+from accounts.access import signed_in
+from accounts.models import User
+from extensions import db
+from sponsorship.checkout.models import Order
 from tests.security.world import World, build_world, changed_tables, csrf_token_for, snapshot
 
 # URL parameter -> key of ``World.ids`` holding an object of the OWNERS. One line per parameter;
@@ -219,12 +224,6 @@ def test_strangers_neither_reach_nor_change_nor_see_other_tenants_objects(app, w
 
 def test_the_sweep_catches_a_view_that_forgets_the_owner(app):
     """No test that cannot fail: a view that shows and changes any order is caught."""
-    from flask import abort, request
-
-    from accounts.access import signed_in
-    from accounts.models import User
-    from extensions import db
-    from sponsorship.checkout_models import Order
 
     @signed_in
     def careless(reference: str) -> str:

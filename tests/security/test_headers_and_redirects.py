@@ -18,7 +18,7 @@ from sqlalchemy import select
 from accounts.models import Role
 from config import CONFIGS
 from extensions import db
-from fulfillment.models import Message
+from messaging.models import Message
 from tests.conftest import PASSWORD
 from tests.security.world import World, build_world, signed_in_client
 

@@ -23,11 +23,11 @@ from werkzeug.serving import make_server
 from accounts.models import Role, User
 from extensions import db
 from security import mask_access_logs
-from sponsorship.models import Heir, Invitation, Worker
 from tests.pdf_support import pdf_text as inflated_pdf_text
 from tests.security.test_cross_tenant import NOT_SWEPT, build_url, unfillable
 from tests.security.world import World, build_world, csrf_token_for
 from vault import decrypt
+from workers.models import Heir, Invitation, Worker
 
 NUMBER_RUN = re.compile(r"\+?\d(?:[\d\s\-.()/]{0,3}\d){7,}")
 NOT_SCANNED = {

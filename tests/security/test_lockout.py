@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from accounts.models import OneTimeCode, Role
 from extensions import db
-from fulfillment.claim_codes import generate_claim_code
-from fulfillment.models import ClaimCode, Message
+from fulfillment.claims.codes import generate_claim_code
+from fulfillment.models import ClaimCode
+from messaging.models import Message
 from tests.accounts.test_worker_sign_in import is_signed_in, last_code
 from tests.conftest import PASSWORD
 from tests.fulfillment.test_claim import build_line, otp_sent_to

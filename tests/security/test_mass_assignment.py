@@ -7,7 +7,7 @@
   real forms change nothing: proven end to end on sign-up, the partner profile, invitations,
   the cart and the worker's card.
 - Every JSON body schema of the partner API refuses unknown fields (generated from
-  bundles/schemas.py), and the API answers 422 and changes nothing when they are sent.
+  partnerhome/api/schemas.py), and the API answers 422 and changes nothing when they are sent.
 """
 
 import importlib
@@ -20,16 +20,16 @@ import pytest
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-import bundles.schemas as schemas
+import partnerhome.api.schemas as schemas
 from accounts.models import Role, User
 from bundles.models import Bundle, Offer, Partner, PartnerKind, PartnerStatus
 from extensions import db
-from sponsorship.cart import add_to_cart
-from sponsorship.checkout_models import CartLine
-from sponsorship.models import Invitation, Worker
+from sponsorship.checkout.cart import add_to_cart
+from sponsorship.checkout.models import CartLine
 from tests.conftest import PASSWORD
 from tests.fulfillment.support import make_combofit, make_workers
 from tests.security.world import World, build_world, changed_tables, csrf_token_for, snapshot
+from workers.models import Invitation, Worker
 
 EXTRAS = {
     "role": "admin",
@@ -72,11 +72,24 @@ BODY_IDS = {
 }
 
 
+PACKAGES = (
+    "accounts",
+    "workers",
+    "bundles",
+    "sponsorship",
+    "fulfillment",
+    "admin",
+    "workerhome",
+    "partnerhome",
+    "pages",
+)
+
+
 def all_forms() -> list[type]:
-    for package in ("accounts", "admin", "bundles", "fulfillment", "sponsorship", "pages"):
+    for package in PACKAGES:
         module = importlib.import_module(package)
-        for info in pkgutil.iter_modules(module.__path__):
-            importlib.import_module(f"{package}.{info.name}")
+        for info in pkgutil.walk_packages(module.__path__, prefix=f"{package}."):
+            importlib.import_module(info.name)
     found, todo = set(), [FlaskForm]
     while todo:
         for sub in todo.pop().__subclasses__():

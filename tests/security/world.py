@@ -19,9 +19,8 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from accounts.models import Role, User
-from bundles.api_keys import create_api_key
-from bundles.dues_data import ensure_default_dues_data
-from bundles.dues_models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
+from bundles.dues.data import ensure_default_dues_data
+from bundles.dues.models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
 from bundles.models import (
     Bundle,
     BundlePart,
@@ -33,17 +32,20 @@ from bundles.models import (
     PartnerStatus,
     PoolCode,
 )
+from core.dates import jakarta_today
 from extensions import db, utcnow
-from fulfillment.claims import issue_claim_code
-from fulfillment.models import FulfillmentItem, IssuedCode, ItemStatus, Message, RemittanceFile
-from sponsorship.cart import add_to_cart
-from sponsorship.checkout import place_order
-from sponsorship.checkout_models import OrderLine, OrderLinePart
-from sponsorship.dates import jakarta_today
-from sponsorship.models import Coverage, Heir, ImportJob, Invitation
+from fulfillment.claims.services import issue_claim_code
+from fulfillment.models import FulfillmentItem, IssuedCode, ItemStatus, RemittanceFile
+from messaging.models import Message
+from partnerhome.api.keys import create_api_key
+from sponsorship.checkout.cart import add_to_cart
+from sponsorship.checkout.models import OrderLine, OrderLinePart
+from sponsorship.checkout.services import place_order
+from sponsorship.continuity.renewals.models import RenewalPlan
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from tests.sponsorship.conftest import csv_bytes, csv_row, upload
 from vault import decrypt, encrypt
+from workers.models import Coverage, Heir, ImportJob, Invitation
 
 KPJ = "19023456781"
 OTP = re.compile(r"\b(\d{6})\b")
@@ -147,8 +149,6 @@ def _last_message(recipient: str, purpose: str) -> str:
 
 
 def _renewal_plan(world: "World") -> int:
-    from sponsorship.renewal_models import RenewalPlan
-
     plan = RenewalPlan(
         sponsor_id=world.ids["sponsor_a_id"],
         worker_id=world.ids["worker_a_id"],

@@ -1,6 +1,7 @@
 """Fixtures of the worker registry tests: accounts of each kind, valid registration data,
 photos and CSV files."""
 
+import csv
 import io
 import re
 from collections.abc import Callable
@@ -15,9 +16,9 @@ from werkzeug.test import encode_multipart
 
 from accounts.models import Role, User
 from bundles.models import Partner, PartnerKind
+from core.identity import normalize_phone
 from extensions import db
-from fulfillment.models import Message
-from sponsorship.identity import normalize_phone
+from messaging.models import Message
 
 
 def make_nik(
@@ -144,8 +145,6 @@ def csv_bytes(
     bom: bool = False,
     encoding: str = "utf-8",
 ) -> bytes:
-    import csv
-
     out = io.StringIO()
     columns = header or CSV_HEADER_ID
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")

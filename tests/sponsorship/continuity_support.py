@@ -5,9 +5,9 @@ from datetime import date
 from accounts.models import User
 from bundles.models import Bundle
 from extensions import db
-from sponsorship.checkout_models import Order, OrderLine, OrderLinePart, OrderStatus
-from sponsorship.coverage import extend_coverage
-from sponsorship.models import Coverage, Worker
+from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
+from workers.coverage import extend_coverage
+from workers.models import Coverage, Worker
 
 
 def fund(

@@ -7,11 +7,11 @@ import re
 from flask_babel import force_locale
 
 from bundles.pricing import default_first_month, quote_bundle
+from core.dates import jakarta_today
 from extensions import db
 from i18n import rupiah
-from sponsorship.checkout_models import PayerKind
-from sponsorship.dates import jakarta_today
-from sponsorship.models import WorkerSelection, WorkerSelectionItem
+from sponsorship.checkout.models import PayerKind
+from workers.models import WorkerSelection, WorkerSelectionItem
 
 
 def selection_of(sponsor, chosen) -> WorkerSelection:

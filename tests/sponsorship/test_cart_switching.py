@@ -6,11 +6,11 @@ from datetime import date
 from sqlalchemy import select
 
 from extensions import db
-from sponsorship import payments
-from sponsorship.cart import add_to_cart, cart_for
-from sponsorship.cart_check import check_cart
-from sponsorship.checkout_models import CartLine
-from sponsorship.models import WorkerSelection, WorkerSelectionItem
+from sponsorship.checkout.cart import add_to_cart, cart_for
+from sponsorship.checkout.cart_check import check_cart
+from sponsorship.checkout.models import CartLine
+from sponsorship.payments import services as payments
+from workers.models import WorkerSelection, WorkerSelectionItem
 
 TODAY = date(2026, 3, 10)
 

@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import Role
+from bundles.models import PoolCode
 from extensions import db, utcnow
-from sponsorship.cart import add_to_cart, cart_for
-from sponsorship.cart_check import check_cart, first_month_for
-from sponsorship.cart_issues import IssueKind
-from sponsorship.checkout import CartNotReady, place_order, resolve_issue
-from sponsorship.checkout_models import (
+from sponsorship.checkout.cart import CartError, add_to_cart, cart_for
+from sponsorship.checkout.cart_check import check_cart, first_month_for
+from sponsorship.checkout.cart_issues import IssueKind
+from sponsorship.checkout.models import (
     CartLine,
     Order,
     OrderLine,
@@ -20,7 +20,9 @@ from sponsorship.checkout_models import (
     OrderStatus,
     PayerKind,
 )
-from sponsorship.models import WorkerSelection, WorkerSelectionItem
+from sponsorship.checkout.services import CartNotReady, CheckoutError, place_order, resolve_issue
+from tests.checkout_support import add_pool_codes
+from workers.models import Worker, WorkerSelection, WorkerSelectionItem
 
 
 def count(model) -> int:
@@ -179,7 +181,6 @@ def test_replacing_the_bundle_for_flagged_workers(app, sponsor, catalog, workers
 def test_a_replacement_outside_the_offered_bundles_changes_nothing(app, sponsor, catalog, workers):
     other = workers(1, telkomsel=False)[0]
     cart = put_in_cart(sponsor, [other], catalog.combo)
-    from sponsorship.cart import CartError
 
     with pytest.raises(CartError):
         resolve_issue(
@@ -197,11 +198,8 @@ def test_a_replacement_outside_the_offered_bundles_changes_nothing(app, sponsor,
 
 
 def test_stock_must_suffice(app, sponsor, catalog, workers, make_offer):
-    from bundles.models import PoolCode
-
     db.session.execute(PoolCode.__table__.delete().where(PoolCode.offer_id == catalog.app.id))
     db.session.commit()
-    from tests.checkout_support import add_pool_codes
 
     add_pool_codes(catalog.app.id, 2)
     cart = put_in_cart(sponsor, workers(3), catalog.sehat)
@@ -247,8 +245,6 @@ def test_a_worker_in_another_unpaid_order_is_a_warning(app, sponsor, catalog, wo
 
 
 def test_an_empty_cart_cannot_be_ordered(app, sponsor):
-    from sponsorship.checkout import CheckoutError
-
     with pytest.raises(CheckoutError):
         place_order(sponsor)
 
@@ -344,8 +340,6 @@ def test_pages_cost_the_same_statements_for_ten_or_three_hundred_workers(
 def test_a_thousand_workers_are_ordered_with_bulk_inserts(
     app, sponsor, catalog, workers, count_queries
 ):
-    from sponsorship.models import Worker
-
     now = utcnow()
     db.session.execute(
         Worker.__table__.insert(),
@@ -370,7 +364,6 @@ def test_a_thousand_workers_are_ordered_with_bulk_inserts(
     )
     db.session.commit()
     ids = list(db.session.scalars(select(Worker.id)))
-    from tests.checkout_support import add_pool_codes
 
     add_pool_codes(catalog.app.id, 700)  # one more health-app voucher per worker
     with count_queries() as queries:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from extensions import db
-from sponsorship.models import ConsentAction, ConsentEvent, ConsentKind, Worker
 from tests.sponsorship.conftest import registration_form, sign_in_worker
+from workers.models import ConsentAction, ConsentEvent, ConsentKind, Worker
 
 
 def events(worker_id: int) -> list[tuple[str, str]]:

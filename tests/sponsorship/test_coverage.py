@@ -6,9 +6,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from accounts.models import Role
 from extensions import db
-from sponsorship.checkout_models import Order, OrderLine
-from sponsorship.coverage import (
+from sponsorship.checkout.models import Order, OrderLine
+from workers.coverage import (
     CoverageError,
     CoverageStatus,
     coverage_status,
@@ -16,7 +17,7 @@ from sponsorship.coverage import (
     mark_needs_sponsor,
     status_condition,
 )
-from sponsorship.models import Coverage, Worker
+from workers.models import Coverage, Worker
 
 TODAY = date(2026, 11, 25)
 
@@ -83,8 +84,6 @@ def test_renewal_extends_and_an_earlier_line_never_shortens(make_registered_work
 
 
 def test_the_same_order_line_counts_once(make_registered_worker, make_user, make_bundle):
-    from accounts.models import Role
-
     worker = make_registered_worker()
     line = order_line(worker, make_user(Role.SPONSOR), make_bundle())
     first = extend_coverage(

@@ -12,12 +12,12 @@ import pytest
 
 from accounts.models import Role, User
 from extensions import db
-from sponsorship import dashboard_views
-from sponsorship.charts import Bar, bar_chart
-from sponsorship.checkout_models import Order, OrderLine, OrderStatus, Refund
-from sponsorship.coverage import extend_coverage
-from sponsorship.dashboard import sponsor_dashboard
+from sponsorship.checkout.models import Order, OrderLine, OrderStatus, Refund
+from sponsorship.dashboard import views as dashboard_views
+from sponsorship.dashboard.charts import Bar, bar_chart
+from sponsorship.dashboard.services import sponsor_dashboard
 from tests.pdf_support import pdf_text
+from workers.coverage import extend_coverage
 
 TODAY = date(2026, 11, 20)
 _references = itertools.count(1)

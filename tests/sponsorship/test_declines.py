@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask_babel import force_locale
 
-from sponsorship.declines import decline_messages, decline_text
+from sponsorship.payments.declines import decline_messages, decline_text
 
 STRIPE_CODES = (
     "insufficient_funds",

@@ -9,13 +9,14 @@ from flask import request
 from sqlalchemy import text
 
 from accounts.models import Role
+from core.dates import jakarta_today, years_before
 from extensions import db
-from sponsorship.dates import jakarta_today, years_before
-from sponsorship.directory import matching_workers
-from sponsorship.directory_forms import DirectoryFilterForm
-from sponsorship.models import Worker, WorkerSearchTerm
-from sponsorship.search import index_workers
 from tests.conftest import ON_POSTGRES
+from vault import decrypt
+from workers.directory.forms import DirectoryFilterForm
+from workers.directory.queries import matching_workers
+from workers.models import Worker, WorkerSearchTerm
+from workers.search import index_workers
 
 TODAY = jakarta_today()
 
@@ -60,8 +61,6 @@ def test_anyone_sees_listed_workers_as_public_cards(client, indexed_worker):
 
 
 def test_the_directory_never_shows_a_nik(client, indexed_worker):
-    from vault import decrypt
-
     worker = indexed_worker()
     nik = decrypt(worker.nik_encrypted)
     assert nik not in client.get("/pekerja").text

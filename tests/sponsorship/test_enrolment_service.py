@@ -6,9 +6,11 @@ from sqlalchemy import func, select
 
 from bundles.models import PartnerKind, PartnerStatus
 from extensions import db
-from sponsorship import enrolment_csv
-from sponsorship.enrolment import NotAnApprovedAgent, TooManyRows, enrol_workers
-from sponsorship.models import (
+from tests.sponsorship.conftest import bulk_nik, csv_bytes, csv_row
+from vault import encrypt
+from workers.enrolment import csv_upload as enrolment_csv
+from workers.enrolment.bulk import NotAnApprovedAgent, TooManyRows, enrol_workers
+from workers.models import (
     ConsentEvent,
     EnrolmentSource,
     ImportJob,
@@ -17,9 +19,7 @@ from sponsorship.models import (
     ImportStatus,
     Worker,
 )
-from sponsorship.tasks import run_enrolment_import
-from tests.sponsorship.conftest import bulk_nik, csv_bytes, csv_row
-from vault import encrypt
+from workers.tasks import run_enrolment_import
 
 
 def api_row(n: int, **overrides: object) -> dict[str, object]:

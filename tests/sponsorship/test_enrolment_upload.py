@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from accounts.models import Role
 from bundles.models import PartnerKind, PartnerStatus
 from extensions import db
-from fulfillment.models import Message, MessageStatus
-from sponsorship.models import (
+from messaging.models import Message, MessageStatus
+from tests.sponsorship.conftest import bulk_nik, csv_bytes, csv_row, upload
+from workers.models import (
     ConsentEvent,
     EnrolmentSource,
     Heir,
@@ -22,7 +23,6 @@ from sponsorship.models import (
     ImportStatus,
     Worker,
 )
-from tests.sponsorship.conftest import bulk_nik, csv_bytes, csv_row, upload
 
 
 def count(model: type) -> int:

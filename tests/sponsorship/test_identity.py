@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from flask_babel.speaklater import LazyString
 
-from sponsorship.identity import (
+from core.identity import (
     OCCUPATION_LABELS,
     PROVINCES,
     TELKOMSEL_PREFIXES,

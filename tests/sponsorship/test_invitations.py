@@ -5,9 +5,9 @@ import re
 
 from sqlalchemy import func, select
 
+from accounts.models import Role
 from extensions import db, utcnow
-from fulfillment.models import Message
-from sponsorship.models import EnrolmentSource, Invitation, InvitationStatus, Worker
+from messaging.models import Message
 from tests.sponsorship.conftest import (
     last_message_to,
     make_nik,
@@ -15,6 +15,7 @@ from tests.sponsorship.conftest import (
     sign_in_worker,
 )
 from vault import decrypt
+from workers.models import EnrolmentSource, Invitation, InvitationStatus, Worker
 
 PHONE = "+6281377778888"
 
@@ -171,7 +172,6 @@ def test_another_sponsor_cannot_cancel_or_see_an_invitation(client, login_as, sp
     invite(client)
     invitation = db.session.scalar(select(Invitation))
     client.post("/keluar")
-    from accounts.models import Role
 
     login_as(make_user(Role.SPONSOR))
     assert client.post(f"/sponsor/undangan/{invitation.id}/batal").status_code == 404

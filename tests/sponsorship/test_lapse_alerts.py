@@ -12,16 +12,17 @@ from sqlalchemy import func, select
 
 from accounts.models import Role
 from extensions import db
-from fulfillment.models import Channel, Message, MessageStatus
 from i18n import local_date
-from sponsorship.alert_models import LapseAlert
-from sponsorship.checkout_models import Cart, CartLine
-from sponsorship.continuity import run_nightly
-from sponsorship.lapse_alerts import SPONSOR_PURPOSE, WORKER_PURPOSE, send_lapse_alerts
-from sponsorship.models import Worker
-from sponsorship.renewal_models import PlanStatus, RenewalPlan
-from sponsorship.renewals import charge_day
+from messaging.models import Channel, Message, MessageStatus
+from sponsorship.checkout.models import Cart, CartLine
+from sponsorship.continuity.alert_models import LapseAlert
+from sponsorship.continuity.lapse_alerts import SPONSOR_PURPOSE, WORKER_PURPOSE, send_lapse_alerts
+from sponsorship.continuity.nightly import run_nightly
+from sponsorship.continuity.renewals.models import PlanStatus, RenewalPlan
+from sponsorship.continuity.renewals.services import charge_day
+from sponsorship.tasks import continuity_nightly
 from tests.sponsorship.continuity_support import fund
+from workers.models import Worker
 
 NIK = "3201015205900001"
 AGREED = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -209,8 +210,6 @@ def test_two_runs_at_once_send_each_alert_once(app, funded, make_worker):
 
 
 def test_workers_can_be_alerted_by_whatsapp_and_beat_runs_the_task_daily(app, funded):
-    from sponsorship.tasks import continuity_nightly
-
     assert app.config["CELERY"]["beat_schedule"]["continuity-nightly"]["task"] == (
         continuity_nightly.name
     )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from accounts.models import Role
 from extensions import db
-from sponsorship.ledger import (
+from sponsorship.continuity.ledger import (
     CoverageStage,
     covered_until,
     covered_until_by_worker,
@@ -20,8 +20,8 @@ from sponsorship.ledger import (
     stage_on,
     unpaid_months,
 )
-from sponsorship.models import Worker
 from tests.sponsorship.continuity_support import fund
+from workers.models import Worker
 
 JAN_31 = date(2027, 1, 31)
 

@@ -2,10 +2,11 @@
 sponsor paid for. It now lists them with their cover (whoever paid), never a NIK or phone."""
 
 from accounts.models import Role
+from core.dates import jakarta_today
 from extensions import db
-from sponsorship.checkout_models import OrderStatus
-from sponsorship.coverage import extend_coverage
-from sponsorship.dates import jakarta_today
+from sponsorship.checkout.models import OrderStatus
+from sponsorship.dashboard import services as dashboard
+from workers.coverage import extend_coverage
 
 
 def paid(order, status=OrderStatus.PAID):
@@ -60,8 +61,6 @@ def test_a_sponsor_who_paid_for_nobody_is_told_so(client, login_as, sponsor):
 
 
 def test_the_list_is_paged(client, login_as, sponsor, catalog, workers, ordered, monkeypatch):
-    from sponsorship import dashboard
-
     monkeypatch.setattr(dashboard, "PAID_WORKERS_PER_PAGE", 2)
     paid(ordered(workers(3), catalog.sertakan))
     page = login_as(sponsor).get("/sponsor/pekerja-saya?page=2").text

@@ -7,12 +7,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from core.identity import Gender, InvalidNik, InvalidPhone, check_nik, normalize_phone
 from extensions import db
-from sponsorship.enrolment import enrol_workers
-from sponsorship.identity import Gender, InvalidNik, InvalidPhone, check_nik, normalize_phone
-from sponsorship.models import EnrolmentSource, ImportRowStatus, Worker
 from tests.sponsorship.conftest import make_nik, registration_form
 from tests.sponsorship.test_enrolment_service import api_row
+from workers.enrolment.bulk import enrol_workers
+from workers.models import EnrolmentSource, ImportRowStatus, Worker
 
 TODAY = date(2025, 6, 15)
 WOMAN = "3201015205900001"  # day 52: a woman born 12 May 1990

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from accounts.models import Role
 from extensions import db
 from fulfillment.models import FulfillmentItem, ItemStatus
-from sponsorship.checkout_models import OrderStatus
+from sponsorship.checkout.models import OrderStatus
 from tests.checkout_support import pay_in_browser
 from tests.sponsorship.test_thanks import as_user
 

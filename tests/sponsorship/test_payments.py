@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 
 from accounts.models import Role
 from extensions import db
-from sponsorship import payments
-from sponsorship.checkout import PaymentMismatch, mark_order_paid
-from sponsorship.checkout_models import (
+from sponsorship.checkout.models import (
     Order,
     OrderStatus,
     Payment,
     PaymentStatus,
     StripeCustomer,
 )
+from sponsorship.payments import services as payments
+from sponsorship.payments.services import PaymentMismatch, mark_order_paid
 from tests.checkout_support import pay_in_browser, setup_secret_of
 from tests.stripe_support import (
     CARD_DECLINED_ON_CHARGE,

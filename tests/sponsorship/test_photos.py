@@ -7,10 +7,10 @@ from PIL import Image
 
 from accounts.models import Role
 from extensions import db, utcnow
-from sponsorship.models import Invitation, InvitationStatus
-from sponsorship.photos import InvalidPhoto, prepare_photo, sniff_format
-from sponsorship.registry import set_photo
 from tests.sponsorship.conftest import image_bytes
+from workers.models import Invitation, InvitationStatus
+from workers.photos import InvalidPhoto, prepare_photo, sniff_format
+from workers.registry import set_photo
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from accounts.models import Role, User
 from bundles.models import PoolCode, PoolCodeStatus
 from bundles.pools import issue_pool_code, stock_for
 from extensions import db, utcnow
-from sponsorship import payments
-from sponsorship.cart import add_to_cart, cart_for
-from sponsorship.checkout import CartNotReady, CheckoutError, place_order
-from sponsorship.checkout_models import CartLine, Order, OrderStatus, Payment, PaymentStatus
-from sponsorship.stripe_gateway import IntentStatus, PaymentIntentInfo
+from sponsorship.checkout.cart import add_to_cart, cart_for
+from sponsorship.checkout.models import CartLine, Order, OrderStatus, Payment, PaymentStatus
+from sponsorship.checkout.services import CartNotReady, CheckoutError, place_order
+from sponsorship.payments import services as payments
+from sponsorship.payments.stripe_gateway import IntentStatus, PaymentIntentInfo
 
 CODES_LEFT, SPONSORS = 5, 12
 

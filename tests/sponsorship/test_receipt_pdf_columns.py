@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 from flask_babel import force_locale
 
-from sponsorship.checkout_models import PayerKind
-from sponsorship.receipt_pdf import receipt_pdf
-from sponsorship.receipts import Receipt, ReceiptLine, ReceiptPart
+from sponsorship.checkout.models import PayerKind
+from sponsorship.payments.receipt_pdf import receipt_pdf
+from sponsorship.payments.receipts import Receipt, ReceiptLine, ReceiptPart
 from tests.pdf_support import pdf_text
 
 

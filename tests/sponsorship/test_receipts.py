@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from accounts.models import Role
 from extensions import db
-from sponsorship.checkout_models import OrderLinePart, OrderStatus, Refund
-from sponsorship.refunds import refund_order, refund_order_line_part
+from sponsorship.checkout.models import OrderLinePart, OrderStatus, Refund
+from sponsorship.payments.receipts import yearly_statement
+from sponsorship.payments.refunds import refund_order, refund_order_line_part
 from tests.checkout_support import pay_in_browser
 from tests.pdf_support import pdf_text
 
@@ -162,7 +163,6 @@ def test_the_yearly_statement_sums_months_workers_and_refunds(
     db.session.commit()
     page = client.get("/laporan/2026")
     assert page.status_code == 200
-    from sponsorship.receipts import yearly_statement
 
     statement = yearly_statement(sponsor, 2026)
     by_month = {m.month.month: m for m in statement.months}

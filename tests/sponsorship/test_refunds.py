@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from accounts.models import User
 from extensions import db
-from sponsorship.checkout_models import OrderLinePart, OrderStatus, Refund
-from sponsorship.refunds import RefundError, refund_order_line_part
+from sponsorship.checkout.models import OrderLinePart, OrderStatus, Refund
+from sponsorship.payments.refunds import RefundError, refund_order_line_part
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 
 

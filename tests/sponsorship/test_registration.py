@@ -8,7 +8,6 @@ from werkzeug.datastructures import FileStorage
 
 from accounts.models import User
 from extensions import db
-from sponsorship.models import ConsentEvent, ConsentKind, Heir, Worker, WorkerPhoto
 from tests.sponsorship.conftest import (
     image_bytes,
     make_nik,
@@ -17,6 +16,7 @@ from tests.sponsorship.conftest import (
     sign_in_worker,
 )
 from vault import decrypt, digest
+from workers.models import ConsentEvent, ConsentKind, Heir, Worker, WorkerPhoto
 
 PHONE = "+6281234567890"
 

@@ -11,20 +11,25 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from accounts.models import Role
+from accounts.models import Role, User
+from core.dates import add_months, first_of_month, jakarta_today, month_end
 from extensions import db, utcnow
 from fulfillment import clock
-from fulfillment.models import Message
-from sponsorship import ledger
-from sponsorship.checkout_models import Order, OrderStatus, Payment, PaymentStatus
-from sponsorship.coverage import CoverageStatus, coverage_status
-from sponsorship.dates import add_months, first_of_month, jakarta_today, month_end
-from sponsorship.models import Worker
-from sponsorship.renewal_models import AttemptStatus, PlanStatus, RenewalAttempt, RenewalPlan
-from sponsorship.renewal_run import claim_period, run_renewals
+from messaging.models import Message
+from sponsorship.checkout.models import Order, OrderStatus, Payment, PaymentStatus
+from sponsorship.continuity import ledger
+from sponsorship.continuity.renewals.models import (
+    AttemptStatus,
+    PlanStatus,
+    RenewalAttempt,
+    RenewalPlan,
+)
+from sponsorship.continuity.renewals.run import claim_period, run_renewals
 from tests.checkout_support import pay_in_browser, setup_secret_of
 from tests.fulfillment.support import run_until_settled
 from tests.stripe_support import CARD_DECLINED_ON_CHARGE, CARD_NEEDS_3DS, CARD_SUCCEEDS
+from workers.coverage import CoverageStatus, coverage_status
+from workers.models import Worker
 
 
 @pytest.fixture
@@ -200,8 +205,6 @@ def test_a_declined_card_is_retried_then_reported_and_never_charged_twice(
 
 
 def signed_in_email(plan: RenewalPlan) -> str:
-    from accounts.models import User
-
     return db.session.get(User, plan.sponsor_id).email
 
 

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import Role
+from core.dates import jakarta_today
+from core.identity import Occupation
 from extensions import db
-from sponsorship.dates import jakarta_today
-from sponsorship.directory import DirectoryFilters, SelectionError, select_matching_workers
-from sponsorship.identity import Occupation
-from sponsorship.models import WorkerSelection, WorkerSelectionItem
+from workers.directory.queries import DirectoryFilters, SelectionError, select_matching_workers
+from workers.models import WorkerSelection, WorkerSelectionItem
 
 TODAY = jakarta_today()
 

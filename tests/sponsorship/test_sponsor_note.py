@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from accounts.models import Role, User
 from extensions import db
-from sponsorship.note_models import SponsorNote
+from sponsorship.notes.models import SponsorNote
 from tests.sponsorship.test_thanks import as_user
 from tests.sponsorship.test_worker_self import signed_in_worker
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from sponsorship.stripe_gateway import (
+from sponsorship.payments.stripe_gateway import (
     IntentStatus,
     InvalidWebhook,
     PaymentDeclined,

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from accounts.models import Role, User
 from extensions import db
-from fulfillment.models import Message
-from sponsorship.checkout_models import OrderStatus
-from sponsorship.note_models import ThankYou
-from sponsorship.thanks import PHRASES, ThanksPhrase
+from messaging.models import Message
+from sponsorship.checkout.models import OrderStatus
+from sponsorship.notes.models import ThankYou
+from sponsorship.notes.thanks import PHRASES, ThanksPhrase
 from tests.sponsorship.test_worker_self import signed_in_worker
 
 NIK_PATTERN = re.compile(r"\b\d{16}\b")

@@ -16,14 +16,14 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from extensions import db
-from sponsorship.checkout_models import (
+from sponsorship.checkout.models import (
     Order,
     OrderStatus,
     Payment,
     PaymentStatus,
     StripeEvent,
 )
-from sponsorship.stripe_gateway import gateway_from_config
+from sponsorship.payments.stripe_gateway import gateway_from_config
 from tests.checkout_support import intent_event, sign
 from tests.conftest import ON_POSTGRES
 from tests.stripe_support import CARD_DECLINED_ON_CHARGE, CARD_SUCCEEDS

@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import Role, User
+from core.dates import jakarta_today
+from core.identity import mask_phone
 from extensions import db
-from fulfillment.models import Message
-from sponsorship import ledger
-from sponsorship.checkout_models import Order, OrderLine
-from sponsorship.dates import jakarta_today
-from sponsorship.identity import mask_phone
-from sponsorship.models import Heir, HeirRelation, Worker
-from sponsorship.note_models import SponsorNote
-from sponsorship.self_models import ChangeKind, WorkerChange
+from messaging.models import Message
+from sponsorship.checkout.models import Order, OrderLine
+from sponsorship.continuity import ledger
+from sponsorship.notes.models import SponsorNote
 from tests.fulfillment.test_claim import KPJ, build_line, claim, page_weight
+from workers.models import Heir, HeirRelation, Worker
+from workers.self_models import ChangeKind, WorkerChange
 
 NEW_PHONE = "+6285711112222"
 

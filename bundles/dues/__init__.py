@@ -1,0 +1,1 @@
+"""BPJS Ketenagakerjaan (BPU) dues: rates, discounts and their tables."""

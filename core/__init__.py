@@ -1,0 +1,1 @@
+"""Rules every domain shares: dates, errors, identity checks, request signing, signals."""

@@ -1,0 +1,1 @@
+"""Claiming a bundle: claim codes, the claim pages and claim by SMS."""

@@ -1,0 +1,113 @@
+"""Bundle claim codes: one per order line, made when the line's parts are settled, sent to the
+worker by SMS/WhatsApp with the claim link, stored only as a keyed hash.
+
+The hash key is derived from LOOKUP_KEY for this one purpose, so a claim-code digest can never
+be compared with any other digest Payung keeps.
+"""
+
+import hashlib
+import hmac
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from accounts.models import User
+from bundles.models import Bundle
+from extensions import db
+from fulfillment.claims.codes import (
+    claim_code_digest,
+    format_claim_code,
+    generate_claim_code,
+    normalize_claim_code,
+)
+from fulfillment.models import ClaimCode
+from messaging.models import Channel, Message
+from messaging.services import queue_message
+from sponsorship.checkout.models import OrderLine
+from vault import lookup_key
+from workers.models import Worker
+
+
+def claim_key() -> bytes:
+    return hmac.new(lookup_key(), b"payung-claim-code", hashlib.sha256).digest()
+
+
+def claim_digest(code: str) -> str:
+    return claim_code_digest(code, claim_key())
+
+
+def find_claim_code(typed: str) -> ClaimCode | None:
+    """The claim code a worker typed, or None. Raises InvalidClaimCode (before any lookup)
+    when what was typed cannot be a claim code."""
+    digest = claim_digest(normalize_claim_code(typed))
+    return db.session.scalar(select(ClaimCode).where(ClaimCode.code_digest == digest))
+
+
+def claim_url() -> str:
+    configured = current_app.config.get("CLAIM_BASE_URL")
+    return configured or current_app.config["SITE_URL"].rstrip("/") + "/klaim"
+
+
+def _worker_locale(worker: Worker) -> str:
+    locale = None
+    if worker.user_id is not None:
+        locale = db.session.scalar(select(User.locale).where(User.id == worker.user_id))
+    return locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _send(line: OrderLine, worker: Worker, code: str) -> Message:
+    bundle_name = db.session.scalar(select(Bundle.name).where(Bundle.id == line.bundle_id))
+    with force_locale(_worker_locale(worker)):
+        # Short enough for one SMS; the code is the only secret in it.
+        body = _(
+            "Payung: you have received %(bundle)s. Your bundle code: %(code)s. Claim it at "
+            "%(link)s. Never share this code.",
+            bundle=bundle_name or "Payung",
+            code=format_claim_code(code),
+            link=claim_url(),
+        )
+    return queue_message(
+        channel=Channel(current_app.config["CLAIM_CODE_CHANNEL"]),
+        recipient=worker.phone_e164,
+        body=body,
+        purpose="claim_code",
+        secrets=(format_claim_code(code),),
+    )
+
+
+def issue_claim_code(line: OrderLine, *, now: datetime) -> ClaimCode:
+    """Make the line's claim code and queue its message (sent after the commit). The unique
+    ``order_line_id`` makes a second one impossible."""
+    worker = db.session.get(Worker, line.worker_id)
+    assert worker is not None
+    code = generate_claim_code()
+    claim = ClaimCode(
+        order_line_id=line.id,
+        worker_id=worker.id,
+        code_digest=claim_digest(code),
+        created_at=now,
+        last_sent_at=now,
+    )
+    db.session.add(claim)
+    db.session.flush()
+    claim.message_id = _send(line, worker, code).id
+    return claim
+
+
+def rotate_claim_code(claim: ClaimCode, *, now: datetime) -> ClaimCode:
+    """Send the worker a new code for the same line; the old one stops working (only its hash
+    was kept, so it cannot be sent again)."""
+    line = db.session.get(OrderLine, claim.order_line_id)
+    worker = db.session.get(Worker, claim.worker_id)
+    assert line is not None and worker is not None
+    code = generate_claim_code()
+    claim.code_digest = claim_digest(code)
+    claim.version += 1
+    claim.sent_count += 1
+    claim.last_sent_at = now
+    db.session.flush()
+    claim.message_id = _send(line, worker, code).id
+    return claim

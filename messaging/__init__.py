@@ -1,0 +1,1 @@
+"""Outbound messages to workers and sponsors: the Message model, queueing and delivery."""

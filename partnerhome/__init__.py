@@ -1,0 +1,1 @@
+"""The partner's console: dashboard, offers and pools pages, and the partner API."""

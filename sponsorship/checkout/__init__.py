@@ -1,0 +1,1 @@
+"""The cart, its checks, orders and the cart pages."""

@@ -1,0 +1,1 @@
+"""Keeping workers covered: the coverage ledger, lapse alerts, the nightly run, renewals."""

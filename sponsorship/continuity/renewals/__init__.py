@@ -1,0 +1,1 @@
+"""Automatic renewals: saved cards charged before cover lapses."""

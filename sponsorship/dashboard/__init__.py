@@ -1,0 +1,1 @@
+"""The sponsor's home page: what their money did, with charts and statements."""

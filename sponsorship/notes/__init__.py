@@ -1,0 +1,1 @@
+"""What sponsors and workers say to each other: sponsor notes and workers' thanks."""

@@ -1,0 +1,1 @@
+"""Money: the Stripe gateway, paying an order, webhooks, refunds, receipts and their pages."""

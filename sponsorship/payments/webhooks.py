@@ -1,0 +1,98 @@
+"""Stripe's webhook: signed events about PaymentIntents, each taken once.
+
+The signature is checked on the raw body before anything else; a request that fails it
+changes nothing. An event is only a hint: the intent is retrieved again from Stripe and its
+current state is recorded (``payments.apply_intent``), so events that arrive twice, late or
+out of order cannot move an order backwards or pay it twice. The event id is stored under a
+unique constraint in the same transaction as its effect; if handling fails, nothing is stored
+and Stripe sends the event again.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from accounts.access import public
+from extensions import csrf, db, utcnow
+from sponsorship.checkout.models import Order, Payment, StripeEvent, insert_or_ignore
+from sponsorship.payments.services import apply_intent
+from sponsorship.payments.stripe_gateway import (
+    InvalidWebhook,
+    PaymentGatewayError,
+    gateway_from_config,
+)
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("stripe_webhooks", __name__)
+csrf.exempt(bp)
+
+MAX_BODY_BYTES = 512 * 1024
+PAYMENT_INTENT_EVENTS = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+    }
+)
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status_code: int
+    detail: str
+
+
+def receive_webhook(payload: bytes, signature_header: str | None) -> WebhookResult:
+    """Verify, de-duplicate and apply one Stripe event. Flushes; the caller commits."""
+    gateway = gateway_from_config()
+    try:
+        event = gateway.parse_webhook(payload, signature_header)
+    except InvalidWebhook as refused:
+        log.warning("stripe webhook refused: %s", refused)
+        return WebhookResult(400, "invalid")
+    if db.session.scalar(select(StripeEvent.id).where(StripeEvent.event_id == event.id)):
+        return WebhookResult(200, "duplicate")
+    payment = intent = None
+    if event.type in PAYMENT_INTENT_EVENTS and event.object_id:
+        payment = db.session.scalar(
+            select(Payment).where(Payment.provider_payment_id == event.object_id)
+        )
+        if payment is not None:
+            try:
+                intent = gateway.retrieve_payment_intent(event.object_id)
+            except PaymentGatewayError as error:
+                log.warning("stripe event %s: intent not retrieved: %s", event.id, error)
+                return WebhookResult(503, "retry")
+    if not _record(event.id, event.type, event.object_id):
+        return WebhookResult(200, "duplicate")
+    if payment is not None and intent is not None:
+        order = db.session.get(Order, payment.order_id)
+        if order is not None:
+            apply_intent(order, payment, intent)
+    db.session.flush()
+    return WebhookResult(200, "ok")
+
+
+def _record(event_id: str, event_type: str, object_id: str | None) -> bool:
+    """Store the event id; False when another delivery of it got there first."""
+    values = {
+        "event_id": event_id,
+        "type": event_type[:64],
+        "object_id": object_id[:64] if object_id else None,
+        "received_at": utcnow(),
+    }
+    return insert_or_ignore(StripeEvent, values, "event_id")
+
+
+@bp.route("/stripe/webhook", methods=["POST"])
+@public
+def stripe_webhook() -> ResponseReturnValue:
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return jsonify(received="too_large"), 413
+    result = receive_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
+    db.session.commit()
+    return jsonify(received=result.detail), result.status_code

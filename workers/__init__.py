@@ -1,0 +1,1 @@
+"""The worker registry: workers, consent, heirs, photos, enrolment and the directory."""

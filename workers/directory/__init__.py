@@ -1,0 +1,1 @@
+"""The sponsor directory: which listed workers match, in what order."""

@@ -1,0 +1,1 @@
+"""Enrolling workers: in bulk (CSV or the partner API) and by invitation."""

@@ -1,0 +1,27 @@
+"""Celery tasks of the worker registry. Tasks take ids, re-read their rows and commit."""
+
+import logging
+import traceback
+
+from celery import shared_task
+
+from extensions import db
+from workers.enrolment.csv_upload import fail_import, run_import
+from workers.models import ImportJob
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="sponsorship.run_enrolment_import", ignore_result=True)
+def run_enrolment_import(job_id: int) -> None:
+    """Run (or resume after a crash) a bulk enrolment; chunks commit as they finish."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.is_finished:
+        return
+    try:
+        run_import(job)
+    except Exception as exc:
+        # The frames but not the message: database errors quote the rows' personal data.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("enrolment import %s failed: %s\n%s", job_id, type(exc).__name__, frames)
+        fail_import(job_id)
