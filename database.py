@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "admin.models",
     "sponsorship.notes.models",
     "workers.self_models",
+    "workers.enrolment.models",
     "sponsorship.continuity.alert_models",
     "sponsorship.continuity.renewals.models",
 ]
