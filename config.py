@@ -35,6 +35,9 @@ class Config:
     PREFERRED_URL_SCHEME = "https"
     SITE_URL = "http://127.0.0.1:5000"
 
+    # Pages, stylesheets, scripts and JSON go out compressed (brotli or gzip) from this size on.
+    COMPRESS_MIN_BYTES = 500
+
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead of a clock
 
     # How many proxies in front of Payung set X-Forwarded-For/-Proto (a TLS proxy: 1). Limits

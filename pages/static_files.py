@@ -16,6 +16,7 @@ from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
 
 from accounts.access import public
+from pages.compression import register_compression
 
 VERSION_ARG = "v"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -80,4 +81,5 @@ def favicon() -> Response:
 def register_static_files(app: Flask) -> None:
     app.url_defaults(_add_version)
     app.after_request(_cache_static)
+    register_compression(app)  # runs before _cache_static: compressed files keep its headers
     app.add_url_rule("/favicon.ico", "favicon", favicon)

@@ -1,0 +1,131 @@
+"""Compressed answers: HTML, CSS, JavaScript, JSON and SVG go out as brotli or gzip when the
+browser accepts it (``Accept-Encoding``, quality values honoured), with ``Vary:
+Accept-Encoding`` so that no cache hands a compressed answer to a browser that did not ask.
+
+Left as they are: bodies under ``COMPRESS_MIN_BYTES``, types that are compressed already
+(PDF, PNG, JPEG) or not text, answers other than 200, answers with a ``Content-Encoding``, and
+streamed answers (CSV downloads are written row by row; buffering them to compress would hold a
+whole export in memory). Static files are the one kind of file answer compressed: once per
+file version and encoding, at the highest level, kept in memory (a handful of small files),
+with the ETag marked per encoding and their cache headers unchanged.
+"""
+
+import gzip
+from typing import Any
+
+import brotli
+from flask import Flask, current_app, request
+from werkzeug.wrappers import Response
+
+COMPRESSIBLE = frozenset(
+    {
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/problem+json",
+        "image/svg+xml",
+    }
+)
+ENCODINGS = ("br", "gzip")  # preferred first when the browser accepts both equally
+# Pages are compressed on every request: quick levels. Static files once: the best levels.
+PAGE_LEVELS = {"br": 5, "gzip": 6}
+STATIC_LEVELS = {"br": 11, "gzip": 9}
+STATIC_CACHE_MAX = 256
+
+# (encoding, ETag of the file) -> compressed bytes; the ETag changes with the file.
+_static_cache: dict[tuple[str, str], bytes] = {}
+
+
+def choose_encoding(accept_encoding: str) -> str | None:
+    """The encoding to answer with: the best quality the browser gives one of ours (``*``
+    counts for any not named), None for none (``identity`` only, or ``q=0`` for ours)."""
+    named: dict[str, float] = {}
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if name.strip():
+            named[name.strip()] = quality
+    wildcard = named.get("*", 0.0)
+    best, best_quality = None, 0.0
+    for encoding in ENCODINGS:
+        quality = named.get(encoding, wildcard)
+        if quality > best_quality:
+            best, best_quality = encoding, quality
+    return best
+
+
+def compress(data: bytes, encoding: str, levels: dict[str, int]) -> bytes:
+    if encoding == "br":
+        return bytes(brotli.compress(data, quality=levels["br"]))
+    return gzip.compress(data, compresslevel=levels["gzip"], mtime=0)
+
+
+def _add_vary(response: Response) -> None:
+    vary = response.headers.get("Vary", "")
+    if "accept-encoding" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+
+
+def _static_body(response: Response, encoding: str) -> bytes:
+    etag, _ = response.get_etag()
+    key = (encoding, etag or "")
+    body = _static_cache.get(key) if etag else None
+    if body is None:
+        response.direct_passthrough = False
+        body = compress(response.get_data(), encoding, STATIC_LEVELS)
+        if etag:
+            if len(_static_cache) >= STATIC_CACHE_MAX:
+                _static_cache.clear()
+            _static_cache[key] = body
+    else:
+        close: Any = getattr(response.response, "close", None)
+        if close is not None:
+            response.call_on_close(close)  # the open file behind the answer
+    return body
+
+
+def compress_response(response: Response) -> Response:
+    if response.mimetype not in COMPRESSIBLE:
+        return response
+    _add_vary(response)
+    is_static = request.endpoint == "static"
+    if (
+        response.status_code != 200
+        or "Content-Encoding" in response.headers
+        or (response.is_streamed and not is_static)
+        or (
+            response.content_length is not None
+            and response.content_length < current_app.config["COMPRESS_MIN_BYTES"]
+        )
+        or "no-transform" in response.headers.get("Cache-Control", "")
+    ):
+        return response
+    encoding = choose_encoding(request.headers.get("Accept-Encoding", ""))
+    if encoding is None:
+        return response
+    if is_static:
+        body = _static_body(response, encoding)
+    else:
+        body = compress(response.get_data(), encoding, PAGE_LEVELS)
+    response.direct_passthrough = False
+    response.set_data(body)
+    response.headers["Content-Encoding"] = encoding
+    response.headers.pop("Accept-Ranges", None)  # byte ranges of the file, not of this body
+    etag, weak = response.get_etag()
+    if etag:
+        response.set_etag(f"{etag}-{encoding}", weak=weak)
+        response.make_conditional(request)  # a browser revalidating the compressed copy: 304
+    return response
+
+
+def register_compression(app: Flask) -> None:
+    app.after_request(compress_response)
