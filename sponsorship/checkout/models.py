@@ -59,6 +59,24 @@ class PaymentStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    PaymentStatus.PENDING: frozenset(
+        {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
+    ),
+    # A refused card leaves the intent open for another card, which may be refused too.
+    PaymentStatus.FAILED: frozenset(
+        {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
+    ),
+    PaymentStatus.SUCCEEDED: frozenset(),
+    PaymentStatus.CANCELLED: frozenset(),
+}
+
+
+def payment_sources(wanted: PaymentStatus) -> frozenset[PaymentStatus]:
+    """The statuses a payment may move to ``wanted`` from (for guarded bulk UPDATEs)."""
+    return frozenset(s for s, moves in PAYMENT_TRANSITIONS.items() if wanted in moves)
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
@@ -239,6 +257,13 @@ class Payment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="payments")
+
+    def transition(self, wanted: PaymentStatus) -> None:
+        """The only way a payment's status changes; raises IllegalTransition otherwise."""
+        current = PaymentStatus(self.status or PaymentStatus.PENDING)
+        if wanted not in PAYMENT_TRANSITIONS[current]:
+            raise IllegalTransition("payment", current, wanted)
+        self.status = wanted
 
 
 class StripeEvent(db.Model):
