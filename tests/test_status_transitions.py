@@ -6,12 +6,13 @@ import ast
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from core.errors import IllegalTransition
 from extensions import db
 from fulfillment.models import Remittance, RemittanceStatus
 from messaging.models import Channel, Message, MessageStatus
-from sponsorship.checkout.models import Payment, PaymentStatus
+from sponsorship.checkout.models import Order, Payment, PaymentStatus, mark_payment_succeeded
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,25 @@ def test_a_payment_moves_only_as_its_table_allows():
     with pytest.raises(IllegalTransition):
         payment.transition(PaymentStatus.CANCELLED)
     assert payment.status == PaymentStatus.SUCCEEDED
+
+
+def test_the_bulk_update_marking_a_payment_succeeded_keeps_to_the_table(app, make_user):
+    order = Order(reference="PAY-T-0001", sponsor_id=make_user().id, total_idr=16_800)
+    db.session.add(order)
+    db.session.flush()
+    for intent_id, status in (("pi_failed", PaymentStatus.FAILED), ("pi_gone", "cancelled")):
+        db.session.add(
+            Payment(
+                order_id=order.id, provider_payment_id=intent_id, amount_idr=16_800, status=status
+            )
+        )
+    db.session.commit()
+    mark_payment_succeeded("pi_failed")
+    mark_payment_succeeded("pi_gone")
+    db.session.commit()
+    db.session.expire_all()
+    statuses = dict(db.session.execute(select(Payment.provider_payment_id, Payment.status)).all())
+    assert statuses == {"pi_failed": "succeeded", "pi_gone": "cancelled"}
 
 
 def test_a_remittance_never_goes_back_to_accepted():

@@ -77,6 +77,22 @@ def payment_sources(wanted: PaymentStatus) -> frozenset[PaymentStatus]:
     return frozenset(s for s, moves in PAYMENT_TRANSITIONS.items() if wanted in moves)
 
 
+def mark_payment_succeeded(provider_payment_id: str) -> None:
+    """Record that the gateway took the money for this payment.
+
+    A bulk UPDATE (the row need not be loaded), guarded by the statuses ``Payment.transition``
+    allows to become SUCCEEDED: a payment already cancelled or succeeded is left alone.
+    """
+    db.session.execute(
+        update(Payment)
+        .where(
+            Payment.provider_payment_id == provider_payment_id,
+            Payment.status.in_(payment_sources(PaymentStatus.SUCCEEDED)),
+        )
+        .values(status=PaymentStatus.SUCCEEDED, failure_message=None, updated_at=utcnow())
+    )
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (

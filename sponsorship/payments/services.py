@@ -32,17 +32,19 @@ from sponsorship.checkout.models import (
     StripeCustomer,
     claim_order_transition,
     insert_or_ignore,
-    payment_sources,
+    mark_payment_succeeded,
 )
 from sponsorship.checkout.orders import latest_payment
 from sponsorship.checkout.services import CheckoutError, restore_cart
 from sponsorship.payments.declines import decline_text
-from sponsorship.payments.stripe_gateway import (
+from sponsorship.payments.gateway_types import (
     CardSetupInfo,
     IntentStatus,
     PaymentDeclined,
     PaymentGatewayError,
     PaymentIntentInfo,
+)
+from sponsorship.payments.stripe_gateway import (
     StripeGateway,
     gateway_from_config,
 )
@@ -88,16 +90,7 @@ def mark_order_paid(order: Order, intent: PaymentIntentInfo) -> bool:
         if order.status == OrderStatus.CANCELLED:
             log.error("payment %s succeeded for cancelled order %s", intent.id, order.reference)
         return False
-    # A bulk UPDATE (no need to load the row), guarded by the statuses Payment.transition
-    # allows to become SUCCEEDED.
-    db.session.execute(
-        update(Payment)
-        .where(
-            Payment.provider_payment_id == intent.id,
-            Payment.status.in_(payment_sources(PaymentStatus.SUCCEEDED)),
-        )
-        .values(status=PaymentStatus.SUCCEEDED, failure_message=None, updated_at=utcnow())
-    )
+    mark_payment_succeeded(intent.id)
     start_fulfillment(order)
     db.session.flush()
     return True
