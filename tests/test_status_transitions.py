@@ -121,7 +121,48 @@ def test_no_status_is_assigned_outside_the_model_modules():
     assert direct == []
 
 
-def test_the_status_check_catches_a_direct_assignment(tmp_path):
+GUARDED_MODELS = {"Payment", "Message", "Remittance"}
+
+
+def _bulk_status_updates(path: Path) -> list[tuple[int, str]]:
+    """``update(Model)….values(status=…)`` for the models whose moves are declared."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "values"
+            and any(keyword.arg == "status" for keyword in node.keywords)
+        ):
+            continue
+        for inner in ast.walk(node.func.value):
+            if (
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Name)
+                and inner.func.id == "update"
+                and inner.args
+                and isinstance(inner.args[0], ast.Name)
+                and inner.args[0].id in GUARDED_MODELS
+            ):
+                found.append((node.lineno, inner.args[0].id))
+    return found
+
+
+def test_bulk_status_updates_live_next_to_their_model():
+    outside = [
+        f"{name}:{line} update({model}).values(status=…)"
+        for path in _production_modules()
+        if (name := path.relative_to(ROOT).as_posix()) not in MODEL_MODULES
+        for line, model in _bulk_status_updates(path)
+    ]
+    assert outside == []
+
+
+def test_the_status_checks_catch_a_direct_assignment_and_a_bulk_update(tmp_path):
     module = tmp_path / "sneaky.py"
     module.write_text("def pay(payment):\n    payment.status = 'succeeded'\n")
     assert _status_assignments(module) == [(2, "payment")]
+    module.write_text("db.session.execute(update(Message).where(x).values(status='sent'))\n")
+    assert _bulk_status_updates(module) == [(1, "Message")]
+    models = ROOT / "sponsorship/checkout/models.py"
+    assert [model for _, model in _bulk_status_updates(models)] == ["Payment"]
