@@ -279,6 +279,16 @@ class RemittanceStatus(StrEnum):
     MISMATCH = "mismatch"  # its confirmation file disagrees: an admin looks
 
 
+# A confirmation file may be uploaded again (corrected): its verdict replaces the last one,
+# but nothing goes back to merely accepted.
+_RECONCILED = frozenset({RemittanceStatus.CONFIRMED, RemittanceStatus.MISMATCH})
+REMITTANCE_TRANSITIONS: dict[RemittanceStatus, frozenset[RemittanceStatus]] = {
+    RemittanceStatus.ACCEPTED: _RECONCILED,
+    RemittanceStatus.CONFIRMED: _RECONCILED,
+    RemittanceStatus.MISMATCH: _RECONCILED,
+}
+
+
 class Remittance(db.Model):
     """Dues paid to an insurer for one order line's months. ``business_date`` is the Jakarta
     day the insurer accepted them: the day of the remittance file they belong to."""
@@ -307,6 +317,13 @@ class Remittance(db.Model):
     file_id: Mapped[int | None] = mapped_column(ForeignKey("remittance_files.id"), index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     mismatch: Mapped[str | None] = mapped_column(String(300))
+
+    def transition(self, wanted: RemittanceStatus) -> None:
+        """The only way a remittance's status changes; raises IllegalTransition otherwise."""
+        current = RemittanceStatus(self.status or RemittanceStatus.ACCEPTED)
+        if wanted not in REMITTANCE_TRANSITIONS[current]:
+            raise IllegalTransition("remittance", current, wanted)
+        self.status = wanted
 
     def __repr__(self) -> str:
         return f"<Remittance {self.id} {self.status}>"

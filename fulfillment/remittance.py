@@ -167,7 +167,7 @@ def reconcile_confirmation(file: RemittanceFile, data: bytes) -> ReconcileReport
         if why:
             _mismatch(remittance, "; ".join(why), report)
         else:
-            remittance.status = RemittanceStatus.CONFIRMED
+            remittance.transition(RemittanceStatus.CONFIRMED)
             remittance.confirmed_at = now
             remittance.mismatch = None
             report.confirmed += 1
@@ -184,7 +184,7 @@ def reconcile_confirmation(file: RemittanceFile, data: bytes) -> ReconcileReport
 
 
 def _mismatch(remittance: Remittance, why: str, report: ReconcileReport) -> None:
-    remittance.status = RemittanceStatus.MISMATCH
+    remittance.transition(RemittanceStatus.MISMATCH)
     remittance.confirmed_at = None
     remittance.mismatch = why[:300]
     report.mismatched.append((remittance.reference, why))

@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.errors import IllegalTransition
 from extensions import UtcDateTime, db, utcnow
 from vault import decrypt
 
@@ -23,6 +24,14 @@ class MessageStatus(StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"
+
+
+# A failed message is tried again (the sweeper) until it is sent; a sent one is done.
+MESSAGE_TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
+    MessageStatus.QUEUED: frozenset({MessageStatus.SENT, MessageStatus.FAILED}),
+    MessageStatus.FAILED: frozenset({MessageStatus.SENT, MessageStatus.FAILED}),
+    MessageStatus.SENT: frozenset(),
+}
 
 
 class Message(db.Model):
@@ -50,3 +59,10 @@ class Message(db.Model):
     def full_body(self) -> str:
         """The text as the recipient reads it, codes included (while it is still kept)."""
         return decrypt(self.body_sealed) if self.body_sealed else self.body
+
+    def transition(self, wanted: MessageStatus) -> None:
+        """The only way a message's status changes; raises IllegalTransition otherwise."""
+        current = MessageStatus(self.status or MessageStatus.QUEUED)
+        if wanted not in MESSAGE_TRANSITIONS[current]:
+            raise IllegalTransition("message", current, wanted)
+        self.status = wanted

@@ -115,11 +115,11 @@ def deliver(message: Message) -> None:
     try:
         message.provider_reference = sender.send(message)
     except requests.RequestException as exc:
-        message.status = MessageStatus.FAILED
+        message.transition(MessageStatus.FAILED)
         message.error = type(exc).__name__
         log.warning("message %s not delivered: %s", message.id, type(exc).__name__)
         return
-    message.status = MessageStatus.SENT
+    message.transition(MessageStatus.SENT)
     message.sent_at = utcnow()
     if not sender.keeps_sealed_body:
         message.body_sealed = None

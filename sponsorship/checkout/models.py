@@ -59,6 +59,40 @@ class PaymentStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    PaymentStatus.PENDING: frozenset(
+        {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
+    ),
+    # A refused card leaves the intent open for another card, which may be refused too.
+    PaymentStatus.FAILED: frozenset(
+        {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
+    ),
+    PaymentStatus.SUCCEEDED: frozenset(),
+    PaymentStatus.CANCELLED: frozenset(),
+}
+
+
+def payment_sources(wanted: PaymentStatus) -> frozenset[PaymentStatus]:
+    """The statuses a payment may move to ``wanted`` from (for guarded bulk UPDATEs)."""
+    return frozenset(s for s, moves in PAYMENT_TRANSITIONS.items() if wanted in moves)
+
+
+def mark_payment_succeeded(provider_payment_id: str) -> None:
+    """Record that the gateway took the money for this payment.
+
+    A bulk UPDATE (the row need not be loaded), guarded by the statuses ``Payment.transition``
+    allows to become SUCCEEDED: a payment already cancelled or succeeded is left alone.
+    """
+    db.session.execute(
+        update(Payment)
+        .where(
+            Payment.provider_payment_id == provider_payment_id,
+            Payment.status.in_(payment_sources(PaymentStatus.SUCCEEDED)),
+        )
+        .values(status=PaymentStatus.SUCCEEDED, failure_message=None, updated_at=utcnow())
+    )
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
@@ -239,6 +273,13 @@ class Payment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="payments")
+
+    def transition(self, wanted: PaymentStatus) -> None:
+        """The only way a payment's status changes; raises IllegalTransition otherwise."""
+        current = PaymentStatus(self.status or PaymentStatus.PENDING)
+        if wanted not in PAYMENT_TRANSITIONS[current]:
+            raise IllegalTransition("payment", current, wanted)
+        self.status = wanted
 
 
 class StripeEvent(db.Model):

@@ -20,9 +20,11 @@ from sponsorship.checkout.models import (
     Refund,
     claim_order_transition,
 )
-from sponsorship.payments.stripe_gateway import (
+from sponsorship.payments.gateway_types import (
     PaymentDeclined,
     PaymentGatewayError,
+)
+from sponsorship.payments.stripe_gateway import (
     gateway_from_config,
 )
 

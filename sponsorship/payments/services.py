@@ -32,16 +32,19 @@ from sponsorship.checkout.models import (
     StripeCustomer,
     claim_order_transition,
     insert_or_ignore,
+    mark_payment_succeeded,
 )
 from sponsorship.checkout.orders import latest_payment
 from sponsorship.checkout.services import CheckoutError, restore_cart
 from sponsorship.payments.declines import decline_text
-from sponsorship.payments.stripe_gateway import (
+from sponsorship.payments.gateway_types import (
     CardSetupInfo,
     IntentStatus,
     PaymentDeclined,
     PaymentGatewayError,
     PaymentIntentInfo,
+)
+from sponsorship.payments.stripe_gateway import (
     StripeGateway,
     gateway_from_config,
 )
@@ -87,11 +90,7 @@ def mark_order_paid(order: Order, intent: PaymentIntentInfo) -> bool:
         if order.status == OrderStatus.CANCELLED:
             log.error("payment %s succeeded for cancelled order %s", intent.id, order.reference)
         return False
-    db.session.execute(
-        update(Payment)
-        .where(Payment.provider_payment_id == intent.id)
-        .values(status=PaymentStatus.SUCCEEDED, failure_message=None, updated_at=utcnow())
-    )
+    mark_payment_succeeded(intent.id)
     start_fulfillment(order)
     db.session.flush()
     return True
@@ -305,7 +304,7 @@ def confirm_card(order: Order, sponsor: User, setup_intent_id: str) -> PaymentRe
 def _record_failure(payment: Payment, decline_code: str | None) -> None:
     """Keep why the card was refused as Stripe's code: pages show it in our words
     (``declines.decline_text``), never Stripe's English."""
-    payment.status = PaymentStatus.FAILED
+    payment.transition(PaymentStatus.FAILED)
     payment.failure_message = (decline_code or "card_declined")[:200]
     db.session.flush()
 
@@ -336,7 +335,7 @@ def apply_intent(order: Order, payment: Payment, intent: PaymentIntentInfo) -> P
         return PaymentResult(Outcome.SUCCEEDED if order.is_paid else Outcome.CANCELLED)
     if intent.status is IntentStatus.CANCELED:
         if claim_order_transition(order.id, OrderStatus.AWAITING_PAYMENT, OrderStatus.CANCELLED):
-            payment.status = PaymentStatus.CANCELLED
+            payment.transition(PaymentStatus.CANCELLED)
             db.session.refresh(order)
         db.session.flush()
         return PaymentResult(Outcome.CANCELLED)
@@ -383,7 +382,7 @@ def return_to_cart(order: Order, sponsor: User) -> int:
                     _l("The payment service is not available. Please try again.")
                 ) from None
         else:
-            payment.status = PaymentStatus.CANCELLED
+            payment.transition(PaymentStatus.CANCELLED)
     moved = claim_order_transition(order.id, OrderStatus.AWAITING_PAYMENT, OrderStatus.CANCELLED)
     db.session.refresh(order)
     if not moved and order.status != OrderStatus.CANCELLED:

@@ -1,8 +1,8 @@
 """Payung's only door to Stripe: PaymentIntents, refunds, saved cards and signed webhooks.
 
-Everything else in Payung speaks integer rupiah and the types below; this module alone imports
-``stripe``. Stripe's API treats IDR as a two-decimal currency, so Rp16.800 travels as 1680000
-and comes back as 16800. In development and tests the same calls go to localstripe
+Everything else in Payung speaks integer rupiah and the types of ``gateway_types``; this module
+alone imports ``stripe``. Stripe's API treats IDR as a two-decimal currency, so Rp16.800 travels
+as 1680000 and comes back as 16800. In development and tests the same calls go to localstripe
 (``STRIPE_API_BASE``); see devtools/LOCALSTRIPE.md for what it does and does not do.
 """
 
@@ -12,113 +12,30 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import stripe
 from flask import current_app
 
+from sponsorship.payments.gateway_types import (
+    CardSetupInfo,
+    IntentStatus,
+    InvalidWebhook,
+    PaymentDeclined,
+    PaymentGatewayError,
+    PaymentIntentInfo,
+    RefundInfo,
+    RefundStatus,
+    WebhookEvent,
+    from_stripe_amount,
+    to_stripe_amount,
+)
+
 CURRENCY = "idr"
-SEN_PER_RUPIAH = 100
 DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300
 
 StatusT = TypeVar("StatusT", bound=StrEnum)
-
-
-class PaymentGatewayError(Exception):
-    """Stripe could not be reached, refused the request, or answered something unexpected."""
-
-
-class PaymentDeclined(Exception):
-    """The card was declined or needs the cardholder, who is not there (off-session)."""
-
-    def __init__(
-        self, message: str, decline_code: str | None, payment_intent_id: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.decline_code = decline_code
-        self.payment_intent_id = payment_intent_id
-
-
-class InvalidWebhook(Exception):
-    """A webhook request that is not a fresh, correctly signed Stripe event."""
-
-
-class IntentStatus(StrEnum):
-    """Where a Stripe PaymentIntent or SetupIntent stands (SetupIntents are never captured)."""
-
-    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
-    REQUIRES_CONFIRMATION = "requires_confirmation"
-    REQUIRES_ACTION = "requires_action"
-    PROCESSING = "processing"
-    REQUIRES_CAPTURE = "requires_capture"
-    CANCELED = "canceled"
-    SUCCEEDED = "succeeded"
-
-
-class RefundStatus(StrEnum):
-    PENDING = "pending"
-    REQUIRES_ACTION = "requires_action"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentIntentInfo:
-    id: str
-    client_secret: str
-    status: IntentStatus
-    amount_idr: int
-    order_reference: str | None = None
-    customer_id: str | None = None
-    payment_method_id: str | None = None
-    # Why the last attempt failed (decline code when Stripe gives one), for the return page.
-    failure_code: str | None = None
-    failure_message: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CardSetupInfo:
-    """A Stripe SetupIntent: the browser confirms it with Stripe.js to hand us a card."""
-
-    id: str
-    client_secret: str
-    status: IntentStatus
-    customer_id: str | None = None
-    payment_method_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RefundInfo:
-    id: str
-    payment_intent_id: str
-    amount_idr: int
-    status: RefundStatus
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookEvent:
-    id: str
-    type: str
-    created: int  # Unix seconds, as Stripe sends it
-    object_id: str | None
-    object: dict[str, Any]
-
-
-def to_stripe_amount(amount_idr: int) -> int:
-    if type(amount_idr) is not int or amount_idr <= 0:
-        raise ValueError(f"amount_idr must be a positive whole number of rupiah: {amount_idr!r}")
-    return amount_idr * SEN_PER_RUPIAH
-
-
-def from_stripe_amount(amount: int) -> int:
-    rupiah, sen = divmod(amount, SEN_PER_RUPIAH)
-    if sen:
-        raise PaymentGatewayError(f"Stripe amount {amount} is not a whole number of rupiah")
-    return rupiah
 
 
 def _refuse_future(signature_header: str, tolerance_seconds: int) -> None:

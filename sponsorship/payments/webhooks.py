@@ -18,10 +18,12 @@ from sqlalchemy import select
 from accounts.access import public
 from extensions import csrf, db, utcnow
 from sponsorship.checkout.models import Order, Payment, StripeEvent, insert_or_ignore
-from sponsorship.payments.services import apply_intent
-from sponsorship.payments.stripe_gateway import (
+from sponsorship.payments.gateway_types import (
     InvalidWebhook,
     PaymentGatewayError,
+)
+from sponsorship.payments.services import apply_intent
+from sponsorship.payments.stripe_gateway import (
     gateway_from_config,
 )
 

@@ -17,7 +17,10 @@ from sponsorship.checkout.cart import add_to_cart, cart_for
 from sponsorship.checkout.models import CartLine, Order, OrderStatus, Payment, PaymentStatus
 from sponsorship.checkout.services import CartNotReady, CheckoutError, place_order
 from sponsorship.payments import services as payments
-from sponsorship.payments.stripe_gateway import IntentStatus, PaymentIntentInfo
+from sponsorship.payments.gateway_types import (
+    IntentStatus,
+    PaymentIntentInfo,
+)
 
 CODES_LEFT, SPONSORS = 5, 12
 

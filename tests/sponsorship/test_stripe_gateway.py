@@ -17,13 +17,15 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from sponsorship.payments.stripe_gateway import (
+from sponsorship.payments.gateway_types import (
     IntentStatus,
     InvalidWebhook,
     PaymentDeclined,
     PaymentGatewayError,
     PaymentIntentInfo,
     RefundStatus,
+)
+from sponsorship.payments.stripe_gateway import (
     StripeGateway,
     gateway_from_config,
 )

@@ -37,10 +37,12 @@ from sponsorship.continuity.renewals.models import (
 )
 from sponsorship.continuity.renewals.notices import notify_failure
 from sponsorship.payments.declines import decline_text
-from sponsorship.payments.services import Outcome, PaymentError, apply_intent, customer_for, settle
-from sponsorship.payments.stripe_gateway import (
+from sponsorship.payments.gateway_types import (
     PaymentDeclined,
     PaymentGatewayError,
+)
+from sponsorship.payments.services import Outcome, PaymentError, apply_intent, customer_for, settle
+from sponsorship.payments.stripe_gateway import (
     gateway_from_config,
 )
 

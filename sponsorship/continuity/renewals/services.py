@@ -37,11 +37,13 @@ from sponsorship.continuity.renewals.models import (
     RenewalAttempt,
     RenewalPlan,
 )
-from sponsorship.payments.services import customer_for
-from sponsorship.payments.stripe_gateway import (
+from sponsorship.payments.gateway_types import (
     CardSetupInfo,
     IntentStatus,
     PaymentGatewayError,
+)
+from sponsorship.payments.services import customer_for
+from sponsorship.payments.stripe_gateway import (
     gateway_from_config,
 )
 from workers.coverage import mark_needs_sponsor
