@@ -140,7 +140,9 @@ def worker_claims_on_a_small_phone(
     page.get_by_role("heading", name=t("Claim your bundle")).wait_for()
     fits_the_screen(page)
     weight = page_weight(page)
-    assert 10_000 < weight < 60 * 1024, weight  # a first load: the HTML and the stylesheet
+    # A first load, compressed as sent: the HTML and the stylesheet (the lower bound proves the
+    # stylesheet was counted), inside the 14 KB a slow mobile link carries in one round trip.
+    assert 4_000 < weight <= 14 * 1024, weight
     page.fill("input[name=code]", typed)
     page.get_by_role("button", name=t("Continue")).click()
     page.get_by_role("heading", name=t("Enter your code")).wait_for()
