@@ -20,16 +20,13 @@ from bundles.dues.data import ensure_default_dues_data
 from bundles.models import (
     Bundle,
     BundlePart,
-    FulfillmentMethod,
     Offer,
     OfferBilling,
-    OfferKind,
-    Operator,
     Partner,
     PartnerKind,
     PartnerStatus,
-    PoolCode,
 )
+from bundles.seed import add_pool_codes, combofit_bundle, combofit_offers
 from core.identity import Gender, Occupation
 from extensions import db
 from vault import digest, encrypt
@@ -140,48 +137,41 @@ def seed_catalog() -> dict[str, Bundle]:
     telco = _partner("telkomsel@payung.test", "Telkomsel (contoh)", PartnerKind.TELCO)
 
     ensure_default_dues_data()
-    dues = Offer(
-        partner=insurer,
-        kind=OfferKind.INSURANCE_DUES,
-        income_idr=1_000_000,
-        billing=OfferBilling.MONTHLY,
-        name_id="Iuran BPJS Ketenagakerjaan JKK + JKM",
-        name_en="BPJS Ketenagakerjaan dues, JKK + JKM",
-        description_id="Jaminan Kecelakaan Kerja dan Jaminan Kematian untuk pekerja bukan "
-        "penerima upah (BPU), penghasilan Rp1.000.000.",
-        description_en="Work-accident and death cover for informal (BPU) workers, "
-        "Rp1,000,000 income band.",
-        unit_price_idr=16_800,
-        fulfillment_method=FulfillmentMethod.DUES_REMITTANCE,
+    offers = combofit_offers(
+        insurer=insurer,
+        health_app=health,
+        telco=telco,
+        dues={
+            "billing": OfferBilling.MONTHLY,
+            "name_id": "Iuran BPJS Ketenagakerjaan JKK + JKM",
+            "name_en": "BPJS Ketenagakerjaan dues, JKK + JKM",
+            "description_id": "Jaminan Kecelakaan Kerja dan Jaminan Kematian untuk pekerja bukan "
+            "penerima upah (BPU), penghasilan Rp1.000.000.",
+            "description_en": "Work-accident and death cover for informal (BPU) workers, "
+            "Rp1,000,000 income band.",
+            "unit_price_idr": 16_800,
+        },
+        health={
+            "name_id": "Fita Premium 30 hari (harga contoh)",
+            "name_en": "Fita Premium, 30 days (example price)",
+            "description_id": "Aplikasi kesehatan preventif: pantau langkah, tidur, dan "
+            "konsultasi.",
+            "description_en": "Preventive health app: steps, sleep and consultations.",
+            "unit_price_idr": 25_000,
+            "billing": OfferBilling.MONTHLY,
+        },
+        quota={
+            "name_id": "Kuota data 5 GB, 30 hari, khusus Telkomsel (harga contoh)",
+            "name_en": "5 GB data quota, 30 days, Telkomsel only (example price)",
+            "unit_price_idr": 30_000,
+            "billing": OfferBilling.MONTHLY,
+            # The partner sandbox's telco API (python -m sandbox) and its development secret;
+            # ``follow_sandbox_address`` moves it when the sandbox runs on another port.
+            "api_endpoint_url": sandbox_endpoint("telco"),
+            "api_secret_encrypted": encrypt("sandbox-telco-secret"),
+        },
     )
-    premium = Offer(
-        partner=health,
-        kind=OfferKind.HEALTH_APP,
-        name_id="Fita Premium 30 hari (harga contoh)",
-        name_en="Fita Premium, 30 days (example price)",
-        description_id="Aplikasi kesehatan preventif: pantau langkah, tidur, dan konsultasi.",
-        description_en="Preventive health app: steps, sleep and consultations.",
-        unit_price_idr=25_000,
-        billing=OfferBilling.MONTHLY,
-        premium_days=30,
-        fulfillment_method=FulfillmentMethod.CODE_POOL,
-    )
-    quota = Offer(
-        partner=telco,
-        kind=OfferKind.DATA_QUOTA,
-        name_id="Kuota data 5 GB, 30 hari, khusus Telkomsel (harga contoh)",
-        name_en="5 GB data quota, 30 days, Telkomsel only (example price)",
-        unit_price_idr=30_000,
-        billing=OfferBilling.MONTHLY,
-        quota_mb=5 * 1024,
-        validity_days=30,
-        operator=Operator.TELKOMSEL,
-        fulfillment_method=FulfillmentMethod.PARTNER_API,
-        # The partner sandbox's telco API (python -m sandbox) and its development secret;
-        # ``follow_sandbox_address`` moves it when the sandbox runs on another port.
-        api_endpoint_url=sandbox_endpoint("telco"),
-        api_secret_encrypted=encrypt("sandbox-telco-secret"),
-    )
+    dues, premium, quota = offers.dues, offers.health, offers.quota
     db.session.add_all([dues, premium, quota])
 
     sertakan = Bundle(
@@ -192,33 +182,21 @@ def seed_catalog() -> dict[str, Bundle]:
         is_published=True,
         parts=[BundlePart(offer=dues, quantity=1)],
     )
-    combofit = Bundle(
+    combofit = combofit_bundle(
+        offers,
         slug="combofit",
-        name="ComboFit Jamsostek",
         summary_id="Aplikasi kesehatan + iuran BPJS Ketenagakerjaan + kuota data dalam satu paket.",
         summary_en="Health app + BPJS Ketenagakerjaan dues + data quota in one bundle.",
-        is_published=True,
         is_example_pricing=True,
-        parts=[
-            BundlePart(offer=premium, quantity=1),
-            BundlePart(offer=dues, quantity=1),
-            BundlePart(offer=quota, quantity=1),
-        ],
     )
     db.session.add_all([sertakan, combofit])
     db.session.flush()
 
-    expires = date(2027, 12, 31)
-    for n in range(1, DEMO_POOL_CODES + 1):
-        code = f"FITA-DEMO-{n:06d}"
-        db.session.add(
-            PoolCode(
-                offer_id=premium.id,
-                code_encrypted=encrypt(code),
-                code_digest=digest(code, purpose="pool_code"),
-                expires_on=expires,
-            )
-        )
+    add_pool_codes(
+        premium,
+        (f"FITA-DEMO-{n:06d}" for n in range(1, DEMO_POOL_CODES + 1)),
+        expires_on=date(2027, 12, 31),
+    )
     return {"sertakan": sertakan, "combofit": combofit}
 
 

@@ -4,23 +4,18 @@ Messages are written in the partner user's language and queued with ``queue_mess
 after the commit). Links are absolute, built from SITE_URL, so they work from a job too.
 """
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from bundles.models import Offer, Partner, PartnerStatus
+from core.links import absolute_url
 from messaging.models import Channel, Message
 from messaging.services import queue_message
 
 
 def _locale(partner: Partner) -> str:
     return partner.user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def _absolute(endpoint: str, **values: object) -> str:
-    site = current_app.config["SITE_URL"].rstrip("/")
-    with current_app.test_request_context(base_url=site):
-        return url_for(endpoint, _external=True, **values)
 
 
 def _email(partner: Partner, subject: str, body: str, purpose: str) -> Message | None:
@@ -34,7 +29,7 @@ def _email(partner: Partner, subject: str, body: str, purpose: str) -> Message |
 
 def partner_decision(partner: Partner) -> Message | None:
     """Tell the partner it was approved, rejected (with the reason) or suspended."""
-    link = _absolute("partner.dashboard")
+    link = absolute_url("partner.dashboard")
     with force_locale(_locale(partner)):
         if partner.status == PartnerStatus.APPROVED:
             subject = _("Your Payung partner account is approved")
@@ -68,7 +63,7 @@ def partner_decision(partner: Partner) -> Message | None:
 
 
 def low_stock(offer: Offer, available: int) -> Message | None:
-    link = _absolute("partner.offer_detail", offer_id=offer.id)
+    link = absolute_url("partner.offer_detail", offer_id=offer.id)
     with force_locale(_locale(offer.partner)):
         subject = _("Low stock: %(offer)s", offer=offer.name_in(_locale(offer.partner)))
         body = _(

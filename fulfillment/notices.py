@@ -8,7 +8,7 @@ one email per sweep with the failures to look at. Sent by the sweeper (every min
 from collections import defaultdict
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from accounts.models import Role, User
 from bundles.models import Offer
 from core.identity import first_name_and_initial
+from core.links import absolute_url
 from extensions import db
 from fulfillment.models import FulfillmentItem, ItemStatus
 from i18n import rupiah
@@ -26,12 +27,6 @@ from workers.models import Worker
 
 DIGEST_BATCH = 5_000
 LISTED_PARTS = 20
-
-
-def _absolute(endpoint: str, **values: object) -> str:
-    site = current_app.config["SITE_URL"].rstrip("/")
-    with current_app.test_request_context(base_url=site):
-        return url_for(endpoint, _external=True, **values)
 
 
 def _locale(user: User) -> str:
@@ -103,7 +98,7 @@ def _sponsor_email(order: Order, sponsor: User, parts: list) -> None:
             reference=order.reference,
             parts="\n".join(lines),
             total=rupiah(sum(part[4] or 0 for part in parts)),
-            link=_absolute("sponsorship.dashboard"),
+            link=absolute_url("sponsorship.dashboard"),
         )
     queue_message(
         channel=Channel.EMAIL,
@@ -139,7 +134,7 @@ def _admin_digest(now: datetime) -> int:
     for _id, error in rows:
         reasons[(error or "unknown").split(":", 1)[0]] += 1
     recipients = _admin_recipients()
-    link = _absolute("admin.fulfillment_items", status="failed")
+    link = absolute_url("admin.fulfillment_items", status="failed")
     for recipient in recipients:
         email = recipient if isinstance(recipient, str) else recipient.email or ""
         locale = (

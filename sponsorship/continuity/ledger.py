@@ -46,6 +46,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from accounts.models import User
 from core.dates import add_months, first_of_month, month_end
 from extensions import db
+from sponsorship.checkout.funded import funded_coverages
 from sponsorship.checkout.models import Order, OrderLine
 from workers.models import Coverage, Worker
 
@@ -230,17 +231,18 @@ class SponsorMonths:
 
 def months_funded_by_sponsor(worker_id: int) -> list[SponsorMonths]:
     """Every sponsor who paid cover for the worker through Payung, with the months paid, the
-    most months first. Cover recorded without an order line (paid elsewhere) is not listed."""
+    most months first (counted as everywhere, ``sponsorship.checkout.funded``: a fully refunded
+    order funds nothing). Cover recorded without an order line (paid elsewhere) is not listed."""
     rows = db.session.execute(
-        select(
+        funded_coverages()
+        .with_only_columns(
             Order.sponsor_id,
             User.display_name,
             func.sum(Coverage.months),
             func.min(Coverage.starts_on),
             func.max(Coverage.ends_on),
+            maintain_column_froms=True,
         )
-        .join(OrderLine, OrderLine.id == Coverage.order_line_id)
-        .join(Order, Order.id == OrderLine.order_id)
         .join(User, User.id == Order.sponsor_id)
         .where(Coverage.worker_id == worker_id)
         .group_by(Order.sponsor_id, User.display_name)

@@ -22,6 +22,8 @@ from sqlalchemy import Select, and_, case, func, select
 from accounts.models import User
 from core.dates import JAKARTA, add_months, first_of_month, month_end
 from extensions import db
+from sponsorship.checkout import funded
+from sponsorship.checkout.funded import COUNTED_ORDER_STATUSES
 from sponsorship.checkout.models import PAID_ORDER_STATUSES, Order, OrderLine, OrderStatus, Refund
 from sponsorship.continuity import ledger
 from sponsorship.continuity.ledger import CoverageStage
@@ -30,7 +32,6 @@ from workers.models import Coverage, Worker
 
 SPENDING_MONTHS = 12
 TOP_PROVINCES = 10  # the rest are summed as "other provinces"
-COUNTED_ORDER_STATUSES = PAID_ORDER_STATUSES - {OrderStatus.REFUNDED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +83,9 @@ class SponsorDashboard:
 
 
 def funded_coverages(sponsor_id: int) -> Select:
-    """Coverage rows paid by the sponsor (join Worker or add columns as needed)."""
-    return (
-        select(Coverage)
-        .join(OrderLine, OrderLine.id == Coverage.order_line_id)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.sponsor_id == sponsor_id, Order.status.in_(COUNTED_ORDER_STATUSES))
-    )
+    """Coverage rows paid by the sponsor (the one rule, ``sponsorship.checkout.funded``; join
+    Worker or add columns as needed)."""
+    return funded.funded_coverages().where(Order.sponsor_id == sponsor_id)
 
 
 def _month_start_utc(month: date) -> datetime:

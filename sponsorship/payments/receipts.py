@@ -21,6 +21,7 @@ from bundles.models import Bundle, Offer
 from core.dates import JAKARTA, add_months
 from core.identity import first_name_and_initial
 from extensions import db
+from sponsorship.checkout.funded import funded_coverages
 from sponsorship.checkout.models import (
     PAID_ORDER_STATUSES,
     Order,
@@ -30,7 +31,7 @@ from sponsorship.checkout.models import (
     PayerKind,
     Refund,
 )
-from workers.models import Worker
+from workers.models import Coverage, Worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,16 +235,18 @@ def yearly_statement(sponsor: User, year: int) -> Statement:
         .where(Order.sponsor_id == sponsor.id, Refund.created_at >= start, Refund.created_at < end)
     ).all()
     # A worker has one province and one occupation: distinct counts per pair add up.
+    # Months funded: the one rule (sponsorship.checkout.funded), for the orders paid this year.
     covered = db.session.execute(
-        select(
+        funded_coverages()
+        .with_only_columns(
             Worker.province_code,
             Worker.occupation,
-            func.count(func.distinct(OrderLine.worker_id)),
-            func.sum(OrderLine.months),
+            func.count(func.distinct(Coverage.worker_id)),
+            func.sum(Coverage.months),
+            maintain_column_froms=True,
         )
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(Worker, Worker.id == OrderLine.worker_id)
-        .where(*paid_in_year, Order.status != OrderStatus.REFUNDED)
+        .join(Worker, Worker.id == Coverage.worker_id)
+        .where(*paid_in_year)
         .group_by(Worker.province_code, Worker.occupation)
     ).all()
     workers = sum(int(row[2]) for row in covered)

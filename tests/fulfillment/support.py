@@ -12,21 +12,18 @@ from typing import Any
 from sqlalchemy import exists, insert, select
 
 from accounts.models import Role, User
+from bundles import seed
 from bundles.models import (
     Bundle,
-    BundlePart,
     FulfillmentMethod,
     Offer,
-    OfferKind,
-    Operator,
     Partner,
     PartnerKind,
     PartnerStatus,
-    PoolCode,
-    PoolCodeStatus,
 )
 from bundles.pricing import LinePrice, quote_bundle, worker_is_transport
-from extensions import db, utcnow
+from bundles.seed import combofit_bundle, combofit_offers
+from extensions import db
 from fulfillment import clock, sweeper
 from fulfillment.models import IN_PROGRESS, NEEDS_REFUND, FulfillmentItem
 from sponsorship.checkout.models import (
@@ -66,49 +63,25 @@ def make_combofit(
     *, health_method: FulfillmentMethod = FulfillmentMethod.CODE_POOL, codes: int = 20
 ) -> ComboFit:
     """Fita-like premium (a code pool, or the health API), BPJS dues (remitted), Telkomsel
-    data (the telco API): ComboFit Jamsostek as the demo seeds it."""
+    data (the telco API): ComboFit Jamsostek, built by ``bundles.seed`` as the demo builds it."""
     insurer = _partner(PartnerKind.INSURER, "BPJS Ketenagakerjaan")
     health_partner = _partner(PartnerKind.HEALTH_APP, "Fita")
     telco = _partner(PartnerKind.TELCO, "Telkomsel")
-    health = Offer(
-        partner=health_partner,
-        kind=OfferKind.HEALTH_APP,
-        name_id="Fita Premium 30 hari",
-        name_en="Fita Premium, 30 days",
-        unit_price_idr=25_000,
-        premium_days=30,
-        fulfillment_method=health_method,
+    offers = combofit_offers(
+        insurer=insurer,
+        health_app=health_partner,
+        telco=telco,
+        health_method=health_method,
+        health={
+            "name_id": "Fita Premium 30 hari",
+            "name_en": "Fita Premium, 30 days",
+            "unit_price_idr": 25_000,
+        },
+        dues={"name_id": "Iuran BPJS JKK + JKM", "name_en": "BPJS dues, JKK + JKM"},
+        quota={"name_id": "Kuota 5 GB", "name_en": "5 GB data", "unit_price_idr": 30_000},
     )
-    dues = Offer(
-        partner=insurer,
-        kind=OfferKind.INSURANCE_DUES,
-        name_id="Iuran BPJS JKK + JKM",
-        name_en="BPJS dues, JKK + JKM",
-        income_idr=1_000_000,
-        fulfillment_method=FulfillmentMethod.DUES_REMITTANCE,
-    )
-    quota = Offer(
-        partner=telco,
-        kind=OfferKind.DATA_QUOTA,
-        name_id="Kuota 5 GB",
-        name_en="5 GB data",
-        unit_price_idr=30_000,
-        quota_mb=5_120,
-        validity_days=30,
-        operator=Operator.TELKOMSEL,
-        fulfillment_method=FulfillmentMethod.PARTNER_API,
-    )
-    bundle = Bundle(
-        slug=f"combofit-{next(_serial)}",
-        name="ComboFit Jamsostek",
-        is_published=True,
-        platform_fee_idr=2_000,
-        parts=[
-            BundlePart(offer=health, quantity=1),
-            BundlePart(offer=dues, quantity=1),
-            BundlePart(offer=quota, quantity=1),
-        ],
-    )
+    health, dues, quota = offers.health, offers.dues, offers.quota
+    bundle = combofit_bundle(offers, slug=f"combofit-{next(_serial)}", platform_fee_idr=2_000)
     db.session.add_all([health, dues, quota, bundle])
     db.session.flush()
     if health_method == FulfillmentMethod.CODE_POOL:
@@ -118,22 +91,8 @@ def make_combofit(
 
 
 def add_pool_codes(offer: Offer, number: int, *, expires_on: date = date(2030, 12, 31)) -> None:
-    now = utcnow()
-    rows = []
-    for _ in range(number):
-        code = f"FITA-{offer.id}-{next(_serial):08d}"
-        rows.append(
-            {
-                "offer_id": offer.id,
-                "code_encrypted": encrypt(code),
-                "code_digest": digest(code, purpose="pool_code"),
-                "status": PoolCodeStatus.AVAILABLE,
-                "expires_on": expires_on,
-                "created_at": now,
-            }
-        )
-    for start in range(0, len(rows), 2_000):
-        db.session.execute(insert(PoolCode), rows[start : start + 2_000])
+    codes = [f"FITA-{offer.id}-{next(_serial):08d}" for _ in range(number)]
+    seed.add_pool_codes(offer, codes, expires_on=expires_on)
 
 
 def worker_fields(n: int, **overrides: Any) -> dict[str, Any]:

@@ -13,9 +13,11 @@ import pytest
 from accounts.models import Role, User
 from extensions import db
 from sponsorship.checkout.models import Order, OrderLine, OrderStatus, Refund
+from sponsorship.continuity.ledger import months_funded_by_sponsor
 from sponsorship.dashboard import views as dashboard_views
 from sponsorship.dashboard.charts import Bar, bar_chart
 from sponsorship.dashboard.services import sponsor_dashboard
+from sponsorship.payments.receipts import yearly_statement
 from tests.pdf_support import pdf_text
 from workers.coverage import extend_coverage
 
@@ -296,3 +298,51 @@ def test_a_chart_escapes_its_labels_and_draws_no_inline_style():
     widths = [int(w) for w in re.findall(r'<rect class="chart-bar"[^>]* width="(\d+)"', chart)]
     assert widths[0] > widths[2] > widths[1] == 0  # a negative value gets an empty bar
     assert '<text class="chart-value" x="6" y="61">-5</text>' in chart
+
+
+def test_the_dashboard_the_statement_and_the_ledger_count_the_same_months(
+    world, make_worker, bundle
+):
+    """One rule for "months funded": a fully refunded order and a part refunded before its
+    dues went through count nowhere; the three places agree."""
+    a = world["a"]
+    w6 = make_worker(full_name="Agus Salim", province_code="32", occupation="farmer")
+    order = Order(
+        reference=f"PY-DASH-{next(_references)}",
+        sponsor_id=a.id,
+        status=OrderStatus.FULFILLED,
+        total_idr=2 * 16_800 * 2,
+        paid_at=at(date(2026, 11, 4)),
+        worker_count=2,
+    )
+    kept, refunded = (
+        OrderLine(
+            order=order,
+            worker_id=worker.id,
+            bundle_id=bundle.id,
+            months=2,
+            first_month=date(2026, 12, 1),
+            total_idr=16_800 * 2,
+        )
+        for worker in (world["w"][0], w6)
+    )
+    db.session.add_all([order, kept, refunded])
+    db.session.flush()
+    extend_coverage(
+        world["w"][0],
+        months=2,
+        first_month=date(2026, 12, 1),
+        order_line_id=kept.id,
+        programmes=["JKK", "JKM"],
+    )
+    refund(order, refunded.total_idr, at(date(2026, 11, 20)))  # w6's dues never went through
+
+    dashboard = sponsor_dashboard(a, TODAY).months_funded
+    statement = yearly_statement(a, 2026).months_funded
+    ledger = sum(
+        funded.months
+        for worker in [*world["w"], w6]
+        for funded in months_funded_by_sponsor(worker.id)
+        if funded.sponsor_id == a.id
+    )
+    assert dashboard == statement == ledger == 3 + 3 + 12 + 2

@@ -13,6 +13,7 @@ from sponsorship.payments.receipts import yearly_statement
 from sponsorship.payments.refunds import refund_order, refund_order_line_part
 from tests.checkout_support import pay_in_browser
 from tests.pdf_support import pdf_text
+from workers.coverage import extend_coverage
 
 
 @pytest.fixture
@@ -156,6 +157,14 @@ def test_the_yearly_statement_sums_months_workers_and_refunds(
     db.session.refresh(second)
     first.paid_at = datetime(2026, 2, 10, 3, 0, tzinfo=UTC)
     second.paid_at = datetime(2026, 5, 31, 18, 0, tzinfo=UTC)  # 1 June in Jakarta
+    for line in first.lines:  # the first order's dues went through: its months are cover
+        extend_coverage(
+            line.worker,
+            months=line.months,
+            first_month=line.first_month,
+            order_line_id=line.id,
+            programmes=["JKK", "JKM"],
+        )
     refund_order_line_part(second.lines[0].parts[0], reason="Tidak terkirim")
     db.session.execute(
         Refund.__table__.update().values(created_at=datetime(2026, 7, 1, 2, 0, tzinfo=UTC))
@@ -171,7 +180,7 @@ def test_the_yearly_statement_sums_months_workers_and_refunds(
     assert by_month[5].paid_idr == 0
     assert by_month[7].refunded_idr == second.lines[0].parts[0].amount_idr
     assert statement.workers_covered == 2
-    assert statement.months_funded == 3 + 3 + 6
+    assert statement.months_funded == 3 + 3  # the second order's dues were refunded, not cover
     assert statement.net_idr == first.total_idr + second.total_idr - by_month[7].refunded_idr
     assert "Laporan tahunan 2026" in page.text
     pdf = client.get("/laporan/2026.pdf")

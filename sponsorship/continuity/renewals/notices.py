@@ -4,7 +4,7 @@ message: a try is claimed once, so a run going twice never repeats one."""
 
 from datetime import date
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
@@ -12,6 +12,7 @@ from flask_babel.speaklater import LazyString
 from accounts.models import User
 from bundles.models import Bundle
 from core.identity import first_name_and_initial
+from core.links import absolute_url
 from extensions import db
 from i18n import rupiah
 from messaging.models import Channel
@@ -19,12 +20,6 @@ from messaging.services import queue_message
 from sponsorship.checkout.models import Order
 from sponsorship.continuity.renewals.models import RenewalPlan
 from workers.models import Worker
-
-
-def _absolute(endpoint: str, **values: object) -> str:
-    site = current_app.config["SITE_URL"].rstrip("/")
-    with current_app.test_request_context(base_url=site):
-        return url_for(endpoint, _external=True, **values)
 
 
 def notify_failure(
@@ -60,7 +55,7 @@ def notify_failure(
                 "cover the worker yourself: %(link)s",
                 what=what,
                 reason=str(reason or ""),
-                link=_absolute("renewals.index"),
+                link=absolute_url("renewals.index"),
             )
         elif authenticate:
             body = _(
@@ -68,7 +63,7 @@ def notify_failure(
                 "pay it here: %(link)s",
                 amount=rupiah(order.total_idr),
                 what=what,
-                link=_absolute("checkout.pay", reference=order.reference),
+                link=absolute_url("checkout.pay", reference=order.reference),
             )
         elif next_try_on is not None:
             body = _(
@@ -78,7 +73,7 @@ def notify_failure(
                 reason=str(reason or ""),
                 date=next_try_on.strftime("%d/%m/%Y"),
                 amount=rupiah(order.total_idr),
-                link=_absolute("checkout.pay", reference=order.reference),
+                link=absolute_url("checkout.pay", reference=order.reference),
             )
         else:
             body = _(
@@ -87,7 +82,7 @@ def notify_failure(
                 what=what,
                 reason=str(reason or ""),
                 amount=rupiah(order.total_idr),
-                link=_absolute("checkout.pay", reference=order.reference),
+                link=absolute_url("checkout.pay", reference=order.reference),
             )
     queue_message(
         channel=Channel.EMAIL,
