@@ -25,6 +25,7 @@ from accounts import services
 from accounts.access import public, signed_in
 from accounts.forms import CodeForm, PhoneForm, ResendForm, SignInForm, SignUpForm
 from accounts.models import Role, User
+from accounts.sessions import user_for_session
 from core.identity import mask_phone
 from core.rate_limits import (
     count_failure,
@@ -49,13 +50,7 @@ OTP_PHONE = "otp_phone"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    raw_id, _sep, token = user_id.partition(":")
-    if not raw_id.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(raw_id))
-    if user is None or user.session_token != token:
-        return None
-    return user
+    return user_for_session(user_id)
 
 
 def home_url(user: User) -> str:

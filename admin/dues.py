@@ -8,89 +8,19 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import (
-    BooleanField,
-    IntegerField,
-    MonthField,
-    SelectChoice,
-    SelectMultipleField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from accounts.access import admin_required
+from admin import queries
 from admin.audit import record_admin_action as audit
+from admin.forms import BandForm, ConfirmForm, DiscountForm, RateForm, RetireBandForm
 from bundles.dues import data as dues_data
 from bundles.dues.data import DuesDataError
-from bundles.dues.models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
-from bundles.dues.services import Programme
 from extensions import db
 from i18n import Form
 
 bp = Blueprint("admin_dues", __name__, url_prefix="/admin/iuran")
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class RateForm(Form):
-    effective_from = MonthField(_l("In force from (month)"), validators=[DataRequired()])
-    jkk_rate_bp = IntegerField(
-        _l("JKK, basis points of the income (100 = 1 %)"),
-        validators=[InputRequired(), NumberRange(0, 10_000)],
-    )
-    jkm_flat_idr = IntegerField(
-        _l("JKM, rupiah per month"), validators=[InputRequired(), NumberRange(0, 10_000_000)]
-    )
-    jht_rate_bp = IntegerField(
-        _l("JHT, basis points of the income (200 = 2 %)"),
-        validators=[InputRequired(), NumberRange(0, 10_000)],
-    )
-    note = StringField(_l("Source or note"), validators=[Length(max=500)])
-    submit = SubmitField(_l("Add rates"))
-
-
-class BandForm(Form):
-    amount_idr = IntegerField(
-        _l("Reported income (rupiah)"), validators=[InputRequired(), NumberRange(1, 1_000_000_000)]
-    )
-    effective_from = MonthField(_l("Offered from (month)"), validators=[DataRequired()])
-    submit = SubmitField(_l("Add band"))
-
-
-class RetireBandForm(Form):
-    retired_from = MonthField(_l("No longer offered from (month)"), validators=[DataRequired()])
-    submit = SubmitField(_l("Retire"))
-
-
-class DiscountForm(Form):
-    name = StringField(_l("Name (e.g. the regulation)"), validators=[DataRequired(), Length(2, 80)])
-    percent = IntegerField(_l("Discount (%)"), validators=[InputRequired(), NumberRange(1, 100)])
-    programmes = MultiCheckboxField(
-        _l("Programmes discounted"),
-        choices=[SelectChoice(str(p), str(p)) for p in Programme],
-        validators=[DataRequired(message=_l("Choose at least one programme."))],
-    )
-    first_month = MonthField(_l("First contribution month"), validators=[DataRequired()])
-    last_month = MonthField(_l("Last contribution month"), validators=[DataRequired()])
-    transport_only = BooleanField(_l("Only for transport workers (drivers, couriers, logistics)"))
-    excludes_government_payers = BooleanField(
-        _l("Not when dues are paid from a state or regional budget (APBN/APBD)"), default=True
-    )
-    note = TextAreaField(_l("Source or note"), validators=[Length(max=1000)])
-    submit = SubmitField(_l("Add discount"))
-
-
-class ConfirmForm(Form):
-    submit = SubmitField(_l("Confirm"))
 
 
 def _render(**forms: Form) -> str:
@@ -175,7 +105,7 @@ def add_rates() -> str | Response:
 @bp.route("/tarif/<int(max=2147483647):version_id>/tarik", methods=["POST"])
 @admin_required
 def withdraw_rates(version_id: int) -> Response:
-    version = db.session.get(DuesRateVersion, version_id) or abort(404)
+    version = queries.rate_version(version_id) or abort(404)
 
     def change() -> None:
         dues_data.withdraw_rate_version(version, by_id=current_user.id)
@@ -203,7 +133,7 @@ def add_band() -> str | Response:
 @bp.route("/tingkat/<int(max=2147483647):band_id>/pensiun", methods=["POST"])
 @admin_required
 def retire_band(band_id: int) -> str | Response:
-    band = db.session.get(DuesIncomeBand, band_id) or abort(404)
+    band = queries.income_band(band_id) or abort(404)
     form = RetireBandForm(prefix="retire")
     if form.validate_on_submit():
         try:
@@ -247,7 +177,7 @@ def add_discount() -> str | Response:
 @bp.route("/diskon/<int(max=2147483647):rule_id>/tarik", methods=["POST"])
 @admin_required
 def withdraw_discount(rule_id: int) -> Response:
-    rule = db.session.get(DuesDiscountRule, rule_id) or abort(404)
+    rule = queries.discount_rule(rule_id) or abort(404)
 
     def change() -> None:
         dues_data.withdraw_discount_rule(rule, by_id=current_user.id)

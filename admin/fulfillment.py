@@ -13,8 +13,8 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from accounts.access import admin_required
+from admin import queries
 from admin.audit import record_admin_action
-from bundles.models import Partner
 from core.dates import jakarta_today
 from core.identity import mask_phone
 from extensions import db
@@ -164,15 +164,10 @@ def _remittance_form(formdata: Any = None) -> RemittanceFileForm:
 
 
 def _render_remittances(form: RemittanceFileForm) -> str:
-    files = db.session.scalars(
-        db.select(RemittanceFile)
-        .order_by(RemittanceFile.business_date.desc(), RemittanceFile.id.desc())
-        .limit(60)
-    ).all()
     return render_template(
         "admin/fulfillment_remittances.html",
         form=form,
-        files=files,
+        files=queries.recent_remittance_files(),
         confirmation_form=ConfirmationForm(formdata=None),
     )
 
@@ -184,7 +179,7 @@ def fulfillment_remittances() -> str | tuple[str, int] | Response:
     if request.method == "POST":
         if not form.validate_on_submit():
             return _render_remittances(form), 422
-        partner = db.session.get(Partner, form.partner_id.data)
+        partner = queries.partner(form.partner_id.data)
         assert partner is not None  # the choices are insurers
         file = remittance.build_remittance_file(
             partner, form.business_date.data, actor_id=current_user.id
@@ -196,7 +191,7 @@ def fulfillment_remittances() -> str | tuple[str, int] | Response:
 
 
 def _file_or_404(file_id: int) -> RemittanceFile:
-    file = db.session.get(RemittanceFile, file_id)
+    file = queries.remittance_file(file_id)
     if file is None:
         abort(404)
     return file

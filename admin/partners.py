@@ -5,33 +5,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from accounts.access import admin_required
+from admin import queries
 from admin.audit import record_admin_action
+from admin.forms import ConfirmForm, ReasonForm
 from bundles import partners as partner_service
 from bundles.forms import PARTNER_KIND_LABELS
 from bundles.models import IllegalPartnerTransition, Partner, PartnerStatus
 from extensions import db
-from i18n import Form
 
 bp = Blueprint("admin_partners", __name__, url_prefix="/admin/mitra")
 
 STATUS_FILTERS = tuple(PartnerStatus)
-
-
-class DecisionForm(Form):
-    submit = SubmitField(_l("Confirm"))
-
-
-class ReasonForm(Form):
-    reason = TextAreaField(
-        _l("Reason (the partner sees it)"),
-        filters=[lambda value: value.strip() if value else value],
-        validators=[DataRequired(), Length(5, 1000)],
-    )
-    submit = SubmitField(_l("Confirm"))
 
 
 @bp.route("/")
@@ -50,7 +36,7 @@ def index() -> str:
 
 
 def _partner(partner_id: int) -> Partner:
-    partner = db.session.get(Partner, partner_id)
+    partner = queries.partner(partner_id)
     if partner is None:
         abort(404)
     return partner
@@ -60,7 +46,7 @@ def _render(partner: Partner, reject_form: ReasonForm, suspend_form: ReasonForm)
     return render_template(
         "admin/partners_detail.html",
         partner=partner,
-        decision_form=DecisionForm(),
+        decision_form=ConfirmForm(),
         reject_form=reject_form,
         suspend_form=suspend_form,
         kind_labels=PARTNER_KIND_LABELS,
@@ -103,7 +89,7 @@ DONE = {
 
 def _decide_view(partner_id: int, action: str) -> Response:
     partner = _partner(partner_id)
-    if DecisionForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         problem = _decide(partner, action)
         if problem:
             db.session.rollback()

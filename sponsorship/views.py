@@ -5,8 +5,6 @@ Worker registration and bulk enrolment have their own blueprints, nested here so
 endpoints read ``sponsorship.registration.*`` and ``sponsorship.enrolment.*``.
 """
 
-from datetime import date
-
 from flask import (
     Blueprint,
     abort,
@@ -23,29 +21,18 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from accounts.access import public, sponsor_required
-from bundles.models import Bundle
 from core.dates import jakarta_today
-from core.identity import (
-    OCCUPATION_LABELS,
-    PROVINCES,
-    IdentityError,
-    Occupation,
-    age_band,
-    first_name_and_initial,
-    mask_phone,
-)
+from core.identity import IdentityError, mask_phone
 from extensions import db, limiter, utcnow
-from sponsorship.checkout.bundle_prices import SelectionPrices, selection_prices
 from sponsorship.dashboard.services import paid_workers_page
 from sponsorship.dashboard.views import bp as reports_bp
 from sponsorship.dashboard.views import render_dashboard
-from workers.coverage import CoverageStatus, coverage_status
 from workers.directory import queries as directory
 from workers.directory.forms import CoverMatchingForm, DirectoryFilterForm, SelectWorkersForm
 from workers.enrolment import invitations
+from workers.enrolment import queries as enrolment_queries
 from workers.enrolment.views import bp as enrolment_bp
 from workers.forms import InvitationForm
-from workers.models import Worker, WorkerSelection
 from workers.registration_views import bp as registration_bp
 from workers.registry import RegistryError
 
@@ -193,8 +180,8 @@ def invite() -> Response | tuple[str, int]:
 @bp.route("/sponsor/undangan/<int:invitation_id>/batal", methods=["POST"])
 @sponsor_required
 def cancel_invitation(invitation_id: int) -> Response:
-    invitation = db.session.get(invitations.Invitation, invitation_id)
-    if invitation is None or invitation.sponsor_id != current_user.id:
+    invitation = enrolment_queries.sponsor_invitation(current_user, invitation_id)
+    if invitation is None:
         abort(404)
     try:
         invitations.cancel_invitation(invitation, sponsor=current_user)
@@ -221,12 +208,6 @@ def _my_workers_page(form: InvitationForm) -> str:
     )
 
 
-@bp.app_template_global("selection_prices")
-def selection_prices_for(selection: WorkerSelection, bundles: list[Bundle]) -> SelectionPrices:
-    """For the bundle choice page (``checkout.add_to_cart``): what each bundle would cost."""
-    return selection_prices(current_user, selection, bundles, today=jakarta_today())
-
-
 def _back_to_directory() -> str:
     """The directory page the sponsor came from (same filters), else its first page."""
     referrer = request.referrer or ""
@@ -234,36 +215,3 @@ def _back_to_directory() -> str:
     if referrer.startswith(base):
         return referrer.removeprefix(request.host_url.rstrip("/"))
     return url_for("sponsorship.directory")
-
-
-@bp.app_template_filter("occupation_label")
-def occupation_label(code: str) -> str:
-    try:
-        return str(OCCUPATION_LABELS[Occupation(code)])
-    except ValueError:
-        return code
-
-
-@bp.app_template_filter("province_name")
-def province_name(code: str) -> str:
-    return PROVINCES.get(code, code)
-
-
-@bp.app_template_filter("public_name")
-def public_name(full_name: str) -> str:
-    return first_name_and_initial(full_name)
-
-
-@bp.app_template_filter("age_band")
-def age_band_filter(birth_date: date) -> str:
-    return str(age_band(birth_date))
-
-
-@bp.app_template_filter("coverage_status")
-def coverage_status_filter(worker: Worker, today: date) -> CoverageStatus:
-    return coverage_status(worker, today)
-
-
-@bp.app_template_filter("masked_phone")
-def masked_phone_filter(phone_e164: str) -> str:
-    return mask_phone(phone_e164)

@@ -4,6 +4,7 @@ enrolment, reports), checkout, renewals, the Stripe webhook, sponsor notes, and
 
 from flask import Flask
 
+from sponsorship import filters
 from sponsorship.checkout.views import bp as checkout_bp
 from sponsorship.continuity.cli import continuity_cli
 from sponsorship.continuity.renewals.link_views import bp as renewal_links_bp
@@ -19,3 +20,4 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(sponsor_note_bp)
     app.cli.add_command(continuity_cli)
+    filters.register(app)

@@ -4,17 +4,14 @@ recorded, answering a sponsor's invitation, and seeing or withdrawing consent.""
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accounts.access import public, worker_required
 from accounts.forms import PhoneForm
-from bundles.models import Partner
 from core.dates import jakarta_today
 from core.identity import IdentityError, Occupation
 from extensions import db, utcnow
-from vault import decrypt
-from workers import registry
+from workers import details, registry
 from workers.enrolment import invitations
 from workers.forms import (
     CONSENT_ACTION_LABELS,
@@ -25,7 +22,7 @@ from workers.forms import (
     EditCardForm,
     RegistrationForm,
 )
-from workers.models import ConsentEvent, ConsentKind, Worker
+from workers.models import ConsentKind, Worker
 from workers.onboarding import Step, next_step
 
 bp = Blueprint("registration", __name__)
@@ -98,7 +95,7 @@ def confirm_consent() -> str | Response:
         else:
             flash(_("Your consent is withdrawn. Sponsors no longer see you."), "info")
         return redirect(url_for("sponsorship.registration.my_details"))
-    recorder = _recorder(worker)
+    recorder = details.recorder_name(worker)
     return render_template(
         "sponsorship/confirm_consent.html", worker=worker, form=form, recorder=recorder
     )
@@ -110,16 +107,11 @@ def my_details() -> str | Response:
     worker = registry.worker_for_user(current_user)
     if worker is None or worker.needs_consent_confirmation:
         return redirect(url_for("sponsorship.registration.start"))
-    events = db.session.scalars(
-        select(ConsentEvent)
-        .where(ConsentEvent.worker_id == worker.id)
-        .order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc())
-    ).all()
     return render_template(
         "sponsorship/my_details.html",
         worker=worker,
-        nik_tail=decrypt(worker.nik_encrypted)[-4:] if worker.nik_encrypted else "",
-        events=events,
+        nik_tail=details.nik_tail(worker),
+        events=details.consent_history(worker),
         invitations=invitations.open_invitations_for(current_user),
         today=jakarta_today(),
         heir_labels=HEIR_RELATION_LABELS,
@@ -201,7 +193,7 @@ def answer_invitation(invitation_id: int) -> str | Response:
     worker = registry.worker_for_user(current_user)
     if worker is not None:
         return render_template("sponsorship/answer_invitation.html", invitation=found, form=None)
-    form = RegistrationForm(data=_prefill(found))
+    form = RegistrationForm(data=details.invitation_prefill(found))
     if form.validate_on_submit():
         try:
             invitations.register_and_accept(
@@ -247,13 +239,6 @@ def reply_invitation(invitation_id: int) -> Response:
     return redirect(url_for("sponsorship.registration.start"))
 
 
-def _prefill(invitation: invitations.Invitation) -> dict[str, str]:
-    data = {"full_name": invitation.full_name}
-    if invitation.nik_encrypted:
-        data["nik"] = decrypt(invitation.nik_encrypted)
-    return data
-
-
 def _field_error(form: RegistrationForm, exc: Exception) -> None:
     name = getattr(exc, "field", None) or ("nik" if isinstance(exc, IdentityError) else None)
     message = str(getattr(exc, "message", exc))
@@ -271,12 +256,3 @@ def _flash_registered(form: RegistrationForm) -> None:
         flash(_("You are registered. You are not shown in the directory."), "success")
     for warning in form.nik_warnings:
         flash(warning, "warning")
-
-
-def _recorder(worker: Worker) -> str:
-    """Who recorded the consent: the agent's name, or Payung for records made by staff."""
-    if worker.enrolled_by_partner_id:
-        partner = db.session.get(Partner, worker.enrolled_by_partner_id)
-        if partner is not None:
-            return partner.name
-    return "Payung"

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 
 from accounts.models import Role
-from admin import orders as admin_orders
 from admin.models import AuditEvent
+from admin.orders import queries as order_queries
+from admin.orders import refunding as admin_refunding
 from extensions import db
 from sponsorship.checkout.models import Order, OrderLinePart, OrderStatus, Refund
 from sponsorship.payments.stripe_gateway import StripeGateway
@@ -62,7 +63,7 @@ def test_orders_are_found_by_reference_sponsor_status_and_dates(
     ]
     assert found(email=ani.email, **{"to": "2026-01-31"}) == [first.reference]
 
-    monkeypatch.setattr(admin_orders, "PER_PAGE", 2)
+    monkeypatch.setattr(order_queries, "PER_PAGE", 2)
     newest = admin.get("/admin/pesanan/").text
     assert third.reference in newest and first.reference not in newest
     assert "page=2" in newest
@@ -104,9 +105,9 @@ def test_a_whole_order_is_refunded_once_with_its_reason(
 ):
     order = paid_order()
     calls = []
-    service = admin_orders.refund_order_service
+    service = admin_refunding.refund_order_service
     monkeypatch.setattr(
-        admin_orders, "refund_order_service", lambda *a, **k: calls.append(1) or service(*a, **k)
+        admin_refunding, "refund_order_service", lambda *a, **k: calls.append(1) or service(*a, **k)
     )
     form = {
         "refund-target": "order",

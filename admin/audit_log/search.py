@@ -1,32 +1,25 @@
-"""Admin: searching the audit trail — admin actions (``AuditEvent``), fulfillment history
-(``FulfillmentEvent``) and consent records (``ConsentEvent``) together — by object, actor,
-action and date. Two statements per page (count, page) plus one for actor names and one for
-order references, whatever the page holds.
-"""
+"""Searching the audit trail: admin actions (``AuditEvent``), fulfillment history
+(``FulfillmentEvent``) and consent records (``ConsentEvent``) together, by object, actor,
+action and date. Two statements per page (count, page), whatever the filters."""
 
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import Select, String, cast, func, literal, select, union_all
 
-from accounts.access import admin_required
 from accounts.models import User
 from admin import filters
 from admin.audit import ACTION_LABELS
 from admin.models import AuditEvent
-from admin.orders import emails_of, references_of
 from extensions import db
 from fulfillment.models import EventKind, FulfillmentEvent, FulfillmentItem
 from fulfillment.overview import EVENT_LABELS
 from sponsorship.checkout.models import Order
 from workers.models import ConsentAction, ConsentEvent, ConsentKind
-
-bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
 
 PER_PAGE = 50
 OBJECT_TYPES = {
@@ -277,29 +270,3 @@ def action_label(action: str) -> str:
         kind, verb = CONSENT_ACTIONS[action]
         return f"{kind}: {verb}"
     return str(ACTION_LABELS.get(action) or FULFILLMENT_ACTIONS.get(action) or action)
-
-
-@bp.route("/")
-@admin_required
-def index() -> tuple[str, int]:
-    search = read_search(request.args)
-    page = None if search.errors else search_audit(search, page=filters.page_number(request.args))
-    rows = page.items if page else []
-    order_ids = {
-        int(row.object_id) for row in rows if row.object_type == "order" and row.object_id.isdigit()
-    }
-    return render_template(
-        "admin/audit.html",
-        page=page,
-        search=search,
-        emails=emails_of({row.actor_id for row in rows}),
-        references=references_of(order_ids),
-        object_types=OBJECT_TYPES,
-        source_labels=SOURCE_LABELS,
-        action_choices=[
-            *ACTION_LABELS,
-            *FULFILLMENT_ACTIONS,
-            *CONSENT_ACTIONS,
-        ],
-        action_label=action_label,
-    ), (400 if search.errors else 200)

@@ -1,0 +1,1 @@
+"""The admin's audit trail page and its search."""

@@ -1,0 +1,1 @@
+"""The admin's order pages: reading, refunding, and their views."""
