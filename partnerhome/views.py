@@ -7,7 +7,6 @@ reveal nothing). Pages other than the profile and the settlement need an approve
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accounts.access import partner_required
@@ -21,7 +20,7 @@ from bundles.forms import (
     PartnerProfileForm,
     new_profile_form,
 )
-from bundles.models import ApiKey, FulfillmentMethod, Offer, Partner, PartnerStatus
+from bundles.models import FulfillmentMethod, Offer, Partner, PartnerStatus
 from bundles.offers import (
     OfferInvalid,
     create_offer,
@@ -33,9 +32,9 @@ from bundles.partner_api_client import check_partner_api
 from bundles.partners import PartnerError, PartnerProfile, partner_for, submit_partner_profile
 from core.dates import jakarta_today
 from extensions import db
+from partnerhome import queries
 from partnerhome import stats as partner_stats
 from partnerhome.api import keys as api_keys
-from vault import decrypt
 
 bp = Blueprint("partner", __name__, url_prefix="/mitra")
 
@@ -64,8 +63,8 @@ def _partner(*, approved: bool = True) -> Partner:
 
 
 def _own_offer(partner: Partner, offer_id: int) -> Offer:
-    offer = db.session.get(Offer, offer_id)
-    if offer is None or offer.partner_id != partner.id:
+    offer = queries.own_offer(partner, offer_id)
+    if offer is None:
         abort(404)
     return offer
 
@@ -293,9 +292,7 @@ def api_key_list() -> str:
 @partner_required
 def api_key_revoke(key_id: int) -> Response:
     partner = _partner(approved=False)
-    key = db.session.scalar(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.partner_id == partner.id)
-    )
+    key = queries.own_api_key(partner, key_id)
     if key is None:
         abort(404)
     if ConfirmForm().validate_on_submit():
@@ -344,9 +341,3 @@ def delivered_codes() -> str:
     return render_template(
         "bundles/partner/delivered.html", partner=partner, page=page, offers=names
     )
-
-
-@bp.app_template_filter("code_hint")
-def code_hint(code_encrypted: str) -> str:
-    """The last 4 characters of a pool code, enough to match it in the partner's records."""
-    return decrypt(code_encrypted)[-4:]

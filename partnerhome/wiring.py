@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from partnerhome import filters
 from partnerhome.api.routes import register_partner_api
 from partnerhome.views import bp
 
@@ -10,3 +11,4 @@ def register(app: Flask) -> None:
     """Call after the HTML error pages are registered (the API's JSON errors wrap them)."""
     app.register_blueprint(bp)
     register_partner_api(app)
+    filters.register(app)

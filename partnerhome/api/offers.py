@@ -10,6 +10,7 @@ from bundles.models import FulfillmentMethod, Offer
 from bundles.offers import OfferInvalid, create_offer, update_offer
 from core.dates import jakarta_today
 from extensions import db
+from partnerhome import queries
 from partnerhome.api.schemas import (
     CodeUploadSchema,
     OfferCreateSchema,
@@ -30,8 +31,8 @@ from partnerhome.api.support import (
 
 
 def _own_offer(offer_id: int) -> Offer:
-    offer = db.session.get(Offer, offer_id)
-    if offer is None or offer.partner_id != current_partner().id:
+    offer = queries.own_offer(current_partner(), offer_id)
+    if offer is None:
         raise ApiError(404, "offer_not_found", _l("No such offer among yours."))
     return offer
 

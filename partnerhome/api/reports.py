@@ -26,7 +26,7 @@ from partnerhome.api.support import (
     errors,
     spend_identity_budget,
 )
-from vault import decrypt
+from partnerhome.filters import code_hint
 from workers.enrolment import bulk as enrolment
 from workers.models import EnrolmentSource
 
@@ -50,7 +50,7 @@ def fulfillment_items(query: dict[str, Any]) -> Any:
             "offer_id": code.offer_id,
             "method": str(FulfillmentMethod.CODE_POOL),
             "status": str(code.status),
-            "code_hint": decrypt(code.code_encrypted)[-4:],
+            "code_hint": code_hint(code.code_encrypted),
             "issued_at": code.issued_at,
             "expires_on": code.expires_on,
         }
