@@ -31,17 +31,16 @@ from bundles.models import (
     PartnerKind,
     PartnerStatus,
 )
+from core.errors import DomainError
 from extensions import db, utcnow
 
 MAX_QUANTITY = 12
 MAX_PLATFORM_FEE_IDR = 10_000_000
 
 
-class BundleError(Exception):
+class BundleError(DomainError):
     def __init__(self, message: LazyString, *, field: str | None = None) -> None:
-        super().__init__(field or "bundle refused")
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field, summary=field or "bundle refused")
 
 
 @dataclass(frozen=True)

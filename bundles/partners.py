@@ -15,13 +15,13 @@ from sqlalchemy import case, func, select
 from accounts.models import Role, User
 from bundles import notifications
 from bundles.models import Partner, PartnerKind, PartnerStatus
+from core.errors import DomainError
 from extensions import db
 
 
-class PartnerError(Exception):
+class PartnerError(DomainError):
     def __init__(self, message: LazyString) -> None:
-        super().__init__("partner refused")
-        self.message = message
+        super().__init__(message, summary="partner refused")
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,14 @@ from bundles.dues.services import (
 )
 from bundles.models import Bundle, BundlePart, Offer, OfferKind, Operator
 from core.dates import jakarta_today
+from core.errors import DomainError
 from core.identity import InvalidPhone, Occupation, is_telkomsel, is_transport
 from extensions import utcnow
 
 SNAPSHOT_VERSION = 1
 
 
-class PricingError(Exception):
+class PricingError(DomainError):
     """A line that cannot be priced or sold; ``code`` is stable, ``message`` is for people.
 
     Codes: ``bundle_unavailable``, ``part_unavailable``, ``operator``, ``no_rates`` and the dues
@@ -48,9 +49,8 @@ class PricingError(Exception):
     """
 
     def __init__(self, code: str, message: LazyString | str) -> None:
-        super().__init__(code)  # the lazy message renders in the caller's language
-        self.code = code
-        self.message = message
+        # the lazy message renders in the caller's language
+        super().__init__(message, code=code, summary=code)
 
 
 @dataclass(frozen=True, slots=True)

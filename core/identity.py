@@ -15,6 +15,8 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from core.errors import DomainError
+
 # Kemendagri codes (Kepmendagri 300.2.2-2138/2025). Proper names: not translated.
 PROVINCES: dict[str, str] = {
     "11": "Aceh",
@@ -58,13 +60,11 @@ PROVINCES: dict[str, str] = {
 }
 
 
-class IdentityError(ValueError):
+class IdentityError(DomainError, ValueError):
     """A user-facing problem with identity data; ``code`` is stable, ``message`` is lazy."""
 
     def __init__(self, message: LazyString, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+        super().__init__(message, code=code)
 
 
 class InvalidNik(IdentityError):

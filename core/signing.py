@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import time
 
+from core.errors import DomainError
+
 TIMESTAMP_HEADER = "X-Payung-Timestamp"
 SIGNATURE_HEADER = "X-Payung-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -18,13 +20,11 @@ SCHEME = "v1"
 DEFAULT_TOLERANCE_S = 300
 
 
-class SignatureError(Exception):
+class SignatureError(DomainError):
     """A signature could not be verified; ``code`` says why in a stable, machine-readable way."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
 
 
 def _digest(secret: bytes, timestamp: int, body: bytes) -> str:

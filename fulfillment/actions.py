@@ -10,6 +10,7 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 
 from bundles.models import FulfillmentMethod, Offer, PoolCode, PoolCodeStatus
+from core.errors import DomainError
 from core.locking import lock_row
 from extensions import db
 from fulfillment import clock
@@ -28,10 +29,9 @@ from sponsorship.checkout.models import Order, OrderStatus
 from sponsorship.payments.refunds import refund_for_part
 
 
-class ActionRefused(Exception):
+class ActionRefused(DomainError):
     def __init__(self, message: LazyString) -> None:
-        super().__init__(str(message))
-        self.message = message
+        super().__init__(message, summary=str(message))
 
 
 def _locked(item_id: int) -> FulfillmentItem:

@@ -12,11 +12,11 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
+from core.errors import DomainError
 from core.identity import mask_phone, normalize_phone
 from extensions import db, utcnow
 from messaging.models import Channel
@@ -29,14 +29,8 @@ from workers.self_models import ChangeKind, PhoneChange, WorkerChange
 PHONE_CHANGE = "phone_change"
 
 
-class SelfServiceError(ValueError):
+class SelfServiceError(DomainError, ValueError):
     """A refusal the worker can act on; ``field`` names the input it belongs to."""
-
-    field: str | None = None
-
-    def __init__(self, message: LazyString) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class SamePhone(SelfServiceError):

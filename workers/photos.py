@@ -10,8 +10,9 @@ import warnings
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.errors import DomainError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_SOURCE_PIXELS = 40_000_000  # a 40 MP phone photo; more is refused before decoding
@@ -23,10 +24,8 @@ _SIGNATURES = (
 )
 
 
-class InvalidPhoto(ValueError):
-    def __init__(self, message: LazyString) -> None:
-        super().__init__(message)
-        self.message = message
+class InvalidPhoto(DomainError, ValueError):
+    pass
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Role, User
+from core.errors import DomainError
 from core.identity import Gender, Occupation, check_nik, first_name_and_initial
 from extensions import db, utcnow
 from vault import digest, encrypt
@@ -39,14 +40,8 @@ MIN_AGE = 15  # the youngest age Indonesian law allows (light) work at
 MAX_AGE = 100
 
 
-class RegistryError(Exception):
+class RegistryError(DomainError):
     """A refusal the user can act on; ``message`` is translated, ``field`` names the input."""
-
-    field: str | None = None
-
-    def __init__(self, message: LazyString) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class NikTaken(RegistryError):

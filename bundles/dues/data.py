@@ -18,6 +18,7 @@ from bundles.dues.services import (
     InvalidDuesData,
     rates_for,
 )
+from core.errors import DomainError
 from extensions import db, utcnow
 
 # Bands are offered from the first contribution month the rates cover.
@@ -25,13 +26,11 @@ DEFAULT_BANDS_FROM = DEFAULT_RATE_HISTORY[0].effective_from
 DEFAULT_NOTE = "Default seed (bundles.dues)"
 
 
-class DuesDataError(Exception):
+class DuesDataError(DomainError):
     """An edit the admin must correct; ``field`` names the form field, ``message`` is lazy."""
 
     def __init__(self, message: LazyString, *, field: str | None = None) -> None:
-        super().__init__(field or "dues data refused")
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field, summary=field or "dues data refused")
 
 
 @dataclass(frozen=True)

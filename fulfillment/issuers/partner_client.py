@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from core.errors import DomainError
 from core.signing import signed_headers
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ MAX_INLINE_WAIT_S = 0.5
 _RETRYABLE_CONFLICTS = {"idempotency_key_in_use"}
 
 
-class PartnerCallError(Exception):
+class PartnerCallError(DomainError):
     def __init__(
         self,
         code: str,
@@ -39,9 +40,7 @@ class PartnerCallError(Exception):
         retry_after: float | None = None,
         fields: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code, summary=f"{code}: {message}")
         self.status = status
         self.retry_after = retry_after
         self.fields = dict(fields or {})

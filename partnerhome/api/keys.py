@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from bundles.models import ApiKey, Partner
+from core.errors import DomainError
 from extensions import db, utcnow
 from vault import digest
 
@@ -17,10 +18,9 @@ MAX_ACTIVE_KEYS = 10
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
-class ApiKeyError(Exception):
+class ApiKeyError(DomainError):
     def __init__(self, message: object) -> None:
-        super().__init__("api key refused")
-        self.message = message
+        super().__init__(message, summary="api key refused")
 
 
 def create_api_key(partner: Partner, *, name: str, created_by_id: int | None) -> tuple[ApiKey, str]:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import joinedload
@@ -19,6 +18,7 @@ from accounts.models import User
 from bundles.catalog import for_sale_condition
 from bundles.dues.services import PAYABLE_MONTHS
 from bundles.models import Bundle, BundlePart, Offer
+from core.errors import DomainError
 from extensions import db, utcnow
 from i18n import number
 from sponsorship.checkout.models import Cart, CartLine, PayerKind, insert_or_ignore
@@ -29,12 +29,8 @@ DEFAULT_MAX_LINES = 10_000
 CHUNK = 2_000
 
 
-class CartError(Exception):
+class CartError(DomainError):
     """A cart change the sponsor must correct; nothing was changed."""
-
-    def __init__(self, message: LazyString) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

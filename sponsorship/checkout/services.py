@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, insert, select, true
 
@@ -25,6 +24,7 @@ from bundles.dues.services import due_date
 from bundles.models import BundlePart, FulfillmentMethod
 from bundles.pool_reservations import reserve_codes
 from core.dates import JAKARTA, jakarta_today
+from core.errors import DomainError
 from extensions import db, utcnow
 from sponsorship.checkout.cart import (
     CHUNK,
@@ -59,10 +59,8 @@ PAYMENT_GRACE = timedelta(hours=1)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
-class CheckoutError(Exception):
-    def __init__(self, message: LazyString) -> None:
-        super().__init__(message)
-        self.message = message
+class CheckoutError(DomainError):
+    pass
 
 
 class CartNotReady(CheckoutError):

@@ -7,9 +7,9 @@ Services flush; the view commits.
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 
+from core.errors import DomainError
 from extensions import db
 from sponsorship.checkout.models import Order
 from sponsorship.notes.models import MESSAGE_MAX, SponsorNote
@@ -17,10 +17,8 @@ from sponsorship.notes.models import MESSAGE_MAX, SponsorNote
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-class NoteError(ValueError):
-    def __init__(self, message: LazyString) -> None:
-        super().__init__(message)
-        self.message = message
+class NoteError(DomainError, ValueError):
+    pass
 
 
 def note_for(order: Order) -> SponsorNote | None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from core.errors import DomainError
+
 SEN_PER_RUPIAH = 100
 
 
@@ -17,14 +19,13 @@ class PaymentGatewayError(Exception):
     """Stripe could not be reached, refused the request, or answered something unexpected."""
 
 
-class PaymentDeclined(Exception):
+class PaymentDeclined(DomainError):
     """The card was declined or needs the cardholder, who is not there (off-session)."""
 
     def __init__(
         self, message: str, decline_code: str | None, payment_intent_id: str | None = None
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.decline_code = decline_code
         self.payment_intent_id = payment_intent_id
 

@@ -22,6 +22,7 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 
 from accounts.models import User
+from core.errors import DomainError
 from core.signals import order_paid
 from extensions import db, utcnow
 from sponsorship.checkout.models import (
@@ -96,12 +97,8 @@ def mark_order_paid(order: Order, intent: PaymentIntentInfo) -> bool:
     return True
 
 
-class PaymentError(Exception):
+class PaymentError(DomainError):
     """The payment cannot go ahead; ``message`` is for the sponsor. Nothing was charged."""
-
-    def __init__(self, message: LazyString) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class Outcome(StrEnum):

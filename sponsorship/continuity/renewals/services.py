@@ -12,13 +12,13 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from accounts.models import User
 from bundles.dues.services import PAYABLE_MONTHS
 from bundles.models import Bundle, BundlePart, Offer, OfferKind
+from core.errors import DomainError
 from extensions import db, utcnow
 from sponsorship.checkout.cart import coverable_worker_ids
 from sponsorship.checkout.models import (
@@ -58,12 +58,8 @@ NO_LONGER_COVERABLE = _l(
 )
 
 
-class RenewalError(Exception):
+class RenewalError(DomainError):
     """The sponsor's request cannot be done; ``message`` is for them. Nothing changed."""
-
-    def __init__(self, message: LazyString) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def days_before_lapse() -> int:
