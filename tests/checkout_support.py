@@ -1,7 +1,8 @@
 """pytest plugin for checkout: a small catalog, carts, orders, a sponsor's browser paying with
 localstripe, signed webhook events, and counters for fulfillment starts.
 
-Fixtures: ``catalog`` (insurer dues, a health app with a code pool, Telkomsel-only data, three
+Fixtures: ``catalog`` (insurer dues, a health app with a code pool, Telkomsel-only data: the
+ComboFit parts, built by the one catalogue builder in ``tests.fulfillment.support``; three
 bundles), ``checkout_world`` (localstripe settings for the app; use it as ``app_config``),
 ``fulfillment_starts`` (counts ``start_fulfillment`` calls, jobs not enqueued),
 ``ordered`` (a factory: an order for some workers, straight from the cart).
@@ -12,7 +13,6 @@ import hmac
 import json
 import re
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -24,88 +24,55 @@ from flask.testing import FlaskClient
 
 from accounts.models import Role, User
 from bundles.dues.data import ensure_default_dues_data
-from bundles.models import (
-    FulfillmentMethod,
-    OfferBilling,
-    OfferKind,
-    Operator,
-    PartnerKind,
-    PoolCode,
-    PoolCodeStatus,
-)
+from bundles.models import OfferBilling, PartnerKind
+from bundles.seed import combofit_offers
 from extensions import db, utcnow
 from fulfillment import services
 from sponsorship.checkout.cart import add_to_cart, cart_for
 from sponsorship.checkout.models import Order, PayerKind
 from sponsorship.checkout.services import place_order
+from tests.fulfillment.support import add_pool_codes, approved_partner
 from tests.stripe_support import CARD_SUCCEEDS, LocalStripe
-from vault import digest, encrypt
 from workers.models import Worker
 
 TELKOMSEL = "+6281234{:05d}"  # 0812…: Telkomsel
 INDOSAT = "+6285712{:05d}"  # 0857…: another network
 
 
-def add_pool_codes(offer_id: int, count: int) -> None:
-    db.session.execute(
-        PoolCode.__table__.insert(),
-        [
-            {
-                "offer_id": offer_id,
-                "code_encrypted": encrypt(code),
-                "code_digest": digest(code, purpose="pool"),
-                "status": PoolCodeStatus.AVAILABLE,
-            }
-            for code in (f"CODE-{uuid.uuid4().hex[:12]}" for _ in range(count))
-        ],
-    )
-    db.session.commit()
-
-
-def _partner_user(name: str) -> User:
-    # No password: partners never sign in here, and hashing one costs a third of a second.
-    user = User(role=Role.PARTNER, email=f"{name.lower()}@partner.test", display_name=name)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
 @pytest.fixture
-def catalog(make_partner: Callable[..., Any], make_offer: Callable[..., Any], make_bundle):
-    insurer = make_partner(
-        PartnerKind.INSURER, name="BPJS Ketenagakerjaan", user=_partner_user("Insurer")
+def catalog(make_bundle):
+    """The ComboFit parts as ``bundles.seed`` builds them (through ``tests.fulfillment.support``,
+    the one catalogue builder of the tests), priced for checkout: dues, a health app with 400
+    pool codes, Telkomsel-only data; and three bundles of them."""
+    insurer = approved_partner(PartnerKind.INSURER, "BPJS Ketenagakerjaan")
+    health = approved_partner(PartnerKind.HEALTH_APP, "Fita")
+    telco = approved_partner(PartnerKind.TELCO, "Telkomsel")
+    offers = combofit_offers(
+        insurer=insurer,
+        health_app=health,
+        telco=telco,
+        health={
+            "name_id": "Fita Premium 30 hari",
+            "name_en": "Fita Premium 30 days",
+            "unit_price_idr": 25_000,
+            "billing": OfferBilling.ONCE,
+        },
+        dues={
+            "name_id": "Iuran BPJS JKK+JKM",
+            "name_en": "BPJS dues JKK+JKM",
+            "unit_price_idr": 0,
+        },
+        quota={
+            "name_id": "Kuota Telkomsel 5 GB",
+            "name_en": "Telkomsel data 5 GB",
+            "unit_price_idr": 20_000,
+            "billing": OfferBilling.ONCE,
+        },
     )
-    health = make_partner(PartnerKind.HEALTH_APP, name="Fita", user=_partner_user("Fita"))
-    telco = make_partner(PartnerKind.TELCO, name="Telkomsel", user=_partner_user("Telco"))
-    dues = make_offer(
-        partner=insurer,
-        kind=OfferKind.INSURANCE_DUES,
-        name_id="Iuran BPJS JKK+JKM",
-        name_en="BPJS dues JKK+JKM",
-        unit_price_idr=0,
-        fulfillment_method=FulfillmentMethod.DUES_REMITTANCE,
-        income_idr=1_000_000,
-    )
-    app_offer = make_offer(
-        partner=health,
-        name_id="Fita Premium 30 hari",
-        name_en="Fita Premium 30 days",
-        unit_price_idr=25_000,
-        billing=OfferBilling.ONCE,
-        fulfillment_method=FulfillmentMethod.CODE_POOL,
-    )
-    data = make_offer(
-        partner=telco,
-        kind=OfferKind.DATA_QUOTA,
-        name_id="Kuota Telkomsel 5 GB",
-        name_en="Telkomsel data 5 GB",
-        unit_price_idr=20_000,
-        billing=OfferBilling.ONCE,
-        fulfillment_method=FulfillmentMethod.PARTNER_API,
-        operator=Operator.TELKOMSEL,
-        quota_mb=5_000,
-    )
-    add_pool_codes(app_offer.id, 400)
+    dues, app_offer, data = offers.dues, offers.health, offers.quota
+    db.session.add_all([dues, app_offer, data])
+    db.session.flush()
+    add_pool_codes(app_offer, 400)
     ensure_default_dues_data()  # the dues rates in force, seeded once
     db.session.commit()
     return SimpleNamespace(

@@ -51,7 +51,9 @@ class ComboFit:
     insurer: Partner
 
 
-def _partner(kind: PartnerKind, name: str) -> Partner:
+def approved_partner(kind: PartnerKind, name: str) -> Partner:
+    """An approved partner and its account (added, not committed). No password: partners never
+    sign in in these tests, and hashing one costs a third of a second."""
     n = next(_serial)
     owner = User(role=Role.PARTNER, email=f"partner{n}-{kind}@example.test", display_name=name)
     partner = Partner(user=owner, name=name, kind=kind, status=PartnerStatus.APPROVED)
@@ -64,9 +66,9 @@ def make_combofit(
 ) -> ComboFit:
     """Fita-like premium (a code pool, or the health API), BPJS dues (remitted), Telkomsel
     data (the telco API): ComboFit Jamsostek, built by ``bundles.seed`` as the demo builds it."""
-    insurer = _partner(PartnerKind.INSURER, "BPJS Ketenagakerjaan")
-    health_partner = _partner(PartnerKind.HEALTH_APP, "Fita")
-    telco = _partner(PartnerKind.TELCO, "Telkomsel")
+    insurer = approved_partner(PartnerKind.INSURER, "BPJS Ketenagakerjaan")
+    health_partner = approved_partner(PartnerKind.HEALTH_APP, "Fita")
+    telco = approved_partner(PartnerKind.TELCO, "Telkomsel")
     offers = combofit_offers(
         insurer=insurer,
         health_app=health_partner,

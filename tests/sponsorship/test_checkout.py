@@ -21,7 +21,7 @@ from sponsorship.checkout.models import (
     PayerKind,
 )
 from sponsorship.checkout.services import CartNotReady, CheckoutError, place_order, resolve_issue
-from tests.checkout_support import add_pool_codes
+from tests.fulfillment.support import add_pool_codes
 from workers.models import Worker, WorkerSelection, WorkerSelectionItem
 
 
@@ -201,7 +201,7 @@ def test_stock_must_suffice(app, sponsor, catalog, workers, make_offer):
     db.session.execute(PoolCode.__table__.delete().where(PoolCode.offer_id == catalog.app.id))
     db.session.commit()
 
-    add_pool_codes(catalog.app.id, 2)
+    add_pool_codes(catalog.app, 2)
     cart = put_in_cart(sponsor, workers(3), catalog.sehat)
     check = check_cart(cart, sponsor=sponsor, today=date(2026, 3, 10))
     [issue] = check.issues
@@ -365,7 +365,7 @@ def test_a_thousand_workers_are_ordered_with_bulk_inserts(
     db.session.commit()
     ids = list(db.session.scalars(select(Worker.id)))
 
-    add_pool_codes(catalog.app.id, 700)  # one more health-app voucher per worker
+    add_pool_codes(catalog.app, 700)  # one more health-app voucher per worker
     with count_queries() as queries:
         add_to_cart(sponsor, ids, bundle_id=catalog.combo.id, months=3)
         order = place_order(sponsor, today=date(2026, 3, 10))
