@@ -22,6 +22,7 @@ import argparse
 import ast
 import itertools
 import sys
+import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -51,6 +52,16 @@ def top_packages(root: Path) -> list[str]:
         for path in root.iterdir()
         if (path / "__init__.py").exists() and path.name not in NOT_PRODUCTION
     )
+
+
+def layer_ranks() -> dict[str, int]:
+    """Each domain package's layer (0 = lowest), from the ``layers`` contract of *this*
+    checkout's pyproject.toml, so that an older commit is measured against today's order."""
+    here = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((here / "pyproject.toml").read_text())
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers")
+    layers = contract["layers"][::-1]
+    return {name.strip(): rank for rank, layer in enumerate(layers) for name in layer.split("|")}
 
 
 def package_of(module: str) -> str:
@@ -233,6 +244,17 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"\npackage-to-package import edges: {len(package_edges)} directed pairs, "
         f"{sum(package_edges.values())} module imports across packages"
+    )
+    ranks = layer_ranks()
+    upward = {
+        pair: n
+        for pair, n in package_edges.items()
+        if pair[0] in ranks and pair[1] in ranks and ranks[pair[0]] <= ranks[pair[1]]
+    }
+    print(
+        f"  against today's layers (upward or across consoles): {len(upward)} pairs, "
+        f"{sum(upward.values())} module imports"
+        + "".join(f"\n    {a} -> {b}: {n}" for (a, b), n in sorted(upward.items()))
     )
     pay = next((m for m in PAY_PAGE if m in production), None)
     claim = next((m for m in CLAIM_PAGE if m in production), None)
