@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 
 from bundles.models import Offer, Partner, PoolCode, PoolCodeStatus
 from core.dates import JAKARTA, jakarta_today
+from core.spreadsheets import safe_cell
 from extensions import db
 from fulfillment.models import ClaimCode, FulfillmentItem, ItemStatus
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus, Refund
@@ -268,9 +269,9 @@ def statement_csv(statement: Statement) -> str:
             (
                 line.at.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M"),
                 line.kind,
-                _safe_cell(line.order_reference),
+                safe_cell(line.order_reference),
                 line.offer_id,
-                _safe_cell(line.offer_name),
+                safe_cell(line.offer_name),
                 line.units,
                 line.amount_idr,
             )
@@ -279,10 +280,6 @@ def statement_csv(statement: Statement) -> str:
     writer.writerow(("", "total_refunds", "", "", "", "", -statement.refunds_idr))
     writer.writerow(("", "owed_to_partner", "", "", "", "", statement.owed_idr))
     return out.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    return f"'{text}" if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 def issued_codes(partner: Partner, *, page: int, per_page: int, offer_id: int | None = None):

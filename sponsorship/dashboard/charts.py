@@ -7,13 +7,20 @@ label and a value beside every bar, and the same numbers as a visually hidden ta
 screen readers and text browsers.
 
 Bars are horizontal with the label above each bar, so long province names fit on a 360 px
-phone and the chart scales with its container (``viewBox``).
+phone and the chart scales with its container (``viewBox``). ``dashboard_charts`` draws the
+sponsor dashboard's charts (spending, workers by province and by occupation).
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from flask_babel import format_date
+from flask_babel import gettext as _
 from markupsafe import Markup
+
+from core.identity import OCCUPATION_LABELS, PROVINCES, Occupation
+from i18n import number, rupiah
+from sponsorship.dashboard.services import Share, SponsorDashboard
 
 WIDTH = 320
 ROW_HEIGHT = 34
@@ -86,3 +93,62 @@ _FIGURE = Markup(
     '<thead><tr><th scope="col">{label_heading}</th><th scope="col">{value_heading}</th></tr>'
     "</thead><tbody>{table_rows}</tbody></table></div></figure>"
 )
+
+
+# --- the sponsor's dashboard -------------------------------------------------------------
+
+Namer = Callable[[str | None], str]
+
+
+def occupation_name(code: str | None) -> str:
+    try:
+        return str(OCCUPATION_LABELS[Occupation(code)])
+    except ValueError:
+        return code or ""
+
+
+def province_name(code: str | None) -> str:
+    return PROVINCES.get(code, code) if code else _("Other provinces")
+
+
+def dashboard_charts(summary: SponsorDashboard) -> dict[str, Markup]:
+    """The page's charts, drawn only when they have something to show."""
+    charts: dict[str, Markup] = {}
+    if any(month.paid_idr or month.refunded_idr for month in summary.spending):
+        charts["spending"] = bar_chart(
+            "chart-spending",
+            _("Spending per month, net of refunds"),
+            [Bar(format_date(m.month, "MMM yyyy"), m.net_idr) for m in summary.spending],
+            label_heading=_("Month"),
+            value_heading=_("Net amount"),
+            format_value=rupiah,
+        )
+
+    def shares_chart(
+        chart_id: str, title: str, heading: str, shares: list[Share], name: Namer
+    ) -> None:
+        if shares:
+            charts[chart_id] = bar_chart(
+                f"chart-{chart_id}",
+                title,
+                [Bar(name(share.key), share.workers) for share in shares],
+                label_heading=heading,
+                value_heading=_("Workers"),
+                format_value=number,
+            )
+
+    shares_chart(
+        "province",
+        _("Workers you fund, by province"),
+        _("Province"),
+        summary.by_province,
+        province_name,
+    )
+    shares_chart(
+        "occupation",
+        _("Workers you fund, by occupation"),
+        _("Occupation"),
+        summary.by_occupation,
+        occupation_name,
+    )
+    return charts
