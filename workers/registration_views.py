@@ -1,6 +1,9 @@
 """The worker's side of the registry: registering on a phone, confirming what an agent
 recorded, answering a sponsor's invitation, and seeing or withdrawing consent."""
 
+from collections.abc import Callable
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -57,21 +60,10 @@ def register() -> str | Response:
     if registry.worker_for_user(current_user) is not None:
         return redirect(url_for("sponsorship.registration.start"))
     form = RegistrationForm()
-    if form.validate_on_submit():
-        try:
-            registry.register_worker(
-                current_user,
-                form.details(),
-                listing_consent=form.consent_listing.data,
-                insurer_consent=form.consent_insurer.data,
-                photo=form.prepared_photo,
-            )
-        except (registry.RegistryError, IdentityError) as exc:
-            _field_error(form, exc)
-        else:
-            db.session.commit()
-            _flash_registered(form)
-            return redirect(url_for("sponsorship.registration.my_details"))
+    if form.validate_on_submit() and _registered(
+        form, partial(registry.register_worker, current_user)
+    ):
+        return redirect(url_for("sponsorship.registration.my_details"))
     return render_template("sponsorship/register.html", form=form, invitation=None)
 
 
@@ -194,26 +186,11 @@ def answer_invitation(invitation_id: int) -> str | Response:
     if worker is not None:
         return render_template("sponsorship/answer_invitation.html", invitation=found, form=None)
     form = RegistrationForm(data=details.invitation_prefill(found))
-    if form.validate_on_submit():
-        try:
-            invitations.register_and_accept(
-                found,
-                user=current_user,
-                details=form.details(),
-                listing_consent=form.consent_listing.data,
-                insurer_consent=form.consent_insurer.data,
-                photo=form.prepared_photo,
-            )
-        except (registry.RegistryError, IdentityError) as exc:
-            _field_error(form, exc)
-        else:
-            db.session.commit()
-            _flash_registered(form)
-            flash(
-                _("%(sponsor)s can now cover you.", sponsor=found.sponsor.display_name),
-                "success",
-            )
-            return redirect(url_for("sponsorship.registration.my_details"))
+    if form.validate_on_submit() and _registered(
+        form, partial(invitations.register_and_accept, found, user=current_user)
+    ):
+        flash(_("%(sponsor)s can now cover you.", sponsor=found.sponsor.display_name), "success")
+        return redirect(url_for("sponsorship.registration.my_details"))
     return render_template("sponsorship/register.html", form=form, invitation=found)
 
 
@@ -237,6 +214,24 @@ def reply_invitation(invitation_id: int) -> Response:
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("sponsorship.registration.start"))
+
+
+def _registered(form: RegistrationForm, register: Callable[..., object]) -> bool:
+    """Register with what the form holds (``register``: the worker's own registration, or
+    one that also accepts an invitation); commit and say so, or put the refusal on its field."""
+    try:
+        register(
+            details=form.details(),
+            listing_consent=form.consent_listing.data,
+            insurer_consent=form.consent_insurer.data,
+            photo=form.prepared_photo,
+        )
+    except (registry.RegistryError, IdentityError) as exc:
+        _field_error(form, exc)
+        return False
+    db.session.commit()
+    _flash_registered(form)
+    return True
 
 
 def _field_error(form: RegistrationForm, exc: Exception) -> None:
