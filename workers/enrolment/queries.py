@@ -1,17 +1,9 @@
-"""What the enrolment pages and the sponsor's invitation pages look up, so their views only
-load, authorize and render: the signed-in user's partner and one sponsor's invitation."""
-
-from sqlalchemy import select
+"""What the sponsor's invitation pages look up, so their views only load, authorize and
+render: one sponsor's invitation."""
 
 from accounts.models import User
-from bundles.models import Partner
 from extensions import db
 from workers.models import Invitation
-
-
-def partner_of(user: User) -> Partner | None:
-    """The partner whose account ``user`` is, if any."""
-    return db.session.scalar(select(Partner).where(Partner.user_id == user.id))
 
 
 def sponsor_invitation(sponsor: User, invitation_id: int) -> Invitation | None:

@@ -17,10 +17,10 @@ from flask_login import current_user
 
 from accounts.access import partner_required
 from bundles.models import Partner
+from bundles.partners import partner_for
 from core.identity import OCCUPATION_LABELS, PROVINCES
 from extensions import db
 from workers.enrolment import csv_upload as enrolment_csv
-from workers.enrolment import queries
 from workers.enrolment.bulk import NotAnApprovedAgent, ensure_approved_agent
 from workers.enrolment.rows import COLUMNS
 from workers.forms import EnrolmentUploadForm
@@ -57,7 +57,7 @@ COLUMN_HELP = {
 
 
 def _own_partner() -> Partner:
-    partner = queries.partner_of(current_user)
+    partner = partner_for(current_user)
     if partner is None:
         abort(403)
     return partner
@@ -70,7 +70,7 @@ def _not_an_agent(partner: Partner | None) -> tuple[str, int]:
 @bp.route("/mitra/pendaftaran", methods=["GET", "POST"])
 @partner_required
 def upload() -> str | Response | tuple[str, int]:
-    partner = queries.partner_of(current_user)
+    partner = partner_for(current_user)
     if partner is None:
         return _not_an_agent(None)
     try:
