@@ -8,6 +8,7 @@ Stripe's API treats IDR as a two-decimal currency, so Rp16.800 travels as 168000
 back as 16800; Xendit sends plain rupiah.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -97,6 +98,18 @@ class WebhookEvent:
     created: int  # Unix seconds, as Stripe sends it
     object_id: str | None
     object: dict[str, Any]
+
+
+SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9_]{1,60}$")
+
+
+def setup_intent_in(body: object) -> str | None:
+    """The SetupIntent id a card form posts (``{"setup_intent": "seti_…"}``), or None when the
+    body holds nothing we can use. The pay page and the renewal card page both post it."""
+    setup_id = body.get("setup_intent") if isinstance(body, dict) else None
+    if isinstance(setup_id, str) and SETUP_INTENT_ID.match(setup_id):
+        return setup_id
+    return None
 
 
 def to_stripe_amount(amount_idr: int) -> int:
