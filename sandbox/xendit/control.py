@@ -35,6 +35,17 @@ def list_callbacks() -> Response:
     return jsonify(callbacks=callbacks.sent())
 
 
+@bp.get("/_refunds/<request_id>")
+def list_refunds(request_id: str) -> Response:
+    """The refunds made of a payment request, oldest first."""
+    refunds = [
+        r
+        for r in book.storage().load(book.REFUND_SCOPE).values()
+        if r["payment_request_id"] == request_id
+    ]
+    return jsonify(refunds=sorted(refunds, key=lambda r: r["created"]))
+
+
 @bp.post("/_pay_late/<request_id>")
 def pay_late(request_id: str) -> dict[str, Any]:
     """A transfer to a VA that its bank settles after the VA expired."""

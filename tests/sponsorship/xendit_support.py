@@ -49,6 +49,11 @@ class XenditSandbox:
         assert answer.status_code == 200, answer.text
         return answer.json()["callbacks"]
 
+    def refunds(self, request_id: str) -> list[dict[str, Any]]:
+        answer = self.get(f"/_refunds/{request_id}")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["refunds"]
+
     def callbacks_for(self, request_id: str) -> list[dict[str, Any]]:
         return [c for c in self.callbacks() if request_id in c["body"]]
 
