@@ -14,7 +14,7 @@ from accounts.models import Role
 from extensions import db
 from sponsorship.checkout.models import Order, OrderStatus, Payment, PaymentStatus
 from sponsorship.payments.local import start_local_payment
-from tests.sponsorship.xendit_support import CALLBACK_TOKEN, XenditSandbox, xendit  # noqa: F401
+from tests.sponsorship.xendit_support import CALLBACK_TOKEN, XenditSandbox, xendit_fixture  # noqa: F401
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_paying_by_qris_shows_a_code_and_the_callback_pays_the_order_once(
     signed_in,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     answer = choose(signed_in, order, "qris")
     payment = payment_of(order, "qris")
@@ -99,7 +99,7 @@ def test_a_va_page_shows_bank_number_amount_and_deadline_and_the_button_checks(
     signed_in,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     location = choose(signed_in, order, "va", "MANDIRI").headers["Location"]
     payment = payment_of(order, "va")
@@ -123,7 +123,7 @@ def test_an_e_wallet_sends_the_sponsor_to_approve_and_back(
     signed_in,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     answer = choose(signed_in, order, "ewallet", "SHOPEEPAY")
     assert answer.status_code == 303
@@ -146,7 +146,7 @@ def test_a_refused_e_wallet_payment_leaves_the_order_to_pay_another_way(
     signed_in,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     wallet_page = choose(signed_in, order, "ewallet", "OVO").headers["Location"]
     requests.post(wallet_page, data={"decision": "refuse"}, allow_redirects=False, timeout=10)
@@ -167,7 +167,7 @@ def test_a_method_or_channel_that_is_not_offered_is_refused(signed_in, order):
 def test_the_sandbox_being_down_is_a_clear_message_and_records_nothing(
     signed_in,
     order,
-    xendit,  # noqa: F811
+    xendit,
 ):
     xendit.sandbox.set_faults(down=True)
     answer = choose(signed_in, order, "qris")
@@ -182,7 +182,7 @@ def test_another_sponsor_cannot_see_or_check_the_payment(
     login_as,
     make_user,
     order,
-    xendit,  # noqa: F811
+    xendit,
 ):
     payment = start_local_payment(order, "qris", "QRIS")
     db.session.commit()

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from extensions import db
 from sponsorship.checkout.models import Order, OrderStatus, Payment, PaymentStatus, StripeEvent
 from sponsorship.payments.local import start_local_payment
-from tests.sponsorship.xendit_support import CALLBACK_TOKEN, XenditSandbox, xendit  # noqa: F401
+from tests.sponsorship.xendit_support import CALLBACK_TOKEN, XenditSandbox, xendit_fixture  # noqa: F401
 
 ORDERS = 100
 DELIVERIES = 5
@@ -64,7 +64,7 @@ def test_a_hundred_orders_each_called_back_five_times_at_once_are_fulfilled_once
     catalog,
     workers,
     ordered,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     orders = [ordered(workers(1), catalog.sertakan) for _ in range(ORDERS)]
     payments = [

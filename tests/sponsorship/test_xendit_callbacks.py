@@ -21,7 +21,7 @@ from sponsorship.checkout.models import (
 from sponsorship.payments.local import start_local_payment
 from sponsorship.payments.refunds import refund_order, refund_order_line_part
 from sponsorship.payments.services import return_to_cart
-from tests.sponsorship.xendit_support import CALLBACK_TOKEN, XenditSandbox, xendit  # noqa: F401
+from tests.sponsorship.xendit_support import CALLBACK_TOKEN, XenditSandbox, xendit_fixture  # noqa: F401
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def deliver(client, body: str, token: str | None = CALLBACK_TOKEN):
     return client.post("/xendit/callback", data=body, headers=headers)
 
 
-def paid(xendit, payment) -> str:  # noqa: F811
+def paid(xendit, payment) -> str:
     """Simulate the payment at the sandbox; the callback body Xendit sent."""
     assert xendit.simulate(payment.provider_payment_id).status_code == 200
     return xendit.callbacks_for(payment.provider_payment_id)[-1]["body"]
@@ -66,7 +66,7 @@ def test_a_callback_without_our_token_is_refused_and_changes_nothing(
     client,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     body = paid(xendit, opened(order))
     for token in (None, "", "payung-sandbox-callback-token", CALLBACK_TOKEN.upper()):
@@ -80,7 +80,7 @@ def test_a_callback_for_another_amount_or_currency_changes_nothing(
     client,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     body = json.loads(paid(xendit, opened(order)))
     for field, value in (("amount", order.total_idr - 1), ("currency", "USD")):
@@ -96,7 +96,7 @@ def test_a_callback_is_only_a_hint_an_unpaid_request_stays_unpaid(
     client,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     first = opened(order, "va", "BNI")
     second = opened(order, "qris", "QRIS")
@@ -119,7 +119,7 @@ def test_duplicates_and_out_of_order_callbacks_pay_once_and_never_unpay(
     client,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     wallet = opened(order, "ewallet", "DANA")
     refused = xendit.post(
@@ -143,7 +143,7 @@ def test_paying_a_qris_code_and_a_va_both_gives_the_second_back_in_full(
     client,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     qris, va = opened(order, "qris", "QRIS"), opened(order, "va", "BRI")
     first, second = paid(xendit, qris), paid(xendit, va)
@@ -164,7 +164,7 @@ def test_a_va_paid_late_is_honoured_while_the_order_can_still_be_fulfilled(
     client,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     va = opened(order, "va", "BCA", expires_at=utcnow() + timedelta(minutes=30))
     xendit.post(f"/_expire/{va.provider_payment_id}")
@@ -184,7 +184,7 @@ def test_a_va_paid_after_the_prices_expired_or_the_order_was_cancelled_is_refund
     catalog,
     workers,
     ordered,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     va = opened(order, "va", "MANDIRI")
     db.session.get(Order, order.id).expires_at = utcnow() - timedelta(hours=2)
@@ -209,7 +209,7 @@ def test_a_refund_xendit_refuses_is_retried_with_the_callback(
     client,
     order,
     xendit,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     qris, va = opened(order, "qris", "QRIS"), opened(order, "va", "BCA")
     assert deliver(client, paid(xendit, qris)).status_code == 200
@@ -229,7 +229,7 @@ def test_parts_and_orders_paid_by_qris_are_refunded_through_xendit(
     order,
     xendit,
     make_user,
-    fulfillment_starts,  # noqa: F811
+    fulfillment_starts,
 ):
     qris = opened(order, "qris", "QRIS")
     assert deliver(client, paid(xendit, qris)).status_code == 200
@@ -255,7 +255,7 @@ def test_an_expired_code_says_so_and_offers_another_way(
     login_as,
     sponsor,
     order,
-    xendit,  # noqa: F811
+    xendit,
 ):
     login_as(sponsor)
     qris = opened(order, "qris", "QRIS")

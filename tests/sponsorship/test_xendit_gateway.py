@@ -16,11 +16,11 @@ from sponsorship.payments.gateway_types import (
     RefundStatus,
 )
 from sponsorship.payments.xendit_gateway import XenditGateway
-from tests.sponsorship.xendit_support import CALLBACK_TOKEN, SECRET_KEY, xendit  # noqa: F401
+from tests.sponsorship.xendit_support import CALLBACK_TOKEN, SECRET_KEY, xendit_fixture  # noqa: F401
 
 
 @pytest.fixture
-def gateway(xendit):  # noqa: F811
+def gateway(xendit):
     return XenditGateway(
         secret_key=SECRET_KEY, callback_token=CALLBACK_TOKEN, api_base=xendit.api_base
     )
@@ -71,14 +71,14 @@ def test_the_same_idempotency_key_gives_the_same_request(gateway):
     assert again.id == first.id and again.va_number == first.va_number
 
 
-def test_a_channel_payung_does_not_take_is_refused_before_any_call(gateway, xendit):  # noqa: F811
+def test_a_channel_payung_does_not_take_is_refused_before_any_call(gateway, xendit):
     with pytest.raises(ValueError):
         create(gateway, PayMethod.VA, "PERMATA", key="k-permata")
     with pytest.raises(ValueError):
         create(gateway, PayMethod.QRIS, "QRIS", key="k-zero", amount=0)
 
 
-def test_a_simulated_payment_succeeds_once_and_sends_one_callback(gateway, xendit):  # noqa: F811
+def test_a_simulated_payment_succeeds_once_and_sends_one_callback(gateway, xendit):
     info = create(gateway, PayMethod.VA, "BRI", key="k-sim")
     assert gateway.simulate_payment(info.id) == "COMPLETED"
     assert gateway.retrieve_payment(info.id).status is LocalStatus.SUCCEEDED
@@ -90,7 +90,7 @@ def test_a_simulated_payment_succeeds_once_and_sends_one_callback(gateway, xendi
     assert body["data"]["amount"] == 17_800 and body["data"]["currency"] == "IDR"
 
 
-def test_an_expired_request_cannot_be_paid_any_more(gateway, xendit):  # noqa: F811
+def test_an_expired_request_cannot_be_paid_any_more(gateway, xendit):
     info = create(gateway, PayMethod.QRIS, "QRIS", key="k-exp")
     assert xendit.post(f"/_expire/{info.id}").status_code == 200
     assert gateway.retrieve_payment(info.id).status is LocalStatus.EXPIRED
@@ -117,7 +117,7 @@ def test_refunds_give_back_at_most_what_was_paid(gateway):
         )
 
 
-def test_a_wrong_key_and_a_sandbox_that_is_down_are_gateway_errors(xendit, gateway):  # noqa: F811
+def test_a_wrong_key_and_a_sandbox_that_is_down_are_gateway_errors(xendit, gateway):
     stranger = XenditGateway(secret_key="sk_wrong", callback_token="t", api_base=xendit.api_base)
     with pytest.raises(PaymentGatewayError, match="401"):
         create(stranger, PayMethod.QRIS, "QRIS", key="k-key")
@@ -128,7 +128,7 @@ def test_a_wrong_key_and_a_sandbox_that_is_down_are_gateway_errors(xendit, gatew
     assert create(gateway, PayMethod.QRIS, "QRIS", key="k-down").status is LocalStatus.PENDING
 
 
-def test_a_callback_is_read_only_with_our_token(gateway, xendit):  # noqa: F811
+def test_a_callback_is_read_only_with_our_token(gateway, xendit):
     info = create(gateway, PayMethod.VA, "MANDIRI", key="k-cb")
     gateway.simulate_payment(info.id)
     payload = xendit.callbacks_for(info.id)[0]["body"].encode()

@@ -1,6 +1,7 @@
 """Helpers for the Xendit tests: the partner sandbox playing Xendit, settings that point the
 app's ``xendit-python`` at it, and what the test operator does there (simulate a payment, read
-and re-deliver the callbacks Xendit sent). Import the fixtures into a test module."""
+and re-deliver the callbacks Xendit sent). Import ``xendit_fixture`` (the ``xendit`` fixture)
+into a test module."""
 
 from __future__ import annotations
 
@@ -58,8 +59,8 @@ class XenditSandbox:
         return [c for c in self.callbacks() if request_id in c["body"]]
 
 
-@pytest.fixture
-def xendit(sandbox: PartnerSandbox) -> XenditSandbox:
+@pytest.fixture(name="xendit")
+def xendit_fixture(sandbox: PartnerSandbox) -> XenditSandbox:
     """The session's sandbox, reset, sending no callbacks (tests deliver them)."""
     handle = XenditSandbox(sandbox)
     handle.send_callbacks_to(None)
