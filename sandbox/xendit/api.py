@@ -235,7 +235,7 @@ def _channel(record: dict[str, Any]) -> str:
 
 EWALLET_PAGE = """<!doctype html><html lang="id"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{ channel }} (sandbox)</title>
+<title>{{ channel }} (sandbox)</title><link rel="icon" href="data:,">
 <body style="font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem">
 <h1>{{ channel }} <small>(sandbox)</small></h1>
 <p>Pembayaran ke Payung: <strong id="amount">Rp{{ amount }}</strong></p>

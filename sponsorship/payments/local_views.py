@@ -1,9 +1,10 @@
 """The ``checkout`` blueprint's pages for paying by QRIS, virtual account or e-wallet.
 
 The sponsor picks a method on the pay page (a plain form: no JavaScript needed); QRIS and VA
-lead to a page showing the code or the number with the amount and deadline, an e-wallet
-straight to the wallet's page. That page asks ``…/status`` now and then (``local_pay.js``)
-whether the callback has arrived, and has an "I have paid" button that asks Xendit itself.
+lead to a page showing the code or the number with the amount and deadline, an e-wallet to a
+page that sends the sponsor on to the wallet's own page. The code or number page asks
+``…/status`` now and then (``local_pay.js``) whether the callback has arrived, and has an
+"I have paid" button that asks Xendit itself.
 """
 
 import segno
@@ -22,6 +23,8 @@ from sponsorship.payments.gateway_types import LOCAL_CHANNELS, PayMethod
 from sponsorship.payments.gateways import XENDIT
 
 POLL_SECONDS = 5
+# How the page names a bank or wallet (the others as Xendit spells them).
+CHANNEL_NAMES = {"MANDIRI": "Mandiri", "SHOPEEPAY": "ShopeePay"}
 
 
 def qr_svg(content: str) -> Markup:
@@ -59,8 +62,8 @@ def start_local(reference: str) -> ResponseReturnValue:
         flash(refused.message, "error")
         return redirect(url_for("checkout.order", reference=reference))
     db.session.commit()
-    if payment.method == PayMethod.EWALLET and payment.redirect_url:
-        return redirect(payment.redirect_url, code=303)
+    # Even an e-wallet goes to our page first: the CSP's form-action 'self' forbids a form
+    # to redirect to another site, so that page sends the sponsor on (a link, and a refresh).
     return redirect(url_for("checkout.local_payment", reference=reference, payment_id=payment.id))
 
 
@@ -78,6 +81,7 @@ def local_payment(reference: str, payment_id: int) -> ResponseReturnValue:
         payment=payment,
         expired=expired,
         qr=qr_svg(payment.qr_string) if payment.qr_string else None,
+        channel_name=CHANNEL_NAMES.get(payment.channel or "", payment.channel),
         poll_seconds=POLL_SECONDS,
     )
 

@@ -126,9 +126,13 @@ def test_an_e_wallet_sends_the_sponsor_to_approve_and_back(
     fulfillment_starts,
 ):
     answer = choose(signed_in, order, "ewallet", "SHOPEEPAY")
-    assert answer.status_code == 303
-    wallet_page = answer.headers["Location"]
+    payment = payment_of(order, "ewallet")
+    assert answer.headers["Location"] == f"/pesanan/{order.reference}/bayar/{payment.id}"
+    page = signed_in.get(answer.headers["Location"]).text
+    wallet_page = payment.redirect_url
     assert wallet_page.startswith(xendit.api_base + "/ewallet/pr-")
+    assert f'href="{wallet_page}"' in page and f'url={wallet_page}"' in page  # link, refresh
+    assert "ShopeePay" in page
     assert "SHOPEEPAY" in requests.get(wallet_page, timeout=10).text
     approved = requests.post(
         wallet_page, data={"decision": "approve"}, allow_redirects=False, timeout=10
@@ -148,7 +152,8 @@ def test_a_refused_e_wallet_payment_leaves_the_order_to_pay_another_way(
     xendit,
     fulfillment_starts,
 ):
-    wallet_page = choose(signed_in, order, "ewallet", "OVO").headers["Location"]
+    choose(signed_in, order, "ewallet", "OVO")
+    wallet_page = payment_of(order, "ewallet").redirect_url
     requests.post(wallet_page, data={"decision": "refuse"}, allow_redirects=False, timeout=10)
     returned = signed_in.get(f"/pesanan/{order.reference}/bayar/kembali")
     assert returned.headers["Location"] == f"/pesanan/{order.reference}/bayar"
