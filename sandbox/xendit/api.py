@@ -8,7 +8,8 @@
 - ``GET|POST /ewallet/<id>``: the page the customer approves (or refuses) an e-wallet payment on.
 
 Keys are checked as Xendit does (HTTP basic, the secret key as user name). The partner
-sandbox's fault switches (``/_faults``: down, error_rate, latency_ms, paths) apply here too.
+sandbox's fault switches (``/_faults``: down, error_rate, latency_ms, drop_after_effect_rate,
+paths) apply here too.
 Errors have Xendit's shape: ``{"error_code": ..., "message": ...}``.
 """
 
@@ -19,7 +20,7 @@ import json
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template_string, request
+from flask import Blueprint, Response, g, jsonify, render_template_string, request
 
 from sandbox.state import current_state
 from sandbox.xendit import book, callbacks
@@ -61,7 +62,8 @@ def _check() -> None:
     if not path.startswith("/xendit/_") and state.faults.applies_to(path):
         faults = state.faults
         config = faults.config
-        token = faults.request_token(request.method, path, request.headers.get("idempotency-key"))
+        key = request.headers.get("idempotency-key")
+        token = g.xendit_fault_token = faults.request_token(request.method, path, key)
         if config.down:
             state.ledger.count("faults.down")
             raise XenditError(503, "SERVER_ERROR", "the sandbox is down")
@@ -104,7 +106,19 @@ def _idempotent(scope: str, build: Any) -> Response:
         store.put(
             book.IDEMPOTENCY_SCOPE, f"{scope}:{key}", {"fingerprint": fingerprint, "body": body}
         )
+    _maybe_drop_answer()
     return _answer(body)
+
+
+def _maybe_drop_answer() -> None:
+    """``drop_after_effect_rate``: the request took effect (and its answer is kept for the
+    key) but the caller hears only an error, as when a connection breaks mid-answer."""
+    state = current_state()
+    token = g.get("xendit_fault_token")
+    rate = state.faults.config.drop_after_effect_rate
+    if token is not None and state.faults.hits("drop_after_effect", rate, token):
+        state.ledger.count("faults.drop_after_effect")
+        raise XenditError(500, "SERVER_ERROR", "the sandbox failed while answering")
 
 
 @bp.post("/payment_requests")

@@ -65,9 +65,9 @@ def start_local_payment(
 
     ``method`` is "qris" (channel "QRIS"), "va" ("BCA", "BNI", "BRI", "MANDIRI") or
     "ewallet" ("OVO", "DANA", "SHOPEEPAY"); ValueError otherwise. ``expires_at`` (UTC; a naive
-    one is read as UTC) bounds it, by default ``LOCAL_PAYMENT_HOURS`` from now but never past
-    the order's prices. The Payment's ``expires_at`` is, like every time in Payung, an aware
-    UTC datetime. Raises PaymentError (a message for the sponsor) when the order cannot be
+    one is read as UTC) bounds it, by default ``LOCAL_PAYMENT_HOURS`` from the start of this
+    hour but never past the order's prices. The Payment's ``expires_at`` is, like every time
+    in Payung, an aware UTC datetime. Raises PaymentError (a message for the sponsor) when the order cannot be
     paid or Xendit is unavailable.
     """
     pay_method = PayMethod(method)
@@ -95,7 +95,11 @@ def start_local_payment(
             order_reference=order.reference,
             method=pay_method,
             channel=channel,
-            idempotency_key=f"order-{order.reference}-{method}-{channel}-{tried}",
+            # The deadline is part of the request, so it is part of the key: a retry after a
+            # lost answer (same hour, same deadline) gets the same code back from Xendit.
+            idempotency_key=(
+                f"order-{order.reference}-{method}-{channel}-{tried}-{deadline:%Y%m%d%H%M%S}"
+            ),
             expires_at=deadline,
             return_url=absolute_url("checkout.local_return", reference=order.reference),
             metadata={"order_id": str(order.id)},
@@ -125,7 +129,9 @@ def start_local_payment(
 def _deadline(order: Order, expires_at: datetime | None, now: datetime) -> datetime:
     if expires_at is not None:
         return expires_at.replace(tzinfo=UTC) if expires_at.tzinfo is None else expires_at
-    deadline = now + timedelta(hours=current_app.config.get("LOCAL_PAYMENT_HOURS", 24))
+    # From the start of this hour: the same for a retry a moment later (see the key).
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    deadline = hour + timedelta(hours=current_app.config.get("LOCAL_PAYMENT_HOURS", 24))
     if order.expires_at is not None:
         deadline = min(deadline, order.expires_at)
     return deadline

@@ -196,3 +196,26 @@ def test_another_sponsor_cannot_see_or_check_the_payment(
     assert client.get(base).status_code == 404
     assert client.post(f"{base}/cek").status_code == 404
     assert client.get(f"{base}/status").status_code == 404
+
+
+def test_an_answer_lost_after_xendit_made_the_code_gives_the_same_code_on_retry(
+    signed_in, order, xendit, fulfillment_starts
+):
+    xendit.sandbox.set_faults(drop_after_effect_rate=1.0, paths=["/xendit/payment_requests"])
+    lost = choose(signed_in, order, "va", "BCA")
+    assert lost.headers["Location"] == f"/pesanan/{order.reference}"  # "try again"
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+    xendit.sandbox.set_faults()
+    choose(signed_in, order, "va", "BCA")
+    payment = payment_of(order, "va")
+    # The operator's page (make run's "bank app") lists one VA for the order, not two.
+    listed = requests.get(f"{xendit.api_base}/_pay", timeout=10).text
+    assert listed.count(order.reference) == 1 and payment.va_number in listed
+    paid = requests.post(
+        f"{xendit.api_base}/_pay/{payment.provider_payment_id}", allow_redirects=False, timeout=10
+    )
+    assert paid.status_code == 303
+    (callback,) = xendit.callbacks_for(payment.provider_payment_id)
+    assert deliver(signed_in, callback["body"]).status_code == 200
+    assert status_of(order) == OrderStatus.FULFILLING
+    assert fulfillment_starts == [order.id]
