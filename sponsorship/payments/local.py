@@ -67,8 +67,8 @@ def start_local_payment(
     "ewallet" ("OVO", "DANA", "SHOPEEPAY"); ValueError otherwise. ``expires_at`` (UTC; a naive
     one is read as UTC) bounds it, by default ``LOCAL_PAYMENT_HOURS`` from the start of this
     hour but never past the order's prices. The Payment's ``expires_at`` is, like every time
-    in Payung, an aware UTC datetime. Raises PaymentError (a message for the sponsor) when the order cannot be
-    paid or Xendit is unavailable.
+    in Payung, an aware UTC datetime. Raises PaymentError (a message for the sponsor) when the
+    order cannot be paid or Xendit is unavailable.
     """
     pay_method = PayMethod(method)
     if channel not in LOCAL_CHANNELS.get(pay_method, ()):
