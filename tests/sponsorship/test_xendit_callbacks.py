@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core.errors import IllegalTransition
 from extensions import db, utcnow
 from sponsorship.checkout.models import (
     Order,
@@ -17,6 +18,7 @@ from sponsorship.checkout.models import (
     PaymentStatus,
     Refund,
     StripeEvent,
+    mark_payment_succeeded,
 )
 from sponsorship.payments.local import start_local_payment
 from sponsorship.payments.refunds import refund_order, refund_order_line_part
@@ -267,3 +269,20 @@ def test_an_expired_code_says_so_and_offers_another_way(
         f"/pesanan/{order.reference}/bayar/lokal", data={"method": "qris", "channel": "QRIS"}
     )
     assert fresh.headers["Location"] != f"/pesanan/{order.reference}/bayar/{qris.id}"
+
+
+def test_a_payment_is_given_back_only_from_pending_or_failed_and_only_once(app, order):
+    for status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+        payment = Payment(status=status)
+        payment.transition(PaymentStatus.REFUNDED)
+        with pytest.raises(IllegalTransition):
+            payment.transition(PaymentStatus.SUCCEEDED)
+    with pytest.raises(IllegalTransition):
+        Payment(status=PaymentStatus.SUCCEEDED).transition(PaymentStatus.REFUNDED)
+    db.session.add(
+        Payment(order_id=order.id, provider_payment_id="pr-x", amount_idr=1, gateway="xendit")
+    )
+    db.session.commit()
+    assert mark_payment_succeeded("pr-x", PaymentStatus.REFUNDED) is True
+    assert mark_payment_succeeded("pr-x", PaymentStatus.REFUNDED) is False
+    assert mark_payment_succeeded("pr-x") is False  # given back: never paid after all
