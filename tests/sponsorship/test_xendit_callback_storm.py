@@ -1,11 +1,16 @@
 """A callback storm against a real server: 100 orders paid by VA or QRIS, each callback
 delivered five times at once, in shuffled order, by 24 threads. Every order is paid once and
-fulfillment starts once per order, on SQLite and on PostgreSQL alike."""
+fulfillment starts once per order, on SQLite and on PostgreSQL alike.
+
+On PostgreSQL every delivery is answered 200 at once. SQLite has one writer at a time; on a
+loaded machine a delivery may wait past the busy timeout and get a 500 (nothing of it is kept),
+and is then delivered again, as Xendit does with any answer that is not 2xx."""
 
 import random
 import threading
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +21,7 @@ from werkzeug.serving import make_server
 from extensions import db
 from sponsorship.checkout.models import Order, OrderStatus, Payment, PaymentStatus, StripeEvent
 from sponsorship.payments.local import start_local_payment
+from tests.conftest import ON_POSTGRES
 from tests.sponsorship.xendit_support import CALLBACK_TOKEN, XenditSandbox, xendit_fixture  # noqa: F401
 
 ORDERS = 100
@@ -77,9 +83,22 @@ def test_a_hundred_orders_each_called_back_five_times_at_once_are_fulfilled_once
     assert len(sent) == ORDERS
     deliveries = [body.encode() for body in sent for _ in range(DELIVERIES)]
     random.Random(15).shuffle(deliveries)
-    with ThreadPoolExecutor(max_workers=24) as pool:
-        statuses = list(pool.map(lambda body: deliver(live_url, body), deliveries))
-    assert statuses == [200] * len(deliveries)
+    first_round: Counter[int] = Counter()
+    for round_number in range(4):
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            statuses = list(pool.map(lambda body: deliver(live_url, body), deliveries))
+        if round_number == 0:
+            first_round.update(statuses)
+        deliveries = [
+            body for body, status in zip(deliveries, statuses, strict=True) if status != 200
+        ]
+        if not deliveries:
+            break
+    assert deliveries == [], f"still refused after retries; first round: {first_round}"
+    if ON_POSTGRES:
+        assert first_round == {200: ORDERS * DELIVERIES}
+    else:
+        assert set(first_round) <= {200, 500}, first_round
     db.session.rollback()
     fulfilling = db.session.scalar(
         select(func.count()).select_from(Order).where(Order.status == OrderStatus.FULFILLING)
