@@ -1,8 +1,9 @@
 """``make run``: start the local stand-ins and the site, and stop them all on Ctrl-C.
 
 - localstripe (the Stripe stand-in) on 127.0.0.1:8420, with its webhooks sent to our site;
-- the partner sandbox (telco, health app, insurer APIs) on 127.0.0.1:8430, keeping its state
-  in instance/partner-sandbox/;
+- the partner sandbox (telco, health app, insurer APIs, and Xendit for QRIS, VAs and e-wallets,
+  whose callbacks it sends to the site) on 127.0.0.1:8430, keeping its state in
+  instance/partner-sandbox/;
 - Payung itself on http://127.0.0.1:5000;
 - the fulfillment sweeper every 30 s: with no Celery broker, jobs run in-process, so retries
   that wait for their backoff and parts stuck past their deadline are picked up by it.
@@ -40,6 +41,9 @@ def dev_env(
         "PAYUNG_STRIPE_API_BASE": f"http://{HOST}:{stripe_port}",
         "PAYUNG_STRIPE_JS_URL": f"http://{HOST}:{stripe_port}/js.stripe.com/v3/",
         "PAYUNG_PARTNER_SANDBOX_URL": f"http://{HOST}:{sandbox_port}",
+        # The sandbox plays Xendit too: the SDK calls it, its callbacks come to the site.
+        "PAYUNG_XENDIT_API_BASE": f"http://{HOST}:{sandbox_port}/xendit",
+        "SANDBOX_XENDIT_CALLBACK_URL": f"{site}/xendit/callback",
     }
     return env
 

@@ -1,4 +1,5 @@
-"""Money given back to sponsors through Stripe.
+"""Money given back to sponsors through the gateway that took it (Stripe for cards, Xendit for
+QRIS, VAs and e-wallets: ``gateways.refund_payment``).
 
 ``refund_order_line_part`` gives back exactly one part's price (a part that could not be
 delivered). The ``Refund`` row is unique per part and the Stripe call carries an idempotency key
@@ -24,9 +25,7 @@ from sponsorship.payments.gateway_types import (
     PaymentDeclined,
     PaymentGatewayError,
 )
-from sponsorship.payments.stripe_gateway import (
-    gateway_from_config,
-)
+from sponsorship.payments.gateways import refund_payment
 
 REASON_MAX_LENGTH = 200
 
@@ -106,8 +105,8 @@ def refund_order_line_part(
     db.session.add(refund)
     db.session.flush()
     try:
-        info = gateway_from_config().refund(
-            payment_intent_id=payment.provider_payment_id,
+        info = refund_payment(
+            payment,
             amount_idr=part.amount_idr,
             idempotency_key=part_refund_key(part.id, payment.provider_payment_id),
             reason=reason[:REASON_MAX_LENGTH],
@@ -177,8 +176,8 @@ def refund_order(order: Order, *, reason: str, actor_id: int | None) -> Refund |
     refund = None
     if remaining > 0:
         try:
-            info = gateway_from_config().refund(
-                payment_intent_id=payment.provider_payment_id,
+            info = refund_payment(
+                payment,
                 amount_idr=remaining,
                 idempotency_key=order_refund_key(order.id, payment.provider_payment_id),
                 reason=reason[:REASON_MAX_LENGTH],

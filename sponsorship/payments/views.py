@@ -1,8 +1,6 @@
 """The ``checkout`` blueprint's order pages that involve money: an order, paying it (card form,
 3-D Secure return), going back to the cart, refunds, receipts and yearly statements."""
 
-import re
-
 from flask import (
     Response,
     abort,
@@ -33,12 +31,11 @@ from sponsorship.checkout.services import (
 from sponsorship.checkout.views import bp, own_order, page_number
 from sponsorship.payments import receipts
 from sponsorship.payments import services as payments
+from sponsorship.payments.gateway_types import setup_intent_in
 from sponsorship.payments.receipt_pdf import month_label, pdf_response, receipt_pdf, statement_pdf
 from sponsorship.payments.refunds import RefundError, refund_order
 
 bp.add_app_template_filter(month_label, "month_label")
-
-SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9_]{1,60}$")
 
 
 @bp.route("/pesanan/<reference>")
@@ -127,9 +124,8 @@ def pay(reference: str) -> ResponseReturnValue:
 @sponsor_required
 def confirm_card(reference: str) -> ResponseReturnValue:
     order = own_order(reference)
-    body = request.get_json(silent=True)
-    setup_id = body.get("setup_intent") if isinstance(body, dict) else None
-    if not isinstance(setup_id, str) or not SETUP_INTENT_ID.match(setup_id):
+    setup_id = setup_intent_in(request.get_json(silent=True))
+    if setup_id is None:
         return jsonify(status="error", message=_("The card form sent nothing we can use.")), 400
     try:
         result = payments.confirm_card(order, current_user, setup_id)

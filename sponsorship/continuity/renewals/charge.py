@@ -2,6 +2,11 @@
 (through checkout's ``apply_intent``), declined (retried on a schedule, the sponsor told), or
 the bank wanting the cardholder (the sponsor gets a link to the order's pay page).
 
+A plan without a saved card (most Indonesians have none) is renewed by a reminder instead: a
+fresh QRIS code for the renewal order, valid while its prices hold, and a link to its page
+(which also offers the VAs and e-wallets); the attempt waits as ACTION_REQUIRED until the
+order is paid (``note_paid_orders``).
+
 Every try is claimed by a guarded UPDATE that counts it, and sends Stripe its own idempotency
 key ``renewal-<plan>-<period>-<try>``: a run that died during the call resumes the try with the
 same key, and Stripe replays its answer instead of charging twice. Called by ``renewal_run``;
@@ -22,9 +27,6 @@ from sponsorship.checkout.models import (
     PAID_ORDER_STATUSES,
     Order,
     OrderStatus,
-    Payment,
-    PaymentStatus,
-    insert_or_ignore,
 )
 from sponsorship.checkout.orders import latest_payment
 from sponsorship.continuity.renewals.models import (
@@ -35,12 +37,15 @@ from sponsorship.continuity.renewals.models import (
     RenewalPlan,
     attempt_may_move,
 )
-from sponsorship.continuity.renewals.notices import notify_failure
+from sponsorship.continuity.renewals.notices import notify_failure, notify_pay_link
 from sponsorship.payments.declines import decline_text
 from sponsorship.payments.gateway_types import (
     PaymentDeclined,
     PaymentGatewayError,
+    PayMethod,
 )
+from sponsorship.payments.gateways import STRIPE, XENDIT, record_payment
+from sponsorship.payments.local import start_local_payment, sync_local_payments
 from sponsorship.payments.services import Outcome, PaymentError, apply_intent, customer_for, settle
 from sponsorship.payments.stripe_gateway import (
     gateway_from_config,
@@ -144,6 +149,9 @@ def charge(attempt_id: int, today: date, summary: RunSummary) -> None:
     if _settled_elsewhere(attempt, order, today):
         db.session.commit()
         return
+    if not plan.payment_method_id:
+        _send_pay_link(attempt, order)
+        return
     try:
         intent = gateway_from_config().charge_off_session(
             customer_id=customer_for(_sponsor(plan)),
@@ -165,22 +173,14 @@ def charge(attempt_id: int, today: date, summary: RunSummary) -> None:
         log.warning("renewal %s: Stripe unavailable, resumed later: %s", attempt.id, error)
         db.session.rollback()
         return
-    insert_or_ignore(
-        Payment,
-        {
-            "order_id": order.id,
-            "provider": "stripe",
-            "provider_payment_id": intent.id,
-            "amount_idr": intent.amount_idr,
-            "status": PaymentStatus.PENDING,
-            "attempts": 1,
-            "created_at": utcnow(),
-            "updated_at": utcnow(),
-        },
-        "provider_payment_id",
+    payment = record_payment(
+        order.id,
+        gateway=STRIPE,
+        provider_payment_id=intent.id,
+        amount_idr=intent.amount_idr,
+        attempts=1,
     )
-    payment = db.session.scalars(select(Payment).where(Payment.provider_payment_id == intent.id))
-    result = apply_intent(order, payment.one(), intent)
+    result = apply_intent(order, payment, intent)
     attempt.payment_intent_id = intent.id
     if result.outcome is Outcome.SUCCEEDED:
         _move(attempt, AttemptStatus.SUCCEEDED)
@@ -204,7 +204,10 @@ def _settled_elsewhere(attempt: RenewalAttempt, order: Order, today: date) -> bo
     if payment is None:
         return False
     try:
-        outcome = settle(order, payment).outcome
+        if payment.gateway == XENDIT:  # a pay link was sent, or the sponsor chose QRIS/VA
+            outcome = sync_local_payments(order)
+        else:
+            outcome = settle(order, payment).outcome
     except PaymentError:
         outcome = Outcome.UNPAID
     if outcome is Outcome.SUCCEEDED:
@@ -212,6 +215,21 @@ def _settled_elsewhere(attempt: RenewalAttempt, order: Order, today: date) -> bo
     else:
         _move(attempt, AttemptStatus.ACTION_REQUIRED)
     return True
+
+
+def _send_pay_link(attempt: RenewalAttempt, order: Order) -> None:
+    """No saved card: a QRIS code for the order, lasting while its prices hold, and a message
+    with the link to it. Xendit unavailable: the attempt stays claimed and is resumed later
+    (the same idempotency key gives the same code)."""
+    try:
+        payment = start_local_payment(order, PayMethod.QRIS, "QRIS", expires_at=order.expires_at)
+    except PaymentError as refused:
+        log.warning("renewal %s: no pay link, resumed later: %s", attempt.id, refused)
+        db.session.rollback()
+        return
+    _move(attempt, AttemptStatus.ACTION_REQUIRED)
+    notify_pay_link(attempt.plan, period=attempt.period, order=order, payment_id=payment.id)
+    db.session.commit()
 
 
 def _declined(

@@ -91,3 +91,38 @@ def notify_failure(
         body=body,
         purpose="renewal_failed",
     )
+
+
+def notify_pay_link(plan: RenewalPlan, *, period: date, order: Order, payment_id: int) -> None:
+    """A plan without a saved card is due: the sponsor gets a link to a fresh QRIS code for
+    the renewal order (its page also offers bank transfer to a VA and e-wallets)."""
+    sponsor = db.session.get(User, plan.sponsor_id)
+    if sponsor is None or not sponsor.email:
+        return
+    worker = db.session.get(Worker, plan.worker_id)
+    bundle = db.session.get(Bundle, plan.bundle_id)
+    locale = sponsor.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        name = first_name_and_initial(worker.full_name)
+        subject = _("Time to renew the cover of %(worker)s", worker=name)
+        body = _(
+            "The cover of %(worker)s (%(bundle)s) ends soon. To renew it for %(months)s "
+            "month(s) from %(period)s, pay %(amount)s by QRIS here: %(link)s — or by bank "
+            "transfer (virtual account) or e-wallet: %(other)s",
+            worker=name,
+            bundle=bundle.name,
+            months=plan.months,
+            period=period.strftime("%m/%Y"),
+            amount=rupiah(order.total_idr),
+            link=absolute_url(
+                "checkout.local_payment", reference=order.reference, payment_id=payment_id
+            ),
+            other=absolute_url("checkout.pay", reference=order.reference),
+        )
+    queue_message(
+        channel=Channel.EMAIL,
+        recipient=sponsor.email,
+        subject=subject,
+        body=body,
+        purpose="renewal_pay_link",
+    )

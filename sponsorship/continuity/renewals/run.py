@@ -17,7 +17,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -102,21 +102,34 @@ def run_renewals(*, today: date | None = None) -> RunSummary:
 
 
 def due_plan_ids(today: date) -> list[int]:
-    """Active plans with a card whose worker's cover lapses within the charge window."""
+    """Plans whose worker's cover lapses within the charge window: active ones (with a saved
+    card) and those still without a card, which are renewed by a pay-link reminder."""
     latest_due = today + timedelta(days=days_before_lapse() - 1)
     return list(
         db.session.scalars(
             select(RenewalPlan.id)
             .join(Worker, Worker.id == RenewalPlan.worker_id)
             .where(
-                RenewalPlan.status == PlanStatus.ACTIVE,
-                RenewalPlan.payment_method_id.is_not(None),
+                _renewable(),
                 Worker.covered_until.is_not(None),
                 Worker.covered_until <= latest_due,
             )
             .order_by(RenewalPlan.id)
         )
     )
+
+
+def _renewable() -> ColumnElement[bool]:
+    return or_(
+        (RenewalPlan.status == PlanStatus.ACTIVE) & RenewalPlan.payment_method_id.is_not(None),
+        (RenewalPlan.status == PlanStatus.NEEDS_CARD) & RenewalPlan.payment_method_id.is_(None),
+    )
+
+
+def _is_renewable(plan: RenewalPlan) -> bool:
+    if plan.status == PlanStatus.ACTIVE:
+        return bool(plan.payment_method_id)
+    return plan.status == PlanStatus.NEEDS_CARD and not plan.payment_method_id
 
 
 def _covered_until(worker_id: int) -> date | None:
@@ -147,7 +160,7 @@ def claim_period(plan_id: int, today: date) -> int | None:
     is not due or this period was claimed already (by this run, an earlier one, or one running
     right now). Flushes; the caller commits before charging."""
     plan = db.session.get(RenewalPlan, plan_id)
-    if plan is None or plan.status != PlanStatus.ACTIVE or not plan.payment_method_id:
+    if plan is None or not _is_renewable(plan):
         return None
     until = _covered_until(plan.worker_id)
     if until is None or charge_day(until) > today:

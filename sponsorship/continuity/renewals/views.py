@@ -1,8 +1,6 @@
 """The ``renewals`` blueprint: a sponsor's automatic renewals — turn on, save the card (the only
 JavaScript: checkout.js with Stripe.js), pause, resume, stop, and the list of plans."""
 
-import re
-
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -20,14 +18,13 @@ from sponsorship.continuity.renewals import services as renewals
 from sponsorship.continuity.renewals.models import RenewalPlan
 from sponsorship.continuity.renewals.services import RenewalError
 from sponsorship.payments.declines import decline_messages, decline_text
+from sponsorship.payments.gateway_types import setup_intent_in
 from sponsorship.payments.services import payment_config
 
 bp = Blueprint("renewals", __name__, url_prefix="/sponsor/perpanjangan")
 # Card refusals in our words, on every page that takes a card (pay page, order, card page).
 bp.add_app_template_filter(decline_text, "decline_text")
 bp.add_app_template_global(decline_messages, "decline_messages")
-
-SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9_]{1,60}$")
 
 
 class RenewalForm(Form):
@@ -127,9 +124,8 @@ def card(plan_id: int) -> ResponseReturnValue:
 @sponsor_required
 def save_card(plan_id: int) -> ResponseReturnValue:
     plan = _own_plan(plan_id)
-    body = request.get_json(silent=True)
-    setup_id = body.get("setup_intent") if isinstance(body, dict) else None
-    if not isinstance(setup_id, str) or not SETUP_INTENT_ID.match(setup_id):
+    setup_id = setup_intent_in(request.get_json(silent=True))
+    if setup_id is None:
         return jsonify(status="error", message=_("The card form sent nothing we can use.")), 400
     try:
         renewals.save_card(plan, current_user, setup_id)
