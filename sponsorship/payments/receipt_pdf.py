@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, XPos, YPos
 
+from accounts.organisations import Organisation
 from core.identity import OCCUPATION_LABELS, PROVINCES, Occupation
 from i18n import rupiah
 from sponsorship.checkout.models import PayerKind
@@ -34,6 +35,18 @@ def payer_kind_label(kind: PayerKind | str) -> str:
         PayerKind.COMPANY: _("Company (CSR)"),
         PayerKind.GOVERNMENT: _("Government (state or regional budget)"),
     }[PayerKind(kind)]
+
+
+def organisation_facts(organisation: Organisation | None) -> list[tuple[str, str]]:
+    """The legal name, address and NPWP of a company or government sponsor, for the heading
+    of its receipts, statements and invoices (nothing for a person)."""
+    if organisation is None:
+        return []
+    return [
+        (_("Legal name"), organisation.legal_name),
+        (_("Address"), " ".join(organisation.address.split())),
+        (_("NPWP"), organisation.npwp_display),
+    ]
 
 
 def month_label(month: date) -> str:
@@ -124,13 +137,17 @@ class _Document(FPDF):
         self.add_page()
         self.style(18, bold=True)
         self.cell(0, 10, self.text_of(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        for label, value in facts:
-            self.row([(label, 45, "L"), (value, PAGE_WIDTH - 45, "L")])
+        for label, value in facts:  # an address may take two lines
+            self.wrapped_row([(label, 45, "L"), (value, PAGE_WIDTH - 45, "L")])
         self.ln(3)
 
     def output_bytes(self) -> bytes:
         self.alias_nb_pages()
         return bytes(self.output())
+
+
+# Invoices (``sponsorship.invoices.pdf``) are drawn with the same page, fonts and rows.
+PdfDocument = _Document
 
 
 def receipt_pdf(receipt: Receipt) -> bytes:
@@ -143,6 +160,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
             (_("Order"), order.reference),
             (_("Paid on"), paid),
             (_("Sponsor"), f"{receipt.sponsor.display_name} <{receipt.sponsor.email or ''}>"),
+            *organisation_facts(receipt.organisation),
             (_("Paid as"), payer_kind_label(receipt.payer_kind)),
             (_("Workers"), str(order.worker_count)),
         ],
@@ -227,6 +245,7 @@ def statement_pdf(statement: Statement) -> bytes:
         title,
         [
             (_("Sponsor"), statement.sponsor.display_name),
+            *organisation_facts(statement.organisation),
             (_("Workers covered"), str(statement.workers_covered)),
             (_("Months of cover funded"), str(statement.months_funded)),
             (_("Paid"), rupiah(statement.paid_idr)),

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from accounts.models import User
+from accounts.organisations import Organisation, organisation_of
 from bundles.models import Bundle, Offer
 from core.dates import JAKARTA, add_months
 from core.identity import first_name_and_initial
@@ -66,6 +67,8 @@ class Receipt:
     sponsor: User
     lines: list[ReceiptLine]
     refunds: list[Refund]
+    # A company or a local government: its legal name, address and NPWP are on the receipt.
+    organisation: Organisation | None = None
 
     @property
     def refunded_idr(self) -> int:
@@ -137,7 +140,13 @@ def order_receipt(order: Order) -> Receipt:
         lines[line_id].parts.append(
             ReceiptPart(part_id, name_id, name_en, quantity, amount, refunded_parts[part_id])
         )
-    return Receipt(order=order, sponsor=sponsor, lines=list(lines.values()), refunds=refunds)
+    return Receipt(
+        order=order,
+        sponsor=sponsor,
+        lines=list(lines.values()),
+        refunds=refunds,
+        organisation=organisation_of(sponsor),
+    )
 
 
 # --- the yearly statement ----------------------------------------------------------------
@@ -183,6 +192,7 @@ class Statement:
     months_funded: int
     by_province: list[StatementShare] = field(default_factory=list)
     by_occupation: list[StatementShare] = field(default_factory=list)
+    organisation: Organisation | None = None  # for a company's or a government's CSR report
 
     @property
     def paid_idr(self) -> int:
@@ -275,6 +285,7 @@ def yearly_statement(sponsor: User, year: int) -> Statement:
         months_funded=months_funded,
         by_province=_shares((province, w, m) for province, _o, w, m in covered),
         by_occupation=_shares((occupation, w, m) for _p, occupation, w, m in covered),
+        organisation=organisation_of(sponsor),
     )
 
 
