@@ -1,7 +1,7 @@
 """Asking for an invoice: which bank's virtual account to pay it by."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SubmitField
+from wtforms import RadioField, SelectChoice, SubmitField
 from wtforms.validators import AnyOf, InputRequired
 
 from i18n import Form
@@ -13,7 +13,7 @@ BANK_NAMES = {"BCA": "BCA", "BNI": "BNI", "BRI": "BRI", "MANDIRI": "Mandiri"}
 class InvoiceRequestForm(Form):
     invoice_bank = RadioField(
         _l("Pay by transfer to a virtual account at"),
-        choices=[(bank, BANK_NAMES[bank]) for bank in BANKS],
+        choices=[SelectChoice(bank, BANK_NAMES[bank]) for bank in BANKS],
         default=DEFAULT_BANK,
         validators=[InputRequired(), AnyOf(BANKS)],
     )

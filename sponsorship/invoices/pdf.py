@@ -39,15 +39,29 @@ def invoice_pdf(view: InvoiceView) -> bytes:
     pdf.row(list(zip(header, widths, ("L", "L", "L", "R"), strict=True)), bold=True, border="B")
     for line in view.lines:
         months = f"{month_label(line.first_month)} – {month_label(line.last_month)}"
-        parts = "; ".join(part.name_id for part in line.parts)
         pdf.wrapped_row(
             [
                 (f"{line.worker_name} (#{line.worker_id})", widths[0], "L"),
-                (f"{line.bundle_name}: {parts}" if parts else line.bundle_name, widths[1], "L"),
+                (line.bundle_name, widths[1], "L"),
                 (months, widths[2], "L"),
                 (rupiah(line.total_idr), widths[3], "R"),
-            ]
+            ],
+            bold=True,
         )
+        items = [(part.name_id, part.quantity, part.amount_idr) for part in line.parts]
+        if line.platform_fee_idr:
+            items.append((_("Payung platform fee"), 1, line.platform_fee_idr))
+        for name, quantity, amount in items:
+            label = f"  {name} × {quantity}" if quantity > 1 else f"  {name}"
+            pdf.wrapped_row(
+                [
+                    ("", widths[0], "L"),
+                    (label, widths[1] + widths[2], "L"),
+                    (rupiah(amount), widths[3], "R"),
+                ],
+                size=8,
+                height=4.5,
+            )
     pdf.ln(2)
     pdf.row(
         [(_("Total due"), PAGE_WIDTH - 45, "R"), (rupiah(invoice.total_idr), 45, "R")],
