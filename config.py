@@ -126,6 +126,16 @@ class Config:
     RENEWAL_DAYS_BEFORE_LAPSE = 7
     RENEWAL_RETRY_DAYS = (1, 3)
 
+    # Local payments through Xendit (QRIS, bank virtual accounts, e-wallets). XENDIT_API_BASE
+    # None is Xendit itself; development and tests point it at the partner sandbox. Xendit
+    # sends XENDIT_CALLBACK_TOKEN (its dashboard shows it) in every callback's
+    # x-callback-token header. A QRIS code or VA lasts LOCAL_PAYMENT_HOURS (never past the
+    # order's prices); a renewal reminder's pay link lasts RENEWAL_PAY_LINK_HOURS.
+    XENDIT_SECRET_KEY = "xnd_development_payung_sandbox"  # noqa: S105 (the sandbox's)
+    XENDIT_CALLBACK_TOKEN = "payung-sandbox-callback-token"  # noqa: S105 (the sandbox's)
+    XENDIT_API_BASE: str | None = None
+    LOCAL_PAYMENT_HOURS = 24
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -146,6 +156,7 @@ class DevelopmentConfig(Config):
         "insurer": "sandbox-insurer-secret",
     }
     PARTNER_CALLBACK_BASE_URL = "http://127.0.0.1:5000"  # the sandbox calls `make run` back
+    XENDIT_API_BASE = "http://127.0.0.1:8430/xendit"  # the partner sandbox plays Xendit
 
 
 class TestingConfig(DevelopmentConfig):

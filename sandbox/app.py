@@ -16,6 +16,7 @@ from sandbox import control, health, insurer, telco
 from sandbox.errors import register_error_handlers
 from sandbox.pipeline import register_pipeline
 from sandbox.state import build_state
+from sandbox.xendit import control as xendit
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "SECRETS": {
@@ -30,6 +31,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Where keys, answers and effects are kept across restarts; None keeps them in memory.
     "STATE_DIR": None,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Xendit (sandbox/xendit): where its callbacks go, with which x-callback-token.
+    "XENDIT_CALLBACK_URL": None,
+    "XENDIT_CALLBACK_TOKEN": "payung-sandbox-callback-token",
 }
 
 
@@ -50,3 +54,4 @@ def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     for module in (telco, health, insurer, control):
         app.register_blueprint(module.bp)
+    app.register_blueprint(xendit.bp)

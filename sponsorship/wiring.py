@@ -10,6 +10,7 @@ from sponsorship.continuity.renewals.link_views import bp as renewal_links_bp
 from sponsorship.continuity.renewals.views import bp as renewals_bp
 from sponsorship.invoices import wiring as invoices
 from sponsorship.notes.views import bp as sponsor_note_bp
+from sponsorship.payments import local_views  # noqa: F401 (its routes join checkout)
 from sponsorship.payments import views as payment_pages  # noqa: F401 (its routes join checkout)
 from sponsorship.payments.webhooks import bp as stripe_webhooks_bp
 from sponsorship.views import bp

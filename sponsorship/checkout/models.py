@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, synonym
 
 from bundles.dues.services import (
     PayerKind,  # who funds an order: the dues rules and checkout share it
@@ -57,18 +57,21 @@ class PaymentStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # Money the order could not take (paid twice, cancelled, prices expired): given back
+    # whole at once through the gateway (``auto_refund_id``), never counted as paid.
+    REFUNDED = "refunded"
 
 
+_PAYMENT_OUTCOMES = frozenset(
+    {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.REFUNDED}
+)
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
-    PaymentStatus.PENDING: frozenset(
-        {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
-    ),
+    PaymentStatus.PENDING: _PAYMENT_OUTCOMES,
     # A refused card leaves the intent open for another card, which may be refused too.
-    PaymentStatus.FAILED: frozenset(
-        {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
-    ),
+    PaymentStatus.FAILED: _PAYMENT_OUTCOMES,
     PaymentStatus.SUCCEEDED: frozenset(),
     PaymentStatus.CANCELLED: frozenset(),
+    PaymentStatus.REFUNDED: frozenset(),
 }
 
 
@@ -77,20 +80,26 @@ def payment_sources(wanted: PaymentStatus) -> frozenset[PaymentStatus]:
     return frozenset(s for s, moves in PAYMENT_TRANSITIONS.items() if wanted in moves)
 
 
-def mark_payment_succeeded(provider_payment_id: str) -> None:
-    """Record that the gateway took the money for this payment.
+def mark_payment_succeeded(
+    provider_payment_id: str, wanted: PaymentStatus = PaymentStatus.SUCCEEDED
+) -> bool:
+    """Record that the gateway took the money for this payment (``wanted`` REFUNDED: took it
+    and gives it straight back); True if this call moved it.
 
     A bulk UPDATE (the row need not be loaded), guarded by the statuses ``Payment.transition``
-    allows to become SUCCEEDED: a payment already cancelled or succeeded is left alone.
+    allows to become ``wanted``: a payment already cancelled, succeeded or refunded is left
+    alone, so of two callers exactly one gets True.
     """
-    db.session.execute(
+    moved = db.session.execute(
         update(Payment)
         .where(
             Payment.provider_payment_id == provider_payment_id,
-            Payment.status.in_(payment_sources(PaymentStatus.SUCCEEDED)),
+            Payment.status.in_(payment_sources(wanted)),
         )
-        .values(status=PaymentStatus.SUCCEEDED, failure_message=None, updated_at=utcnow())
-    )
+        .values(status=wanted, failure_message=None, updated_at=utcnow())
+        .returning(Payment.id)
+    ).scalar_one_or_none()
+    return moved is not None
 
 
 class Order(db.Model):
@@ -271,8 +280,20 @@ class Payment(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+    # How the sponsor pays (payments.gateways.PayMethod: card, qris, va, ewallet) and where
+    # (the bank or e-wallet: BCA, OVO…; QRIS for QRIS). What the pay page shows for a local
+    # payment: the QR string, the VA number or the e-wallet's page, until ``expires_at``.
+    method: Mapped[str] = mapped_column(String(16), default="card")
+    channel: Mapped[str | None] = mapped_column(String(16))
+    va_number: Mapped[str | None] = mapped_column(String(32))
+    qr_string: Mapped[str | None] = mapped_column(String(1000))
+    redirect_url: Mapped[str | None] = mapped_column(String(1000))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    auto_refund_id: Mapped[str | None] = mapped_column(String(64))
 
     order: Mapped[Order] = relationship(back_populates="payments")
+    # The gateway that took (or is to take) the money: "stripe" or "xendit".
+    gateway = synonym("provider")
 
     def transition(self, wanted: PaymentStatus) -> None:
         """The only way a payment's status changes; raises IllegalTransition otherwise."""

@@ -69,10 +69,12 @@ def refunded_idr(order_id: int) -> int:
     )
 
 
-def latest_payment(order: Order) -> Payment | None:
-    return db.session.scalar(
-        select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()).limit(1)
-    )
+def latest_payment(order: Order, gateway: str | None = None) -> Payment | None:
+    """The order's newest payment (through ``gateway`` only, when given)."""
+    query = select(Payment).where(Payment.order_id == order.id)
+    if gateway is not None:
+        query = query.where(Payment.provider == gateway)
+    return db.session.scalar(query.order_by(Payment.id.desc()).limit(1))
 
 
 class PartProgress(Protocol):

@@ -1,12 +1,15 @@
-"""What Payung knows of a payment gateway, in its own terms: integer rupiah, statuses, the
-intents, card setups, refunds and webhook events the gateway reports, and its errors.
+"""What Payung knows of its payment gateways, in its own terms: integer rupiah, statuses, the
+intents, card setups, local payments, refunds and webhook events the gateways report, and
+their errors.
 
-No gateway library is imported here; ``stripe_gateway`` (the adapter, the only module that
-imports ``stripe``) turns Stripe's objects into these. Stripe's API treats IDR as a two-decimal
-currency, so Rp16.800 travels as 1680000 and comes back as 16800.
+No gateway library is imported here; ``stripe_gateway`` and ``xendit_gateway`` (the adapters,
+the only modules that import ``stripe`` and ``xendit``) turn their SDKs' objects into these.
+Stripe's API treats IDR as a two-decimal currency, so Rp16.800 travels as 1680000 and comes
+back as 16800; Xendit sends plain rupiah.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,7 +33,8 @@ class PaymentDeclined(Exception):
 
 
 class InvalidWebhook(Exception):
-    """A webhook request that is not a fresh, correctly signed Stripe event."""
+    """A webhook request that is not a fresh, correctly signed Stripe event, or a Xendit
+    callback without our callback token."""
 
 
 class IntentStatus(StrEnum):
@@ -106,3 +110,70 @@ def from_stripe_amount(amount: int) -> int:
     if sen:
         raise PaymentGatewayError(f"Stripe amount {amount} is not a whole number of rupiah")
     return rupiah
+
+
+# --- local payments (Xendit): QRIS, virtual accounts, e-wallets ------------------------------
+
+
+class PayMethod(StrEnum):
+    CARD = "card"
+    QRIS = "qris"
+    VA = "va"
+    EWALLET = "ewallet"
+
+
+# The channels each local method offers: the bank of a VA, the e-wallet, QRIS for QRIS.
+LOCAL_CHANNELS: dict[PayMethod, tuple[str, ...]] = {
+    PayMethod.QRIS: ("QRIS",),
+    PayMethod.VA: ("BCA", "BNI", "BRI", "MANDIRI"),
+    PayMethod.EWALLET: ("OVO", "DANA", "SHOPEEPAY"),
+}
+
+
+class LocalStatus(StrEnum):
+    """Where a Xendit payment request stands."""
+
+    PENDING = "PENDING"  # waiting for the money (QRIS scanned, VA transfer)
+    REQUIRES_ACTION = "REQUIRES_ACTION"  # the sponsor must approve in the e-wallet
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELED = "CANCELED"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPaymentInfo:
+    """A Xendit payment request: what the sponsor pays with and what it stands at."""
+
+    id: str
+    reference_id: str
+    amount_idr: int
+    status: LocalStatus
+    method: PayMethod
+    channel: str
+    va_number: str | None = None
+    qr_string: str | None = None
+    redirect_url: str | None = None
+    expires_at: datetime | None = None  # aware UTC
+    failure_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocalCallback:
+    """A verified Xendit payment callback. ``id`` is unique per event of a payment, so a
+    callback delivered again has the same id."""
+
+    id: str
+    event: str
+    payment_request_id: str
+    reference_id: str
+    amount_idr: int
+    currency: str
+    status: str
+
+
+def whole_rupiah(amount: float | int | None) -> int:
+    """Xendit sends rupiah as a JSON number; Payung only takes whole, positive ones."""
+    if amount is None or isinstance(amount, bool) or amount <= 0 or int(amount) != amount:
+        raise PaymentGatewayError(f"Xendit amount {amount!r} is not a whole number of rupiah")
+    return int(amount)

@@ -44,6 +44,7 @@ from sponsorship.payments.gateway_types import (
     PaymentGatewayError,
     PaymentIntentInfo,
 )
+from sponsorship.payments.gateways import STRIPE, record_payment
 from sponsorship.payments.stripe_gateway import (
     StripeGateway,
     gateway_from_config,
@@ -180,7 +181,7 @@ def open_payment(order: Order, sponsor: User) -> PaySession:
 
 
 def _payment_for(order: Order, customer_id: str) -> Payment:
-    payment = latest_payment(order)
+    payment = latest_payment(order, STRIPE)
     if payment is not None:
         return payment
     try:
@@ -194,22 +195,9 @@ def _payment_for(order: Order, customer_id: str) -> Payment:
     except PaymentGatewayError as error:
         log.warning("payment intent for %s refused: %s", order.reference, error)
         raise PaymentError(_l("The payment service is not available. Please try again.")) from None
-    now = utcnow()
-    insert_or_ignore(
-        Payment,
-        {
-            "order_id": order.id,
-            "provider": "stripe",
-            "provider_payment_id": intent.id,
-            "amount_idr": intent.amount_idr,
-            "status": PaymentStatus.PENDING,
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-        },
-        "provider_payment_id",
+    return record_payment(
+        order.id, gateway=STRIPE, provider_payment_id=intent.id, amount_idr=intent.amount_idr
     )
-    return db.session.scalars(select(Payment).where(Payment.provider_payment_id == intent.id)).one()
 
 
 def _usable_setup(
@@ -261,7 +249,7 @@ def confirm_card(order: Order, sponsor: User, setup_intent_id: str) -> PaymentRe
         raise PaymentError(_l("This order is not waiting for a payment."))
     if is_expired(order, grace=CONFIRM_GRACE):
         raise PaymentError(_l("The prices of this order have expired."))
-    payment = latest_payment(order)
+    payment = latest_payment(order, STRIPE)
     customer_id = customer_for(sponsor)
     if payment is None or payment.setup_intent_id != setup_intent_id:
         raise PaymentError(_l("This card form is out of date. Please reload the page."))
@@ -355,7 +343,7 @@ def sync_order_payment(order: Order) -> PaymentResult:
         return PaymentResult(Outcome.SUCCEEDED)
     if order.status == OrderStatus.CANCELLED:
         return PaymentResult(Outcome.CANCELLED)
-    payment = latest_payment(order)
+    payment = latest_payment(order, STRIPE)
     if payment is None:
         return PaymentResult(Outcome.UNPAID)
     return settle(order, payment)
@@ -369,7 +357,7 @@ def return_to_cart(order: Order, sponsor: User) -> int:
     """
     if order.status != OrderStatus.AWAITING_PAYMENT:
         raise CheckoutError(_l("Only an order waiting for payment can go back to the cart."))
-    payment = latest_payment(order)
+    payment = latest_payment(order, STRIPE)
     if payment is not None:
         try:
             _gateway().cancel_payment_intent(payment.provider_payment_id)

@@ -1,4 +1,5 @@
-"""Stripe's webhook: signed events about PaymentIntents, each taken once.
+"""Stripe's webhook (signed events about PaymentIntents) and Xendit's payment callbacks
+(with our callback token), each taken once.
 
 The signature is checked on the raw body before anything else; a request that fails it
 changes nothing. An event is only a hint: the intent is retrieved again from Stripe and its
@@ -6,8 +7,15 @@ current state is recorded (``payments.apply_intent``), so events that arrive twi
 out of order cannot move an order backwards or pay it twice. The event id is stored under a
 unique constraint in the same transaction as its effect; if handling fails, nothing is stored
 and Stripe sends the event again.
+
+Xendit's callbacks follow the same rules: the ``x-callback-token`` is checked first (a wrong or
+missing one gets 401 and changes nothing); the callback is checked against the payment it
+names (order reference, amount, rupiah); its id (event and Xendit payment id) is stored in the
+same table, prefixed ``xnd:``; the payment request is retrieved again and applied by
+``local.apply_local``.
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -22,10 +30,13 @@ from sponsorship.payments.gateway_types import (
     InvalidWebhook,
     PaymentGatewayError,
 )
+from sponsorship.payments.gateways import XENDIT
+from sponsorship.payments.local import apply_local
 from sponsorship.payments.services import apply_intent
 from sponsorship.payments.stripe_gateway import (
     gateway_from_config,
 )
+from sponsorship.payments.xendit_gateway import CALLBACK_TOKEN_HEADER, xendit_from_config
 
 log = logging.getLogger(__name__)
 
@@ -97,4 +108,70 @@ def stripe_webhook() -> ResponseReturnValue:
         return jsonify(received="too_large"), 413
     result = receive_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
     db.session.commit()
+    return jsonify(received=result.detail), result.status_code
+
+
+def receive_xendit_callback(payload: bytes, token: str | None) -> WebhookResult:
+    """Verify, check, de-duplicate and apply one Xendit callback. Flushes; the caller commits
+    (or rolls back on a 503, so Xendit delivers it again)."""
+    gateway = xendit_from_config()
+    try:
+        callback = gateway.parse_callback(payload, token)
+    except InvalidWebhook as refused:
+        log.warning("xendit callback refused: %s", refused)
+        return WebhookResult(401, "invalid")
+    key = callback_key(callback.id)
+    if db.session.scalar(select(StripeEvent.id).where(StripeEvent.event_id == key)):
+        return WebhookResult(200, "duplicate")
+    payment = db.session.scalar(
+        select(Payment).where(
+            Payment.provider_payment_id == callback.payment_request_id,
+            Payment.provider == XENDIT,
+        )
+    )
+    order = db.session.get(Order, payment.order_id) if payment is not None else None
+    if payment is None or order is None:
+        _record(key, callback.event, callback.payment_request_id)
+        return WebhookResult(200, "ignored")
+    if (
+        callback.currency != "IDR"
+        or callback.amount_idr != payment.amount_idr
+        or callback.reference_id != order.reference
+    ):
+        log.error("xendit callback %s does not match order %s", callback.id, order.reference)
+        return WebhookResult(400, "mismatch")
+    try:
+        info = gateway.retrieve_payment(callback.payment_request_id)
+    except PaymentGatewayError as error:
+        log.warning("xendit callback %s: request not retrieved: %s", callback.id, error)
+        return WebhookResult(503, "retry")
+    if not _record(key, callback.event, callback.payment_request_id):
+        return WebhookResult(200, "duplicate")
+    apply_local(order, payment, info)
+    db.session.flush()
+    return WebhookResult(200, "ok")
+
+
+def callback_key(callback_id: str) -> str:
+    key = f"xnd:{callback_id}"
+    return key if len(key) <= 64 else "xnd:" + hashlib.sha256(key.encode()).hexdigest()[:60]
+
+
+@bp.route("/xendit/callback", methods=["POST"])
+@public
+def xendit_callback() -> ResponseReturnValue:
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return jsonify(received="too_large"), 413
+    try:
+        result = receive_xendit_callback(
+            request.get_data(), request.headers.get(CALLBACK_TOKEN_HEADER)
+        )
+    except PaymentGatewayError as error:  # the automatic refund was refused: try again later
+        db.session.rollback()
+        log.warning("xendit callback not applied: %s", error)
+        return jsonify(received="retry"), 503
+    if result.status_code >= 400:
+        db.session.rollback()
+    else:
+        db.session.commit()
     return jsonify(received=result.detail), result.status_code
