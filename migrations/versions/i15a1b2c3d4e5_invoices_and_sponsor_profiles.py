@@ -2,7 +2,7 @@
 numbered invoices with a gap-free sequence per month
 
 Revision ID: i15a1b2c3d4e5
-Revises: h5c0a1f2e3d4
+Revises: x15a1b2c3d4e5
 Create Date: 2026-12-03 08:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i15a1b2c3d4e5"
-down_revision = "h5c0a1f2e3d4"
+down_revision = "x15a1b2c3d4e5"  # the gateway's payment methods, merged in
 branch_labels = None
 depends_on = None
 

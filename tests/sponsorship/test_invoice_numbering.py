@@ -15,8 +15,16 @@ from sponsorship.invoices.models import Invoice
 from sponsorship.invoices.numbering import format_number, next_sequence
 from sponsorship.invoices.services import issue_invoice
 from tests.sponsorship.invoice_support import company
+from tests.sponsorship.xendit_support import xendit
 
-__all__ = ["company"]  # a fixture
+__all__ = ["company", "xendit"]  # fixtures
+
+
+@pytest.fixture
+def app_config(xendit):
+    return xendit.app_config()  # invoice VAs are opened at the sandbox playing Xendit
+
+
 ORDERS = 10
 
 

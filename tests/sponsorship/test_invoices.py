@@ -15,13 +15,21 @@ from accounts.organisations import start_profile
 from core.dates import JAKARTA, jakarta_today
 from extensions import db
 from i18n import rupiah
-from sponsorship.checkout.models import OrderStatus
+from sponsorship.checkout.models import OrderStatus, Payment
 from sponsorship.invoices.models import Invoice
 from sponsorship.invoices.services import InvoiceError, invoice_of, issue_invoice
 from tests.pdf_support import pdf_text
 from tests.sponsorship.invoice_support import NPWP_PRINTED, company, place_through_cart
+from tests.sponsorship.xendit_support import xendit
 
-__all__ = ["company"]  # a fixture
+__all__ = ["company", "xendit"]  # fixtures
+
+
+@pytest.fixture
+def app_config(xendit):
+    return xendit.app_config()  # invoice VAs are opened at the sandbox playing Xendit
+
+
 NUMBER = re.compile(r"^INV/(\d{4})/(\d{2})/(\d{6})$")
 
 
@@ -242,3 +250,65 @@ def test_a_person_s_receipt_has_no_npwp(
     login_as(sponsor)
     assert "NPWP" not in client.get(f"/pesanan/{order.reference}/kuitansi").text
     assert "NPWP" not in pdf_text(client.get(f"/pesanan/{order.reference}/kuitansi.pdf").data)
+
+
+# --- the virtual account, at the sandbox playing Xendit -------------------------------------
+
+
+def test_the_invoice_s_va_is_opened_at_the_gateway_and_paying_it_pays_the_order(
+    client, login_as, company, catalog, workers, xendit, fulfillment_starts
+):
+    login_as(company)
+    order = place_through_cart(
+        client,
+        company,
+        [w.id for w in workers(2)],
+        catalog.sertakan,
+        invoice="y",
+        invoice_bank="BRI",
+    )
+    invoice = invoice_of(order)
+    payment = db.session.get(Payment, invoice.payment_id)
+    assert (payment.gateway, payment.method, payment.channel) == ("xendit", "va", "BRI")
+    assert (invoice.va_bank, invoice.va_number) == ("BRI", payment.va_number)
+    assert invoice.va_amount_idr == payment.amount_idr == order.total_idr
+    assert invoice.va_expires_at == payment.expires_at <= order.expires_at
+    assert invoice.due_on == invoice.va_expires_at.astimezone(JAKARTA).date()
+    at_xendit = xendit.get(f"/payment_requests/{payment.provider_payment_id}").json()
+    assert at_xendit["reference_id"] == order.reference and at_xendit["amount"] == order.total_idr
+    page = client.get(f"/pesanan/{order.reference}/tagihan")
+    assert payment.va_number in page.text and "BRI" in page.text
+    pdf = client.get(f"/pesanan/{order.reference}/tagihan.pdf")
+    assert pdf.status_code == 200
+
+    assert xendit.simulate(payment.provider_payment_id).status_code == 200
+    # The gateway's own path learns it (here the sponsor's "I have paid"; the callback too).
+    client.post(f"/pesanan/{order.reference}/bayar/{payment.id}/cek")
+    db.session.refresh(order)
+    assert order.is_paid and order.status in (OrderStatus.PAID, OrderStatus.FULFILLING)
+    assert fulfillment_starts == [order.id]  # once
+    paid_page = client.get(f"/pesanan/{order.reference}/tagihan")
+    assert "Lunas" in paid_page.text
+    assert payment.va_number not in paid_page.text  # nothing left to pay into
+
+
+def test_without_the_gateway_the_invoice_comes_without_a_va_and_opens_it_later(
+    client, login_as, company, catalog, workers, ordered, sandbox
+):
+    order = ordered(workers(1), catalog.sertakan, who=company)
+    login_as(company)
+    sandbox.set_faults(down=True)
+    client.post(f"/pesanan/{order.reference}/tagihan", data={"invoice_bank": "MANDIRI"})
+    invoice = invoice_of(order)
+    assert invoice is not None and invoice.va_number is None
+    page = client.get(f"/pesanan/{order.reference}/tagihan")
+    assert "Buka virtual account" in page.text
+    retry = client.post(f"/pesanan/{order.reference}/tagihan/va")
+    assert retry.status_code == 302
+    db.session.refresh(invoice)
+    assert invoice.va_number is None  # still down: nothing changed
+    sandbox.set_faults()
+    client.post(f"/pesanan/{order.reference}/tagihan/va")
+    db.session.refresh(invoice)
+    assert invoice.va_number and invoice.va_bank == "MANDIRI"
+    assert db.session.get(Payment, invoice.payment_id).va_number == invoice.va_number
