@@ -82,6 +82,16 @@ def payment_facts(view: InvoiceView) -> list[tuple[str, str]]:
             format_datetime(view.order.paid_at, "d MMMM yyyy HH:mm") if view.order.paid_at else ""
         )
         return [(_("Status"), _("Paid %(date)s. Thank you.", date=paid))]
+    if view.is_void:
+        return [
+            (
+                _("Status"),
+                _(
+                    "Void: the order was cancelled or its prices expired. Do not transfer; "
+                    "money sent anyway is returned."
+                ),
+            )
+        ]
     if not invoice.has_va:
         return [
             (

@@ -161,6 +161,14 @@ class InvoiceView:
     def is_paid(self) -> bool:
         return self.order.is_paid
 
+    @property
+    def is_void(self) -> bool:
+        """Nothing can be paid on it any more: the order was cancelled or its prices expired
+        (money sent anyway goes back by the gateway's rule)."""
+        if self.order.is_paid:
+            return False
+        return self.order.status != OrderStatus.AWAITING_PAYMENT or is_expired(self.order)
+
 
 def invoice_for(user: User, reference: str) -> InvoiceView | None:
     """The invoice of the order ``reference`` if ``user`` may see it (its sponsor or an

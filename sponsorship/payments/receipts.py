@@ -6,6 +6,7 @@ sponsor's year for CSR reports: money per month, workers covered, months funded 
 province and occupation), refunds.
 
 Workers appear by first name and initial with their Payung number; never a NIK or phone.
+A company's or a local government's legal name, address and NPWP head both documents.
 Both documents read a fixed number of statements whatever the size of the order or year.
 """
 
@@ -84,7 +85,7 @@ class Receipt:
 
 
 def order_receipt(order: Order) -> Receipt:
-    """The receipt of a paid order: four statements."""
+    """The receipt of a paid order: five statements (the fifth, the sponsor's organisation)."""
     sponsor = db.session.get(User, order.sponsor_id)
     refunds = list(
         db.session.scalars(
@@ -217,7 +218,7 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
 def yearly_statement(sponsor: User, year: int) -> Statement:
     """Money paid and refunded per month of ``year`` (Jakarta time), the workers covered
     and the months of cover funded by orders paid that year (fully refunded orders do not
-    count as cover): four statements."""
+    count as cover): five statements (the fifth, the sponsor's organisation)."""
     start, end = year_bounds(year)
     paid_in_year = (
         Order.sponsor_id == sponsor.id,

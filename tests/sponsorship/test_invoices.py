@@ -312,3 +312,19 @@ def test_without_the_gateway_the_invoice_comes_without_a_va_and_opens_it_later(
     db.session.refresh(invoice)
     assert invoice.va_number and invoice.va_bank == "MANDIRI"
     assert db.session.get(Payment, invoice.payment_id).va_number == invoice.va_number
+
+
+def test_the_invoice_of_a_cancelled_order_says_not_to_pay(
+    client, login_as, company, catalog, workers, ordered
+):
+    order = ordered(workers(1), catalog.sertakan, who=company)
+    login_as(company)
+    client.post(f"/pesanan/{order.reference}/tagihan", data={"invoice_bank": "BCA"})
+    invoice = invoice_of(order)
+    assert invoice.va_number
+    order.transition(OrderStatus.CANCELLED)
+    db.session.commit()
+    page = client.get(f"/pesanan/{order.reference}/tagihan")
+    assert "Jangan transfer" in page.text
+    assert invoice.va_number not in page.text
+    assert invoice.va_number not in client.get(f"/pesanan/{order.reference}").text
