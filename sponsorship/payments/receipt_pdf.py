@@ -113,6 +113,18 @@ class _Document(FPDF):
         of being cut; the row is as tall as its tallest cell and is never split by a page."""
         self.style(size, bold)
         texts = [(self.text_of(text), width, align) for text, width, align in cells]
+        if all(self._fits(text, width) for text, width, _align in texts):
+            # Most rows fit on one line: measuring them with multi_cell made a 1,000-worker
+            # receipt or invoice take seconds (see sponsorship/invoices/pdf.py).
+            if self.will_page_break(height):
+                self.add_page()
+            for text, width, align in texts:
+                if text:
+                    self.cell(width, height, text, align=align)
+                else:  # an indent: nothing to draw
+                    self.set_x(self.get_x() + width)
+            self.ln(height)
+            return
         lines = max(
             len(self.multi_cell(width, height, text, dry_run=True, output=MethodReturnValue.LINES))
             for text, width, _align in texts
@@ -123,6 +135,9 @@ class _Document(FPDF):
         for text, width, align in texts:
             self.multi_cell(width, height, text, align=align, new_x=XPos.RIGHT, new_y=YPos.TOP)
         self.set_xy(self.l_margin, top + lines * height)
+
+    def _fits(self, text: str, width: float) -> bool:
+        return "\n" not in text and self.get_string_width(text) <= width - 2 * self.c_margin
 
     def footer(self) -> None:
         self.set_y(-13)

@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from accounts.models import Role
-from accounts.organisations import start_profile
+from accounts.organisations import save_profile, start_profile
 from core.dates import JAKARTA, jakarta_today
 from extensions import db
 from i18n import rupiah
@@ -328,3 +328,27 @@ def test_the_invoice_of_a_cancelled_order_says_not_to_pay(
     assert "Jangan transfer" in page.text
     assert invoice.va_number not in page.text
     assert invoice.va_number not in client.get(f"/pesanan/{order.reference}").text
+
+
+def test_a_long_address_wraps_and_prints_in_full_on_the_pdf(
+    client, login_as, make_user, catalog, workers, ordered, core_font
+):
+    government = make_user(Role.SPONSOR)
+    address = (
+        "Kompleks Perkantoran Pemerintah Kabupaten Kepulauan Siau Tagulandang Biaro, "
+        "Jl. Raya Ondong-Ulu Km. 3, Kelurahan Bahu, Kecamatan Siau Barat, Sulawesi Utara 95861"
+    )
+    save_profile(
+        government,
+        kind="government",
+        legal_name="Pemerintah Kabupaten Kepulauan Siau Tagulandang Biaro",
+        address=address,
+        npwp="0012345678901000",
+    )
+    db.session.commit()
+    order = ordered(workers(1), catalog.sertakan, who=government)
+    login_as(government)
+    client.post(f"/pesanan/{order.reference}/tagihan", data={"invoice_bank": "BCA"})
+    text = pdf_text(client.get(f"/pesanan/{order.reference}/tagihan.pdf").data)
+    assert "Kompleks Perkantoran" in text and "Sulawesi Utara 95861" in text  # not cut off
+    assert "0012 3456 7890 1000" in text
