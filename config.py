@@ -75,6 +75,11 @@ class Config:
     CHECKOUT_ORDER_HOLD_HOURS = 72
     CHECKOUT_MAX_TOTAL_IDR = 9_999_999_999
     RECEIPT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
+    # Orders from this total on get a numbered invoice (to pay by bank transfer); smaller
+    # ones on request. Due this many days after it is issued (or when the order's prices
+    # expire, if sooner).
+    INVOICE_THRESHOLD_IDR = 5_000_000
+    INVOICE_DUE_DAYS = 14
 
     SMS_GATEWAY_URL: str | None = None  # None: messages stay in the outbox table
     CONTINUITY_WORKER_CHANNEL = "sms"  # lapse alerts to workers: "sms" or "whatsapp"

@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "workers.enrolment.models",
     "sponsorship.continuity.alert_models",
     "sponsorship.continuity.renewals.models",
+    "sponsorship.invoices.models",
 ]
 
 

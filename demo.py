@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from accounts.models import Role, User
+from accounts.organisations import save_profile
 from accounts.services import hash_password
 from bundles.dues.data import ensure_default_dues_data
 from bundles.models import (
@@ -235,7 +236,15 @@ def seed_demo() -> list[tuple[str, str]]:
     """Fill an empty database; return the demo logins as (role, login)."""
     admin = _user("admin@payung.test", "Admin Payung", Role.ADMIN)
     _user("ratna@payung.test", "Ibu Ratna Wijaya", Role.SPONSOR)
-    _user("csr@payung.test", "PT Maju Bersama (CSR)", Role.SPONSOR)
+    csr = _user("csr@payung.test", "PT Maju Bersama (CSR)", Role.SPONSOR)
+    db.session.flush()
+    save_profile(  # its invoices, receipts and statements carry its NPWP
+        csr,
+        kind="company",
+        legal_name="PT Maju Bersama",
+        address="Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan 12190",
+        npwp="01.234.567.8-901.000",
+    )
     seed_catalog()
     db.session.flush()
     seed_workers(DEMO_WORKERS, recorded_by=admin, rng=random.Random(2026))  # noqa: S311

@@ -11,11 +11,27 @@ from wtforms import (
     StringField,
     SubmitField,
     TelField,
+    TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
+from accounts.models import SponsorKind
+from accounts.organisations import SPONSOR_KIND_LABELS
 from core.identity import InvalidPhone, normalize_phone
 from i18n import Form
+
+SPONSOR_KIND_CHOICES = [
+    SelectChoice(str(kind), label) for kind, label in SPONSOR_KIND_LABELS.items()
+]
 
 
 class SignInForm(Form):
@@ -61,6 +77,13 @@ class SignUpForm(Form):
         default="sponsor",
         validators=[DataRequired()],
     )
+    sponsor_kind = RadioField(
+        _l("As a sponsor, I am"),
+        choices=SPONSOR_KIND_CHOICES,
+        default=str(SponsorKind.PERSON),
+        validators=[Optional(), AnyOf([str(kind) for kind in SponsorKind])],
+        description=_l("A company or a local government can get invoices with its NPWP."),
+    )
     accept_terms = BooleanField(
         _l("I agree to the terms and the privacy policy"),
         validators=[DataRequired(message=_l("Please accept the terms to continue."))],
@@ -96,3 +119,33 @@ class CodeForm(Form):
 
 class ResendForm(Form):
     submit = SubmitField(_l("Send a new code"))
+
+
+class OrganisationForm(Form):
+    """Who the sponsor is; the legal details are needed for a company or a local government
+    (the rules are in ``accounts.organisations.save_profile``)."""
+
+    kind = RadioField(
+        _l("The sponsor is"),
+        choices=SPONSOR_KIND_CHOICES,
+        validators=[DataRequired(), AnyOf([str(kind) for kind in SponsorKind])],
+    )
+    legal_name = StringField(
+        _l("Legal name"),
+        description=_l("As registered, e.g. PT Maju Bersama Tbk or Pemerintah Kota Bogor."),
+        filters=[lambda value: value.strip() if value else ""],
+        validators=[Length(max=200)],
+    )
+    address = TextAreaField(
+        _l("Address"),
+        description=_l("The address on the NPWP registration: street, city, postal code."),
+        filters=[lambda value: value.strip() if value else ""],
+        validators=[Length(max=500)],
+    )
+    npwp = StringField(
+        _l("NPWP"),
+        description=_l("15 or 16 digits; dots and hyphens are fine (01.234.567.8-901.000)."),
+        filters=[lambda value: value.strip() if value else ""],
+        validators=[Length(max=32)],
+    )
+    submit = SubmitField(_l("Save"))

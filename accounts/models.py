@@ -68,3 +68,39 @@ class OneTimeCode(db.Model):
     consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class SponsorKind(StrEnum):
+    """Who a sponsor account is. The values are the dues rules' payer kinds
+    (``bundles.dues.services.PayerKind``): a local government's orders pay full dues."""
+
+    PERSON = "person"
+    COMPANY = "company"
+    GOVERNMENT = "government"
+
+
+ORGANISATION_KINDS = frozenset({SponsorKind.COMPANY, SponsorKind.GOVERNMENT})
+
+
+class SponsorProfile(db.Model):
+    """A sponsor's kind and, for a company or a local government, the legal details its
+    invoices, receipts and yearly statements carry. No row: a person."""
+
+    __tablename__ = "sponsor_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    kind: Mapped[SponsorKind] = mapped_column(String(16), default=SponsorKind.PERSON)
+    legal_name: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(500))
+    npwp: Mapped[str | None] = mapped_column(String(16))  # digits only
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_organisation(self) -> bool:
+        return self.kind in ORGANISATION_KINDS
+
+    @property
+    def is_complete(self) -> bool:
+        """An organisation with everything an invoice needs."""
+        return self.is_organisation and bool(self.legal_name and self.address and self.npwp)

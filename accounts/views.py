@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from accounts import services
+from accounts import organisations, services
 from accounts.access import public, signed_in
 from accounts.forms import CodeForm, PhoneForm, ResendForm, SignInForm, SignUpForm
 from accounts.models import Role, User
@@ -117,9 +117,13 @@ def signup() -> str | Response:
         except services.EmailTaken as exc:
             form.email.errors.append(str(exc))
         else:
+            if user.role == Role.SPONSOR:
+                organisations.start_profile(user, form.sponsor_kind.data, user.display_name)
             db.session.commit()
             _start_session(user)
             flash(_("Welcome to Payung, %(name)s.", name=user.display_name), "success")
+            if organisations.sponsor_kind(user) != organisations.SponsorKind.PERSON:
+                return redirect(url_for("accounts.organisation"))
             return redirect(home_url(user))
     return render_template("accounts/signup.html", form=form)
 

@@ -9,6 +9,7 @@ from sponsorship.checkout.views import bp as checkout_bp
 from sponsorship.continuity.cli import continuity_cli
 from sponsorship.continuity.renewals.link_views import bp as renewal_links_bp
 from sponsorship.continuity.renewals.views import bp as renewals_bp
+from sponsorship.invoices import wiring as invoices
 from sponsorship.notes.views import bp as sponsor_note_bp
 from sponsorship.payments import local_views  # noqa: F401 (its routes join checkout)
 from sponsorship.payments import views as payment_pages  # noqa: F401 (its routes join checkout)
@@ -22,3 +23,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(sponsor_note_bp)
     app.cli.add_command(continuity_cli)
     filters.register(app)
+    invoices.register(app)

@@ -20,8 +20,7 @@ from bundles.dues.services import PAYABLE_MONTHS
 from bundles.models import Bundle
 from bundles.pricing import PricingError, default_first_month, quote_bundle, worker_is_transport
 from extensions import db
-from sponsorship.checkout.cart import existing_cart
-from sponsorship.checkout.models import PayerKind
+from sponsorship.checkout.cart import existing_cart, payer_kind_for
 from workers.models import Worker, WorkerSelection, WorkerSelectionItem
 
 
@@ -62,7 +61,7 @@ def selection_prices(
     sponsor: User, selection: WorkerSelection, bundles: list[Bundle], *, today: date
 ) -> SelectionPrices:
     cart = existing_cart(sponsor)
-    payer = PayerKind(cart.payer_kind) if cart else PayerKind.PERSON
+    payer = payer_kind_for(sponsor, cart.payer_kind if cart else None)
     kinds = _workers_by_kind(selection)
     first_month = default_first_month(today)
     tables = load_dues_tables()

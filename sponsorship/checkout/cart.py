@@ -14,7 +14,8 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import joinedload
 
-from accounts.models import User
+from accounts.models import SponsorKind, User
+from accounts.organisations import sponsor_kind
 from bundles.catalog import for_sale_condition
 from bundles.dues.services import PAYABLE_MONTHS
 from bundles.models import Bundle, BundlePart, Offer
@@ -54,7 +55,7 @@ def cart_for(sponsor: User) -> Cart:
         return cart
     insert_or_ignore(
         Cart,
-        {"sponsor_id": sponsor.id, "payer_kind": PayerKind.PERSON, "updated_at": utcnow()},
+        {"sponsor_id": sponsor.id, "payer_kind": payer_kind_for(sponsor), "updated_at": utcnow()},
         "sponsor_id",
     )
     return db.session.scalars(select(Cart).where(Cart.sponsor_id == sponsor.id)).one()
@@ -255,6 +256,16 @@ def empty_cart(cart: Cart) -> int:
     result = db.session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
     db.session.flush()
     return result.rowcount
+
+
+def payer_kind_for(sponsor: User, chosen: PayerKind | str | None = None) -> PayerKind:
+    """Who pays the dues of the sponsor's cart: what the sponsor chose (at first, what the
+    account is: a person, a company or a local government), except that a local government
+    always pays as one, as its dues come from a budget and get no PP 50/2025 discount."""
+    kind = sponsor_kind(sponsor)
+    if kind == SponsorKind.GOVERNMENT or chosen is None:
+        return PayerKind(str(kind))
+    return PayerKind(chosen)
 
 
 def set_payer_kind(cart: Cart, payer_kind: PayerKind) -> None:

@@ -35,6 +35,7 @@ from bundles.pricing import (
 from core.dates import add_months, first_of_month, month_end
 from extensions import db, utcnow
 from i18n import rupiah
+from sponsorship.checkout.cart import payer_kind_for
 from sponsorship.checkout.cart_issues import (
     CartIssue,
     IssueKind,
@@ -145,8 +146,8 @@ def first_month_for(covered_until: date | None, today: date) -> date:
 
 
 def check_cart(cart: Cart, *, sponsor: User, today: date, now: datetime | None = None) -> CartCheck:
-    """Plan, price and check every line of ``cart`` for ``cart.payer_kind``."""
-    check = CartCheck(payer_kind=PayerKind(cart.payer_kind))
+    """Plan, price and check every line of ``cart`` for its payer kind (``payer_kind_for``)."""
+    check = CartCheck(payer_kind=payer_kind_for(sponsor, cart.payer_kind))
     rows = db.session.execute(
         select(
             CartLine.id,

@@ -2,7 +2,7 @@
 refunds and payment, and how fulfillment is getting on. Each costs a fixed number of
 statements whatever the size of the order."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -111,6 +111,23 @@ def order_progress(order: Order, *, offset: int, limit: int) -> OrderProgress:
     if not _progress_readers:
         raise RuntimeError("no order progress reader: fulfillment is not registered")
     return _progress_readers[0](order, offset=offset, limit=limit)
+
+
+PlacedHook = Callable[[Order, Mapping[str, str]], None]
+_placed_hooks: list[PlacedHook] = []
+
+
+def when_order_placed(hook: PlacedHook) -> None:
+    """A package above this one (invoices) says at app start what it does with an order just
+    placed, in the same transaction: ``hook(order, choices)``, ``choices`` being what the
+    sponsor ticked on the place-order form (an invoice, a bank)."""
+    if hook not in _placed_hooks:
+        _placed_hooks.append(hook)
+
+
+def order_placed(order: Order, choices: Mapping[str, str]) -> None:
+    for hook in _placed_hooks:
+        hook(order, choices)
 
 
 @dataclass

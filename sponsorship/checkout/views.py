@@ -27,6 +27,7 @@ from sponsorship.checkout.cart import (
     add_selection_to_cart,
     empty_cart,
     existing_cart,
+    payer_kind_for,
     remove_lines,
     set_payer_kind,
 )
@@ -71,7 +72,7 @@ def own_order(reference: str) -> Order:
 @sponsor_required
 def cart() -> str:
     overview = cart_overview(current_user, page=page_number(), today=jakarta_today())
-    payer = overview.cart.payer_kind if overview.cart else PayerKind.PERSON
+    payer = payer_kind_for(current_user, overview.cart.payer_kind if overview.cart else None)
     return render_template(
         "sponsorship/checkout/cart.html",
         overview=overview,
@@ -143,7 +144,11 @@ def payer() -> ResponseReturnValue:
     if cart is None:
         return redirect(url_for("checkout.cart"))
     if form.validate_on_submit():
-        set_payer_kind(cart, PayerKind(form.payer_kind.data))
+        wanted = PayerKind(form.payer_kind.data)
+        if payer_kind_for(current_user, wanted) != wanted:
+            flash(_("A local government pays full dues from its budget."), "error")
+            return redirect(url_for("checkout.cart"))
+        set_payer_kind(cart, wanted)
         db.session.commit()
         flash(_("Prices updated for who pays."), "success")
     else:
@@ -189,6 +194,7 @@ def place() -> ResponseReturnValue:
     except CheckoutError as refused:
         flash(refused.message, "error")
         return redirect(url_for("checkout.cart"))
+    orders.order_placed(order, request.form)
     db.session.commit()
     flash(_("Order %(reference)s is ready. Check it, then pay.", reference=order.reference))
     return redirect(url_for("checkout.order", reference=order.reference))

@@ -6,6 +6,7 @@ sponsor's year for CSR reports: money per month, workers covered, months funded 
 province and occupation), refunds.
 
 Workers appear by first name and initial with their Payung number; never a NIK or phone.
+A company's or a local government's legal name, address and NPWP head both documents.
 Both documents read a fixed number of statements whatever the size of the order or year.
 """
 
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from accounts.models import User
+from accounts.organisations import Organisation, organisation_of
 from bundles.models import Bundle, Offer
 from core.dates import JAKARTA, add_months
 from core.identity import first_name_and_initial
@@ -66,6 +68,8 @@ class Receipt:
     sponsor: User
     lines: list[ReceiptLine]
     refunds: list[Refund]
+    # A company or a local government: its legal name, address and NPWP are on the receipt.
+    organisation: Organisation | None = None
 
     @property
     def refunded_idr(self) -> int:
@@ -81,7 +85,7 @@ class Receipt:
 
 
 def order_receipt(order: Order) -> Receipt:
-    """The receipt of a paid order: four statements."""
+    """The receipt of a paid order: five statements (the fifth, the sponsor's organisation)."""
     sponsor = db.session.get(User, order.sponsor_id)
     refunds = list(
         db.session.scalars(
@@ -137,7 +141,13 @@ def order_receipt(order: Order) -> Receipt:
         lines[line_id].parts.append(
             ReceiptPart(part_id, name_id, name_en, quantity, amount, refunded_parts[part_id])
         )
-    return Receipt(order=order, sponsor=sponsor, lines=list(lines.values()), refunds=refunds)
+    return Receipt(
+        order=order,
+        sponsor=sponsor,
+        lines=list(lines.values()),
+        refunds=refunds,
+        organisation=organisation_of(sponsor),
+    )
 
 
 # --- the yearly statement ----------------------------------------------------------------
@@ -183,6 +193,7 @@ class Statement:
     months_funded: int
     by_province: list[StatementShare] = field(default_factory=list)
     by_occupation: list[StatementShare] = field(default_factory=list)
+    organisation: Organisation | None = None  # for a company's or a government's CSR report
 
     @property
     def paid_idr(self) -> int:
@@ -207,7 +218,7 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
 def yearly_statement(sponsor: User, year: int) -> Statement:
     """Money paid and refunded per month of ``year`` (Jakarta time), the workers covered
     and the months of cover funded by orders paid that year (fully refunded orders do not
-    count as cover): four statements."""
+    count as cover): five statements (the fifth, the sponsor's organisation)."""
     start, end = year_bounds(year)
     paid_in_year = (
         Order.sponsor_id == sponsor.id,
@@ -275,6 +286,7 @@ def yearly_statement(sponsor: User, year: int) -> Statement:
         months_funded=months_funded,
         by_province=_shares((province, w, m) for province, _o, w, m in covered),
         by_occupation=_shares((occupation, w, m) for _p, occupation, w, m in covered),
+        organisation=organisation_of(sponsor),
     )
 
 

@@ -1,0 +1,1 @@
+"""Numbered invoices for orders that a company or a local government pays by bank transfer."""
