@@ -1,14 +1,14 @@
-"""Celery tasks of messaging: deliver queued messages. Tasks take ids, re-read (and lock)
-their rows, and commit. Their names are older than this package and stay as they were, so
-messages queued before a deploy are still delivered."""
+"""Celery tasks of messaging: deliver queued messages, and the sweep that falls back and
+retries. Tasks take ids, re-read (and lock) their rows, and commit. Their names are older than
+this package and stay as they were, so messages queued before a deploy are still delivered."""
 
 from celery import shared_task
 from sqlalchemy import select
 
 from core.locking import lock_row
 from extensions import db
+from messaging.delivery import deliver, sweep
 from messaging.models import Message
-from messaging.services import deliver
 
 DURABLE = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
 
@@ -31,3 +31,10 @@ def deliver_messages(message_ids: list[int]) -> None:
     for message in messages:
         deliver(message)
     db.session.commit()
+
+
+@shared_task(name="messaging.sweep", ignore_result=True)
+def sweep_messages() -> dict[str, int]:
+    report = sweep()
+    db.session.commit()
+    return report
