@@ -17,6 +17,7 @@ from vault import digest
 ESSENTIAL_PURPOSES = frozenset(
     {"sign_in", "phone_change", "phone_changed", "claim_code", "claim_sms_reply", "opt_out"}
 )
+OPTED_OUT = "recipient_opted_out"
 SMS_ONLY_PURPOSES = frozenset({"sign_in", "phone_change", "phone_changed"})
 _STOP = re.compile(r"^\s*(BERHENTI|STOP|UNSUBSCRIBE)\s*[.!]*\s*$", re.IGNORECASE)
 _START = re.compile(r"^\s*(MULAI|START)\s*[.!]*\s*$", re.IGNORECASE)

@@ -33,6 +33,7 @@ from messaging.channels.legacy import HttpGatewayAdapter
 from messaging.channels.outbox import OutboxAdapter
 from messaging.channels.sms import SmsAdapter
 from messaging.channels.whatsapp import WhatsAppAdapter
+from messaging.contacts import ESSENTIAL_PURPOSES, OPTED_OUT, is_stopped
 from messaging.models import Channel, Message, MessageStatus
 from vault import decrypt
 
@@ -119,6 +120,13 @@ def deliver(message: Message, *, now: datetime | None = None) -> None:
         return
     if message.next_attempt_at is not None and message.next_attempt_at > now:
         return
+    if (
+        message.channel != Channel.EMAIL
+        and message.purpose not in ESSENTIAL_PURPOSES
+        and is_stopped(message.recipient)
+    ):  # rows written in bulk (lapse alerts) meet the opt-out here
+        fail(message, OPTED_OUT, fall_back=False)
+        return
     adapter = adapter_for(message.channel)
     message.attempts += 1
     try:
@@ -159,12 +167,12 @@ def mark_delivered(message: Message, *, now: datetime) -> None:
         _forget_text(message)
 
 
-def fail(message: Message, reason: str) -> None:
+def fail(message: Message, reason: str, *, fall_back: bool = True) -> None:
     """Failed on this channel: on to the fallback channel if there is one, else for good."""
     message.error = reason[:200]
     message.transition(MessageStatus.FAILED)
     message.next_attempt_at = None
-    if message.fallback_channel:
+    if message.fallback_channel and fall_back:
         message.channel = Channel(message.fallback_channel)
         message.fallback_channel = None
         message.fallback_at = None
@@ -173,6 +181,8 @@ def fail(message: Message, reason: str) -> None:
         message.transition(MessageStatus.QUEUED)
         enqueue_after_commit(DELIVER_TASK, message.id)
         return
+    message.fallback_channel = None
+    message.fallback_at = None
     _forget_text(message)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from extensions import db
 from jobs import enqueue_after_commit
-from messaging.contacts import route
+from messaging.contacts import OPTED_OUT, route
 from messaging.delivery import DELIVER_TASK, deliver
 from messaging.models import Channel, Message, MessageStatus
 from vault import encrypt
@@ -28,7 +28,6 @@ from vault import encrypt
 __all__ = ["REDACTED", "deliver", "queue_message", "redact"]
 
 REDACTED = "••••••"
-OPTED_OUT = "recipient_opted_out"
 
 
 def redact(body: str, secrets: Iterable[str]) -> str:
