@@ -6,21 +6,19 @@ not exist (404). Incoming "BERHENTI"/"STOP" (and "MULAI"/"START") on WhatsApp ch
 number receives, as they do by SMS (``/sms/inbound``)."""
 
 import json
+from contextlib import suppress
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from core.identity import InvalidPhone, normalize_phone
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from extensions import csrf, db
 from messaging.channels import whatsapp
-from messaging.contacts import is_start, is_stop, resume_messages, stop_messages
 from messaging.delivery import apply_report
+from messaging.keywords import keyword_reply
 from messaging.models import Channel
-from messaging.services import queue_message
 
 bp = Blueprint("messaging", __name__, url_prefix="/messaging")
 
@@ -76,7 +74,8 @@ def whatsapp_webhook() -> tuple[Response, int]:
         )
         db.session.commit()
     for sender, text in texts:
-        keyword_reply(sender, text)
+        with suppress(InvalidPhone):
+            keyword_reply(normalize_phone(sender), text)
         db.session.commit()
     return jsonify({"status": "ok"}), 200
 
@@ -114,28 +113,3 @@ def sms_report() -> tuple[Response, int]:
     )
     db.session.commit()
     return jsonify({"status": "ok"}), 200
-
-
-def keyword_reply(sender: str, text: str) -> bool:
-    """Handle "BERHENTI"/"STOP" or "MULAI"/"START" from ``sender``, confirming by SMS (an
-    essential message, so it reaches a stopped number too); False for any other text."""
-    try:
-        phone = normalize_phone(sender)
-    except InvalidPhone:
-        return False
-    locale = current_app.config["BABEL_DEFAULT_LOCALE"]
-    if is_stop(text):
-        stop_messages(phone)
-        with force_locale(locale):
-            body = _(
-                "Payung: you will no longer get news from Payung. Sign-in and claim codes "
-                "still come. Send MULAI to get news again."
-            )
-    elif is_start(text):
-        resume_messages(phone)
-        with force_locale(locale):
-            body = _("Payung: you will get news from Payung again. Send BERHENTI to stop.")
-    else:
-        return False
-    queue_message(channel=Channel.SMS, recipient=phone, body=body, purpose="opt_out")
-    return True
