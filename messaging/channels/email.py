@@ -61,7 +61,7 @@ def compose(outgoing: Outgoing, *, sender: str) -> EmailMessage:
     email["Subject"] = outgoing.subject or "Payung"
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = f"<{outgoing.idempotency_key}@payung.id>"
-    email["Content-Language"] = outgoing.locale
     email.set_content(outgoing.text)
     email.add_alternative(html_part(outgoing.text), subtype="html")
+    email["Content-Language"] = outgoing.locale  # after the parts: set_content drops it
     return email

@@ -118,6 +118,15 @@ class Mailbox:
     host: str
     port: int
     received: list[tuple[str, list[str], Email]] = field(default_factory=list)
+    refuse: str | None = None  # an SMTP answer to give every recipient, e.g. "550 …"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.refuse:
+            return self.refuse
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.received.append(
