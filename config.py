@@ -144,6 +144,7 @@ class Config:
     MESSAGING_RETRY_BASE_S = 30.0
     MESSAGING_RETRY_CAP_S = 3600.0
     MESSAGING_TIMEOUT_S = 10.0
+    OUTBOX_MAIL_DIR: str | None = None  # dev outbox: the local SMTP server's Maildir (make run)
     # Automatic renewals: charge the saved card this many days before cover lapses; a declined
     # try is retried this many days after the first one (then the sponsor pays on-session).
     RENEWAL_DAYS_BEFORE_LAPSE = 7

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from werkzeug.wrappers import Response
 
+from core.signing import signed_headers
 from sandbox.messaging.state import PROVIDERS, Faults, Sent, current, send_reports
 from sandbox.messaging.whatsapp import signed, webhook_body
 
@@ -116,6 +117,27 @@ def whatsapp_inbound() -> Response | dict[str, Any]:
     )
     send_reports(state, inbound, [("received", lambda: signed(state, body))], 0)
     return {"status": "queued", "id": message["id"]}
+
+
+@bp.post("/sms/inbound")
+def sms_inbound() -> Response | dict[str, Any]:
+    """A worker texts Payung's number: ``{"from": "+62812…", "text": "KLAIM …"}`` is posted,
+    signed, to the site's ``/sms/inbound`` (SANDBOX_SMS_INBOUND_URL and _SECRET)."""
+    state = current()
+    url, secret = state.settings.get("sms_inbound_url"), state.settings.get("sms_inbound_secret")
+    if not url or not secret:
+        return _bad("SANDBOX_SMS_INBOUND_URL and SANDBOX_SMS_INBOUND_SECRET are not set")
+    try:
+        payload = _object()
+        sender, text = str(payload["from"]), str(payload["text"])
+    except (ValueError, KeyError, TypeError):
+        return _bad("from and text are required")
+    message_id = f"mo_{secrets.token_hex(8)}"
+    body = json.dumps({"id": message_id, "from": sender, "text": text}).encode()
+    headers = signed_headers(str(secret).encode(), body)
+    inbound = Sent(provider="sms", message_id=message_id, to="payung", text=text, reference=None)
+    send_reports(state, inbound, [("received", lambda: (url, body, headers))], 0)
+    return {"status": "queued", "id": message_id}
 
 
 @bp.post("/reset")

@@ -69,6 +69,8 @@ class MessagingState:
                 "whatsapp_webhook_url": config.get("WHATSAPP_WEBHOOK_URL"),
                 "sms_api_key": config.get("SMS_API_KEY", "sandbox-sms-key"),
                 "sms_report_secret": config.get("SMS_REPORT_SECRET", "sandbox-sms-report-secret"),
+                "sms_inbound_url": config.get("SMS_INBOUND_URL"),
+                "sms_inbound_secret": config.get("SMS_INBOUND_SECRET"),
             }
         )
 
