@@ -152,7 +152,8 @@ def main() -> int:
         sandbox = start(
             "-m", "sandbox", "--port", str(SANDBOX_PORT), "--state-dir", SANDBOX_STATE_DIR
         )
-        os.makedirs(DEV_MAIL_DIR, exist_ok=True)
+        for folder in ("tmp", "new", "cur"):  # a Maildir: aiosmtpd would not add these
+            os.makedirs(os.path.join(DEV_MAIL_DIR, folder), exist_ok=True)
         start(
             "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{SMTP_PORT}",
             "-c", "aiosmtpd.handlers.Mailbox", DEV_MAIL_DIR,
