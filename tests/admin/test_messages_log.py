@@ -117,6 +117,6 @@ def test_the_log_shows_delivery_fallback_and_the_providers_reason(admin):
     db.session.commit()
     page = admin.get("/admin/pesan/?status=delivered").text
     assert "131026: Message undeliverable" in page and "6281234567890" not in page
-    assert "<span class=\"small\">sampai " in page  # when the provider reported it delivered
+    assert '<span class="small">sampai ' in page  # when the provider reported it delivered
     page = admin.get("/admin/pesan/?status=sent").text
     assert "Payung: kabar" in page and "bila tidak sampai" in page
