@@ -23,9 +23,10 @@ from jobs import enqueue_after_commit
 from messaging.contacts import OPTED_OUT, route
 from messaging.delivery import DELIVER_TASK, deliver
 from messaging.models import Channel, Message, MessageStatus
+from messaging.templates import render
 from vault import encrypt
 
-__all__ = ["REDACTED", "deliver", "queue_message", "redact"]
+__all__ = ["REDACTED", "deliver", "queue_message", "queue_template", "redact"]
 
 REDACTED = "••••••"
 
@@ -79,3 +80,29 @@ def queue_message(
     db.session.flush()
     enqueue_after_commit(DELIVER_TASK, message.id)
     return message
+
+
+def queue_template(
+    template_id: str,
+    *,
+    channel: Channel,
+    recipient: str,
+    purpose: str,
+    locale: str,
+    secrets: Iterable[str] = (),
+    **params: object,
+) -> Message:
+    """Write the catalogue's ``template_id`` (messaging/templates.py) in ``locale`` and queue
+    it; WhatsApp sends it as that template with ``params``."""
+    rendered = render(template_id, locale, **params)
+    return queue_message(
+        channel=channel,
+        recipient=recipient,
+        body=rendered.body,
+        subject=rendered.subject,
+        purpose=purpose,
+        secrets=secrets,
+        template=rendered.template,
+        params=rendered.params,
+        locale=locale,
+    )

@@ -30,6 +30,7 @@ from fulfillment.claims.services import find_claim_code
 from messaging.keywords import keyword_reply
 from messaging.models import Channel, Message
 from messaging.services import queue_message
+from messaging.templates import render
 from workers.models import Worker
 
 bp = Blueprint("sms_inbound", __name__)
@@ -46,7 +47,7 @@ def reply_to_sms(sender: str, text: str) -> Message:
         return stopped_or_started
     match = _KLAIM.match(text or "")
     if match is None:
-        return _reply(sender, _("Payung: to claim a bundle, send KLAIM followed by the code."))
+        return _reply(sender, render("klaim_help", "id").body)
     try:
         claim = find_claim_code(match.group("code"))
     except InvalidClaimCode as exc:

@@ -6,7 +6,8 @@ Business-initiated messages must be approved *template* messages:
 "language": {"code"}, "components": [{"type": "body", "parameters": [{"type": "text",
 "text"}]}]}, "biz_opaque_callback_data": "msg-<id>"}`` → ``{"messages": [{"id": "wamid…"}]}``.
 A message from the catalogue goes as its own template with its parameters; any other text goes
-as the one-parameter ``payung_notice`` template. An ``Idempotency-Key`` header names the message,
+as the one-parameter ``payung_notice`` template (so does a catalogue text without parameters,
+or one written in bulk, whose parameters are not kept). An ``Idempotency-Key`` header names the message,
 so a retry after a lost answer is not sent twice (the sandbox honours it).
 
 Meta reports ``sent``, ``delivered``, ``read`` and ``failed`` to the webhook, signed with
@@ -55,7 +56,7 @@ class WhatsAppAdapter:
 def template_message(outgoing: Outgoing) -> dict[str, Any]:
     name, params = (
         (outgoing.template, outgoing.params)
-        if outgoing.template
+        if outgoing.template and outgoing.params
         else (GENERIC_TEMPLATE, (outgoing.text,))
     )
     return {
