@@ -15,7 +15,7 @@ from messaging import delivery
 from messaging.channels import SendError
 from messaging.channels.sms import SmsAdapter
 from messaging.models import Channel, Message, MessageStatus
-from messaging.services import queue_message
+from messaging.services import queue_message, queue_template
 from tests.messaging.conftest import WHATSAPP_SECRET, reread, wait_for
 
 PHONE = "+6281234567890"
@@ -209,3 +209,26 @@ def test_the_webhook_handshake_echoes_the_challenge_only_with_the_verify_token(
     query = "/messaging/whatsapp/webhook?hub.mode=subscribe&hub.challenge=42&hub.verify_token="
     assert client.get(query + "payung-verify").text == "42"
     assert client.get(query + "wrong").status_code == 403
+
+
+def test_a_catalogue_text_goes_by_whatsapp_as_its_template_with_its_parameters(app, providers):
+    message = queue_template(
+        "claim_code",
+        channel=Channel.WHATSAPP,
+        recipient=PHONE,
+        purpose="claim_code",
+        locale="en",
+        secrets=(CODE,),
+        bundle="ComboFit Jamsostek",
+        code=CODE,
+        link="https://payung.id/klaim",
+    )
+    db.session.commit()
+    stored = reread(message.id)
+    assert stored.template == "claim_code" and stored.locale == "en"
+    assert CODE not in stored.body and CODE not in (stored.params_sealed or "")
+    done = wait_for(message.id, delivered)
+    assert done.params_sealed is None and done.body_sealed is None
+    (phone,) = providers.phones()
+    assert phone["template"] == "claim_code"
+    assert phone["text"].split("\n") == ["ComboFit Jamsostek", CODE, "https://payung.id/klaim"]

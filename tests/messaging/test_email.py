@@ -75,4 +75,5 @@ def test_a_sponsors_lapse_alert_arrives_at_the_smtp_server(app, smtp_server, fun
     ((_sender, recipients, email),) = smtp_server.received
     assert recipients == [sponsor.email]
     assert "14 hari" in email["Subject"]  # Indonesian by default
-    assert "/perpanjang/" in parts(email)["text/plain"] or "http" in parts(email)["text/plain"]
+    renew = f"http://127.0.0.1:5000/sponsor/perpanjang/{_worker.id}"
+    assert renew in parts(email)["text/plain"] and renew in parts(email)["text/html"]
