@@ -4,13 +4,15 @@ again; the worker chooses WhatsApp or SMS on their own page; KLAIM keeps working
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
 
 from core.signing import sign
-from extensions import db
+from extensions import db, utcnow
+from fulfillment import sweeper
 from messaging import delivery
 from messaging.contacts import chosen_channel, is_stopped
 from messaging.models import Channel, Contact, Message, MessageStatus
@@ -151,3 +153,13 @@ def test_the_worker_chooses_sms_and_no_news_on_their_page(app, client):
 def test_the_preference_page_needs_a_worker(app, client):
     build_line()
     assert client.get("/saya/pesan").status_code in (302, 401, 403)
+
+
+def test_the_fulfillment_sweeper_never_sends_a_stopped_or_failed_message_again(app, client):
+    text_payung(client, PHONE, "STOP")
+    stopped = news()
+    later = utcnow() + timedelta(hours=1)
+    assert stopped.id not in sweeper._undelivered(later, 100)
+    queued = queue_message(channel=Channel.SMS, recipient="+6281299990000", body="x", purpose="t")
+    db.session.flush()  # not committed: no delivery job ran, the sweeper must pick it up
+    assert sweeper._undelivered(later, 100) == [queued.id]
