@@ -7,8 +7,8 @@ Business-initiated messages must be approved *template* messages:
 "text"}]}]}, "biz_opaque_callback_data": "msg-<id>"}`` → ``{"messages": [{"id": "wamid…"}]}``.
 A message from the catalogue goes as its own template with its parameters; any other text goes
 as the one-parameter ``payung_notice`` template (so does a catalogue text without parameters,
-or one written in bulk, whose parameters are not kept). An ``Idempotency-Key`` header names the message,
-so a retry after a lost answer is not sent twice (the sandbox honours it).
+or one written in bulk, whose parameters are not kept). An ``Idempotency-Key`` header names
+the message, so a retry after a lost answer is not sent twice (the sandbox honours it).
 
 Meta reports ``sent``, ``delivered``, ``read`` and ``failed`` to the webhook, signed with
 ``X-Hub-Signature-256: sha256=<HMAC-SHA256(app secret, raw body)>``; :func:`verify_signature`
