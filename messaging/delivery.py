@@ -146,6 +146,8 @@ def deliver(message: Message, *, now: datetime | None = None) -> None:
     message.transition(MessageStatus.SENT)
     message.sent_at = now
     message.next_attempt_at = None
+    if not receipt.reports:  # nothing will say it arrived: nothing to fall back on
+        message.fallback_channel = None
     if receipt.delivered:
         mark_delivered(message, now=now)
     elif message.fallback_channel:
@@ -163,7 +165,7 @@ def mark_delivered(message: Message, *, now: datetime) -> None:
     message.delivered_at = now
     message.fallback_channel = None
     message.fallback_at = None
-    if not message.provider_reference or not message.provider_reference.startswith("outbox-"):
+    if not (message.provider_reference or "").startswith("outbox-"):
         _forget_text(message)
 
 

@@ -30,6 +30,7 @@ class Receipt:
     reference: str  # the provider's id for the message
     delivered: bool = False  # True when sending is delivering (SMTP, the outbox)
     keeps_text: bool = False  # the outbox shows the text, so the sealed copy stays
+    reports: bool = True  # a delivery report will follow (else no fallback is waited for)
 
 
 @dataclass

@@ -5,6 +5,7 @@ SMTP tells us only that the server took the message, so that counts as delivered
 ``Message-ID`` names our message, so a retry after a lost answer is recognisable downstream.
 """
 
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -42,12 +43,17 @@ class SmtpAdapter:
         return Receipt(reference=str(email["Message-ID"]), delivered=True)
 
 
+_URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
+
+
+def _paragraph(block: str) -> str:
+    html = _URL.sub(lambda url: f'<a href="{url.group(0)}">{url.group(0)}</a>', escape(block))
+    return "<p>" + html.replace("\n", "<br>") + "</p>"
+
+
 def html_part(text: str) -> str:
-    paragraphs = "".join(
-        "<p>" + escape(block).replace("\n", "<br>") + "</p>"
-        for block in text.split("\n\n")
-        if block.strip()
-    )
+    """Paragraphs of the text, its links clickable; everything else escaped."""
+    paragraphs = "".join(_paragraph(block) for block in text.split("\n\n") if block.strip())
     return (
         '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5;'
         f'max-width:36em">{paragraphs}</body></html>'

@@ -31,4 +31,4 @@ class HttpGatewayAdapter:
             response.raise_for_status()
         except requests.RequestException as exc:
             raise SendError(type(exc).__name__, transient=True) from None
-        return Receipt(reference=str(response.json().get("id", outgoing.reference)))
+        return Receipt(reference=str(response.json().get("id", outgoing.reference)), reports=False)

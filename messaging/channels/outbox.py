@@ -6,4 +6,4 @@ from messaging.channels import Outgoing, Receipt
 
 class OutboxAdapter:
     def send(self, outgoing: Outgoing) -> Receipt:
-        return Receipt(reference=f"outbox-{outgoing.message_id}", keeps_text=True)
+        return Receipt(reference=f"outbox-{outgoing.message_id}", keeps_text=True, reports=False)

@@ -76,4 +76,5 @@ def test_a_sponsors_lapse_alert_arrives_at_the_smtp_server(app, smtp_server, fun
     assert recipients == [sponsor.email]
     assert "14 hari" in email["Subject"]  # Indonesian by default
     renew = f"http://127.0.0.1:5000/sponsor/perpanjang/{_worker.id}"
-    assert renew in parts(email)["text/plain"] and renew in parts(email)["text/html"]
+    assert renew in parts(email)["text/plain"]
+    assert f'<a href="{renew}">{renew}</a>' in parts(email)["text/html"]

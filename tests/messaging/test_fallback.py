@@ -120,3 +120,12 @@ def test_one_time_codes_go_by_sms_whatever_was_chosen(app, providers):
     )
     db.session.commit()
     assert wait_for(message.id, delivered).channel == Channel.SMS
+
+
+def test_without_providers_whatsapp_stays_in_the_outbox_and_waits_for_no_fallback(app):
+    message = claim_code_message()  # no provider configured: the outbox adapter
+    sent = reread(message.id)
+    assert (sent.status, sent.channel) == (MessageStatus.SENT, Channel.WHATSAPP)
+    assert sent.fallback_channel is None and sent.fallback_at is None
+    assert sent.full_body().endswith(CODE)  # the dev outbox still shows the code
+    assert delivery.sweep(now=utcnow() + timedelta(days=1))["fell_back"] == 0
