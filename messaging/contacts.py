@@ -7,6 +7,7 @@ Numbers are kept as keyed digests (``vault.digest``), never in clear.
 """
 
 import re
+from collections.abc import Iterable
 
 from sqlalchemy import select
 
@@ -76,6 +77,19 @@ def chosen_channel(phone: str) -> Channel | None:
 def is_stopped(phone: str) -> bool:
     contact = find_contact(phone)
     return bool(contact and contact.stopped_at)
+
+
+def stopped_among(phones: Iterable[str]) -> set[str]:
+    """The numbers among ``phones`` that sent STOP: one query for a whole batch."""
+    by_digest = {_digest(phone): phone for phone in set(phones)}
+    if not by_digest:
+        return set()
+    rows = db.session.scalars(
+        select(Contact.phone_digest).where(
+            Contact.phone_digest.in_(by_digest), Contact.stopped_at.is_not(None)
+        )
+    )
+    return {by_digest[found] for found in rows}
 
 
 def route(channel: Channel, recipient: str, purpose: str) -> tuple[Channel, Channel | None, bool]:

@@ -113,8 +113,11 @@ def _forget_text(message: Message) -> None:
     message.params_sealed = None
 
 
-def deliver(message: Message, *, now: datetime | None = None) -> None:
-    """One attempt at a queued message whose time has come; never raises a provider error."""
+def deliver(
+    message: Message, *, now: datetime | None = None, stopped: set[str] | None = None
+) -> None:
+    """One attempt at a queued message whose time has come; never raises a provider error.
+    ``stopped``: the numbers of a batch that sent STOP, when the caller looked them up."""
     now = now or utcnow()
     if message.status != MessageStatus.QUEUED:
         return
@@ -123,7 +126,7 @@ def deliver(message: Message, *, now: datetime | None = None) -> None:
     if (
         message.channel != Channel.EMAIL
         and message.purpose not in ESSENTIAL_PURPOSES
-        and is_stopped(message.recipient)
+        and (message.recipient in stopped if stopped is not None else is_stopped(message.recipient))
     ):  # rows written in bulk (lapse alerts) meet the opt-out here
         fail(message, OPTED_OUT, fall_back=False)
         return

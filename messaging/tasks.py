@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from core.locking import lock_row
 from extensions import db
+from messaging.contacts import stopped_among
 from messaging.delivery import deliver, sweep
-from messaging.models import Message
+from messaging.models import Channel, Message
 
 DURABLE = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
 
@@ -27,9 +28,10 @@ def deliver_messages(message_ids: list[int]) -> None:
     """Deliver a batch of queued messages (welcome texts of a bulk enrolment, lapse alerts)."""
     messages = db.session.scalars(
         select(Message).where(Message.id.in_(message_ids)).order_by(Message.id).with_for_update()
-    )
+    ).all()
+    stopped = stopped_among(m.recipient for m in messages if m.channel != Channel.EMAIL)
     for message in messages:
-        deliver(message)
+        deliver(message, stopped=stopped)
     db.session.commit()
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from core.signing import sign
 from extensions import db, utcnow
 from fulfillment import sweeper
-from messaging import delivery
+from messaging import delivery, tasks
 from messaging.contacts import chosen_channel, is_stopped
 from messaging.models import Channel, Contact, Message, MessageStatus
 from messaging.services import queue_message
@@ -163,3 +163,20 @@ def test_the_fulfillment_sweeper_never_sends_a_stopped_or_failed_message_again(a
     queued = queue_message(channel=Channel.SMS, recipient="+6281299990000", body="x", purpose="t")
     db.session.flush()  # not committed: no delivery job ran, the sweeper must pick it up
     assert sweeper._undelivered(later, 100) == [queued.id]
+
+
+def test_a_batch_looks_up_its_stopped_numbers_once(app, client):
+    text_payung(client, PHONE, "STOP")
+    ids = [
+        db.session.scalar(
+            insert(Message)
+            .values(channel=Channel.SMS, recipient=phone, body="kabar", purpose="news")
+            .returning(Message.id)
+        )
+        for phone in (PHONE, "+6281299990000")
+    ]
+    db.session.commit()
+    tasks.deliver_messages(ids)
+    stopped, other = (reread(message_id) for message_id in ids)
+    assert (stopped.status, stopped.error) == (MessageStatus.FAILED, "recipient_opted_out")
+    assert other.status == MessageStatus.SENT
