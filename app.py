@@ -16,6 +16,7 @@ from extensions import csrf, limiter, login_manager
 from fulfillment import wiring as fulfillment
 from i18n import register_i18n
 from jobs import register_jobs
+from messaging import wiring as messaging
 from pages import wiring as pages
 from partnerhome import wiring as partnerhome
 from security import register_security
@@ -53,7 +54,16 @@ def register_extensions(app: Flask) -> None:
 def register_packages(app: Flask) -> None:
     """Each package's blueprints, commands and signal receivers, lowest layer first
     (docs/architecture.md). The partner console comes last: its JSON errors wrap the pages'."""
-    for package in (pages, accounts, bundles, sponsorship, fulfillment, workerhome, admin):
+    for package in (
+        messaging,
+        pages,
+        accounts,
+        bundles,
+        sponsorship,
+        fulfillment,
+        workerhome,
+        admin,
+    ):
         package.register(app)
     partnerhome.register(app)
     app.cli.add_command(seed_demo_command)

@@ -121,6 +121,35 @@ class Config:
     CLAIM_BASE_URL: str | None = None  # the claim page in SMS; default SITE_URL + "/klaim"
     CLAIM_CODE_CHANNEL = "sms"  # or "whatsapp"
     ADMIN_ALERT_EMAIL: str | None = None  # None: every admin user gets fulfillment alerts
+    # Messages (messaging/): WhatsApp Business Cloud API, an SMS provider's HTTP API with
+    # delivery reports, and SMTP for email. A channel without its URL/host keeps its messages
+    # in the outbox table (development, tests). A worker's WhatsApp message goes by SMS when
+    # WhatsApp fails or has not reported it delivered after MESSAGING_FALLBACK_AFTER_S.
+    # Provider errors are retried with exponential backoff up to MESSAGING_MAX_ATTEMPTS.
+    WHATSAPP_API_URL: str | None = None  # e.g. https://graph.facebook.com
+    WHATSAPP_API_VERSION = "v21.0"
+    WHATSAPP_PHONE_NUMBER_ID: str | None = None
+    WHATSAPP_ACCESS_TOKEN: str | None = None
+    WHATSAPP_APP_SECRET: str | None = None  # checks X-Hub-Signature-256 on status webhooks
+    WHATSAPP_VERIFY_TOKEN: str | None = None  # the webhook subscription handshake
+    SMS_API_URL: str | None = None  # the provider's base URL; POST {SMS_API_URL}/messages
+    SMS_API_KEY: str | None = None
+    SMS_REPORT_SECRET: str | None = None  # signs its delivery reports (core.signing)
+    SMS_SENDER_ID = "PAYUNG"
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 587
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = True
+    SMTP_TIMEOUT_S = 10.0
+    MAIL_FROM = "Payung <noreply@payung.id>"
+    MESSAGING_CALLBACK_BASE_URL: str | None = None  # where providers report; default SITE_URL
+    MESSAGING_FALLBACK_AFTER_S = 300
+    MESSAGING_MAX_ATTEMPTS = 5
+    MESSAGING_RETRY_BASE_S = 30.0
+    MESSAGING_RETRY_CAP_S = 3600.0
+    MESSAGING_TIMEOUT_S = 10.0
+    OUTBOX_MAIL_DIR: str | None = None  # dev outbox: the local SMTP server's Maildir (make run)
     # Automatic renewals: charge the saved card this many days before cover lapses; a declined
     # try is retried this many days after the first one (then the sponsor pays on-session).
     RENEWAL_DAYS_BEFORE_LAPSE = 7

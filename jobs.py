@@ -26,6 +26,8 @@ TASK_MODULES = ["messaging.tasks", "workers.tasks", "sponsorship.tasks", "fulfil
 # Periodic tasks (Celery beat); CELERY_BEAT_SCHEDULE in the config adds to or overrides them.
 BEAT_SCHEDULE: dict[str, dict] = {
     "fulfillment-sweep": {"task": "fulfillment.sweep", "schedule": 60.0},
+    # WhatsApp not delivered in time goes by SMS; messages waiting out a backoff are retried.
+    "messaging-sweep": {"task": "messaging.sweep", "schedule": 30.0},
     # Lapse alerts and "needs a sponsor" flags, each morning in Jakarta (texts not at night).
     "continuity-nightly": {
         "task": "sponsorship.continuity_nightly",

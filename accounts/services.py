@@ -17,7 +17,8 @@ from sqlalchemy import func, select, update
 from accounts.models import OneTimeCode, Role, User, new_session_token
 from extensions import db, utcnow
 from messaging.models import Channel
-from messaging.services import queue_message
+from messaging.services import queue_template
+from messaging.templates import current_locale
 from vault import digest
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -155,17 +156,15 @@ def request_sign_in_code(phone_e164: str) -> OneTimeCode:
     )
     db.session.add(otp)
     minutes = current_app.config["OTP_TTL_SECONDS"] // 60
-    queue_message(
+    queue_template(
+        "sign_in",
         channel=Channel.SMS,
         recipient=phone_e164,
         purpose=SIGN_IN,
-        body=_(
-            "Payung: your sign-in code is %(code)s. Valid for %(minutes)s minutes. "
-            "Never share it with anyone.",
-            code=code,
-            minutes=minutes,
-        ),
+        locale=current_locale(),
         secrets=(code,),
+        code=code,
+        minutes=minutes,
     )
     db.session.flush()
     return otp

@@ -1,10 +1,12 @@
-"""Admin: the log of outbound messages (SMS, WhatsApp, email) with their status.
+"""Admin: the log of outbound messages (SMS, WhatsApp, email) with their delivery status
+(queued → sent → delivered / failed, the provider's reason, the fallback channel, the next try).
 
 Phone numbers are masked and every code in a body is hidden (``admin.masking``): the log shows
 that a message went out and what it said, never a secret it carried. A recipient can still be
 searched for by typing the whole number or address.
 """
 
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, render_template, request
@@ -23,6 +25,7 @@ from messaging.models import Channel, Message, MessageStatus
 bp = Blueprint("admin_messages", __name__, url_prefix="/admin/pesan")
 
 PER_PAGE = 50
+_LONG_NUMBER = re.compile(r"\+?\d[\d\s.-]{7,}\d")  # a phone number, as a provider may echo it
 CHANNELS = tuple(channel.value for channel in Channel)
 STATUSES = tuple(status.value for status in MessageStatus)
 CHANNEL_LABELS = {"sms": _l("SMS"), "whatsapp": _l("WhatsApp"), "email": _l("Email")}
@@ -98,6 +101,7 @@ class ShownMessage:
     recipient: str
     subject: str
     body: str
+    error: str  # the provider's reason; a number it repeats is hidden, its error codes stay
 
 
 def shown(messages: list[Message]) -> list[ShownMessage]:
@@ -107,6 +111,7 @@ def shown(messages: list[Message]) -> list[ShownMessage]:
             recipient=mask_recipient(message.recipient),
             subject=mask_secrets(message.subject or ""),
             body=mask_secrets(message.body),
+            error=_LONG_NUMBER.sub("••••", message.error or ""),
         )
         for message in messages
     ]

@@ -6,9 +6,14 @@
   instance/partner-sandbox/;
 - Payung itself on http://127.0.0.1:5000;
 - the fulfillment sweeper every 30 s: with no Celery broker, jobs run in-process, so retries
-  that wait for their backoff and parts stuck past their deadline are picked up by it.
+  that wait for their backoff and parts stuck past their deadline are picked up by it;
+- a local SMTP server (aiosmtpd) on 127.0.0.1:8025 keeping every email in instance/dev-mail/
+  (a Maildir the dev outbox shows); the sandbox also plays WhatsApp and the SMS provider, and
+  the site sends through them (claim codes by WhatsApp, SMS when WhatsApp fails; inbound
+  KLAIM / BERHENTI texts on), with the messaging sweeper every 10 s for fallbacks and retries.
 
-Other ports: ``PAYUNG_DEV_STRIPE_PORT``, ``PAYUNG_DEV_SANDBOX_PORT``, ``PAYUNG_DEV_SITE_PORT``
+Other ports: ``PAYUNG_DEV_STRIPE_PORT``, ``PAYUNG_DEV_SANDBOX_PORT``, ``PAYUNG_DEV_SITE_PORT``,
+``PAYUNG_DEV_SMTP_PORT``
 (see the README). The site is told where the stand-ins are, and offers that call the sandbox
 (the demo's) are moved to its port, so a database seeded on another port keeps working.
 """
@@ -25,11 +30,44 @@ HOST = "127.0.0.1"
 STRIPE_PORT = int(os.environ.get("PAYUNG_DEV_STRIPE_PORT", "8420"))
 SANDBOX_PORT = int(os.environ.get("PAYUNG_DEV_SANDBOX_PORT", "8430"))
 SITE_PORT = int(os.environ.get("PAYUNG_DEV_SITE_PORT", "5000"))
+SMTP_PORT = int(os.environ.get("PAYUNG_DEV_SMTP_PORT", "8025"))
 SANDBOX_STATE_DIR = os.path.join("instance", "partner-sandbox")
+DEV_MAIL_DIR = os.path.join("instance", "dev-mail")
+# The sandbox's messaging providers' defaults (sandbox/messaging/state.py): development only.
+DEV_INBOUND_SECRET = "dev-sms-inbound-secret"  # noqa: S105
+
+
+def messaging_env(*, sandbox: str, site: str, smtp_port: int) -> dict[str, str]:
+    """Where the site sends messages in ``make run``, and where the sandbox reports back."""
+    return {
+        "PAYUNG_WHATSAPP_API_URL": f"{sandbox}/whatsapp",
+        "PAYUNG_WHATSAPP_PHONE_NUMBER_ID": "1000",
+        "PAYUNG_WHATSAPP_ACCESS_TOKEN": "sandbox-whatsapp-token",
+        "PAYUNG_WHATSAPP_APP_SECRET": "sandbox-whatsapp-app-secret",
+        "PAYUNG_SMS_API_URL": f"{sandbox}/sms/v1",
+        "PAYUNG_SMS_API_KEY": "sandbox-sms-key",
+        "PAYUNG_SMS_REPORT_SECRET": "sandbox-sms-report-secret",
+        "PAYUNG_SMS_INBOUND_SECRET": DEV_INBOUND_SECRET,
+        "PAYUNG_MESSAGING_CALLBACK_BASE_URL": site,
+        "PAYUNG_MESSAGING_FALLBACK_AFTER_S": "60",
+        "PAYUNG_CLAIM_CODE_CHANNEL": "whatsapp",
+        "PAYUNG_SMTP_HOST": HOST,
+        "PAYUNG_SMTP_PORT": str(smtp_port),
+        "PAYUNG_SMTP_STARTTLS": "false",
+        "PAYUNG_OUTBOX_MAIL_DIR": DEV_MAIL_DIR,
+        "SANDBOX_WHATSAPP_WEBHOOK_URL": f"{site}/messaging/whatsapp/webhook",
+        "SANDBOX_SMS_INBOUND_URL": f"{site}/sms/inbound",
+        "SANDBOX_SMS_INBOUND_SECRET": DEV_INBOUND_SECRET,
+    }
 
 
 def dev_env(
-    environ: Mapping[str, str], *, stripe_port: int, sandbox_port: int, site_port: int
+    environ: Mapping[str, str],
+    *,
+    stripe_port: int,
+    sandbox_port: int,
+    site_port: int,
+    smtp_port: int = SMTP_PORT,
 ) -> dict[str, str]:
     """The environment of every child: the site is told where the stand-ins listen and where
     it is itself (for the sandbox's callbacks and links), unless the caller said otherwise."""
@@ -37,6 +75,7 @@ def dev_env(
     env = {
         "PAYUNG_SITE_URL": site,
         "PAYUNG_PARTNER_CALLBACK_BASE_URL": site,
+        **messaging_env(sandbox=f"http://{HOST}:{sandbox_port}", site=site, smtp_port=smtp_port),
         **environ,
         "PAYUNG_STRIPE_API_BASE": f"http://{HOST}:{stripe_port}",
         "PAYUNG_STRIPE_JS_URL": f"http://{HOST}:{stripe_port}/js.stripe.com/v3/",
@@ -117,13 +156,21 @@ def main() -> int:
         sandbox = start(
             "-m", "sandbox", "--port", str(SANDBOX_PORT), "--state-dir", SANDBOX_STATE_DIR
         )
+        for folder in ("tmp", "new", "cur"):  # a Maildir: aiosmtpd would not add these
+            os.makedirs(os.path.join(DEV_MAIL_DIR, folder), exist_ok=True)
+        start(
+            "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{SMTP_PORT}",
+            "-c", "aiosmtpd.handlers.Mailbox", DEV_MAIL_DIR,
+        )  # fmt: skip
         wait_until_up(f"http://{HOST}:{STRIPE_PORT}/js.stripe.com/v3/", stripe)
         wait_until_up(f"http://{HOST}:{SANDBOX_PORT}/_stats", sandbox)
         register_stripe_webhook()
         follow_sandbox_port()
         start("-m", "flask", "--app", "app", "run", "--host", HOST, "--port", str(SITE_PORT))
         start("-m", "flask", "--app", "app", "fulfillment", "sweep", "--loop", "30")
-        print(f"\nPayung is running on http://{HOST}:{SITE_PORT}  (Ctrl-C stops everything)\n")
+        start("-m", "flask", "--app", "app", "messaging", "sweep", "--loop", "10")
+        print(f"\nPayung is running on http://{HOST}:{SITE_PORT}  (Ctrl-C stops everything)")
+        print(f"Messages: http://{HOST}:{SITE_PORT}/dev/outbox (email: SMTP on port {SMTP_PORT})\n")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("a process stopped; stopping the rest", file=sys.stderr)

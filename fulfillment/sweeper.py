@@ -29,7 +29,6 @@ from jobs import on_commit, task
 from messaging.models import Message, MessageStatus
 from sponsorship.checkout.models import Order, OrderStatus
 
-MESSAGE_MAX_ATTEMPTS = 5
 MESSAGE_GRACE = timedelta(seconds=60)
 
 
@@ -109,11 +108,9 @@ def _undelivered(before: datetime, limit: int) -> list[int]:
             select(Message.id)
             .where(
                 Message.created_at <= before,
-                (Message.status == MessageStatus.QUEUED)
-                | (
-                    (Message.status == MessageStatus.FAILED)
-                    & (Message.attempts < MESSAGE_MAX_ATTEMPTS)
-                ),
+                # Failed is final now: provider errors that may pass stay queued, with a
+                # backoff (messaging.delivery), so a failed or opted-out row is never re-sent.
+                Message.status == MessageStatus.QUEUED,
             )
             .order_by(Message.id)
             .limit(limit)

@@ -1,77 +1,34 @@
-"""Outbound messages to workers and sponsors, and the gateways that deliver them.
+"""Outbound messages to workers, sponsors, partners and admins: queueing.
 
-A message is saved first and delivered by a job after the commit, so a rolled-back request
-never sends anything. Without a gateway URL (development, tests) delivery just marks the
-message sent and the dev outbox shows it.
+A message is saved first and delivered by a job after the commit (:mod:`messaging.delivery`),
+so a rolled-back request never sends anything. Without a provider configured (development,
+tests) delivery just marks the message sent and the dev outbox shows it.
 
 A message that carries a secret (a one-time code, a bundle code, a link token) names it in
 ``secrets``: the stored ``body`` has it replaced by ``••••••`` and the whole text is kept only
-encrypted with FIELD_KEY, for the gateway. Once a real gateway has it, that copy is dropped, so
-the database never holds the code in clear and, after delivery, not at all.
+encrypted with FIELD_KEY, for the provider. Once a real provider has it for good, that copy is
+dropped, so the database never holds the code in clear and, after delivery, not at all.
+
+Where a message to a phone goes is decided here (:func:`messaging.contacts.route`): the
+number's own choice of WhatsApp or SMS, WhatsApp falling back to SMS, one-time codes by SMS,
+and nothing but essential messages to a number that sent STOP (such a message is recorded as
+failed, ``recipient_opted_out``, and never sent).
 """
 
-import logging
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import ClassVar, Protocol
 
-import requests
-from flask import current_app
-
-from extensions import db, utcnow
+from extensions import db
 from jobs import enqueue_after_commit
+from messaging.contacts import OPTED_OUT, route
+from messaging.delivery import DELIVER_TASK, deliver
 from messaging.models import Channel, Message, MessageStatus
+from messaging.templates import render
 from vault import encrypt
 
-log = logging.getLogger(__name__)
+__all__ = ["REDACTED", "deliver", "queue_message", "queue_template", "redact"]
 
 REDACTED = "••••••"
-
-
-class MessageGateway(Protocol):
-    keeps_sealed_body: ClassVar[bool]
-
-    def send(self, message: Message) -> str: ...
-
-
-class OutboxGateway:
-    """Keeps messages in the database only; the dev outbox page reads them (whole, codes
-    included, so the sealed copy stays)."""
-
-    keeps_sealed_body = True
-
-    def send(self, message: Message) -> str:
-        return f"outbox-{message.id}"
-
-
-@dataclass
-class HttpSmsGateway:
-    url: str
-    token: str | None
-    timeout_seconds: float = 10.0
-    keeps_sealed_body: ClassVar[bool] = False
-
-    def send(self, message: Message) -> str:
-        response = requests.post(
-            self.url,
-            json={
-                "channel": message.channel,
-                "to": message.recipient,
-                "body": message.full_body(),
-                "reference": f"msg-{message.id}",
-            },
-            headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
-            timeout=self.timeout_seconds,
-        )
-        response.raise_for_status()
-        return str(response.json().get("id", f"msg-{message.id}"))
-
-
-def gateway() -> MessageGateway:
-    url = current_app.config.get("SMS_GATEWAY_URL")
-    if url:
-        return HttpSmsGateway(url=url, token=current_app.config.get("SMS_GATEWAY_TOKEN"))
-    return OutboxGateway()
 
 
 def redact(body: str, secrets: Iterable[str]) -> str:
@@ -88,10 +45,16 @@ def queue_message(
     purpose: str,
     subject: str | None = None,
     secrets: Iterable[str] = (),
+    template: str | None = None,
+    params: Iterable[str] = (),
+    locale: str | None = None,
 ) -> Message:
     """Save a message for delivery after the commit; ``secrets`` are the codes ``body``
-    carries (stored only encrypted)."""
+    carries (stored only encrypted). ``template`` and ``params`` name the catalogue entry the
+    text was written from (WhatsApp sends them as a template message)."""
     secrets = tuple(secrets)
+    params = tuple(params)
+    channel, fallback, suppressed = route(Channel(channel), recipient, purpose)
     message = Message(
         channel=channel,
         recipient=recipient,
@@ -99,27 +62,47 @@ def queue_message(
         body_sealed=encrypt(body) if secrets else None,
         purpose=purpose,
         subject=subject,
+        template=template,
+        locale=locale,
+        params_sealed=encrypt(json.dumps(params)) if template else None,
+        fallback_channel=fallback.value if fallback else None,
+        status=MessageStatus.QUEUED,
+        attempts=0,
     )
     db.session.add(message)
+    if suppressed:
+        message.transition(MessageStatus.FAILED)
+        message.error = OPTED_OUT
+        message.body_sealed = message.params_sealed = None
+        message.fallback_channel = None
+        db.session.flush()
+        return message
     db.session.flush()
-    enqueue_after_commit("fulfillment.deliver_message", message.id)
+    enqueue_after_commit(DELIVER_TASK, message.id)
     return message
 
 
-def deliver(message: Message) -> None:
-    """Send one queued message; a failure is recorded, never raised into the caller."""
-    if message.status == MessageStatus.SENT:
-        return
-    message.attempts += 1
-    sender = gateway()
-    try:
-        message.provider_reference = sender.send(message)
-    except requests.RequestException as exc:
-        message.transition(MessageStatus.FAILED)
-        message.error = type(exc).__name__
-        log.warning("message %s not delivered: %s", message.id, type(exc).__name__)
-        return
-    message.transition(MessageStatus.SENT)
-    message.sent_at = utcnow()
-    if not sender.keeps_sealed_body:
-        message.body_sealed = None
+def queue_template(
+    template_id: str,
+    *,
+    channel: Channel,
+    recipient: str,
+    purpose: str,
+    locale: str,
+    secrets: Iterable[str] = (),
+    **params: object,
+) -> Message:
+    """Write the catalogue's ``template_id`` (messaging/templates.py) in ``locale`` and queue
+    it; WhatsApp sends it as that template with ``params``."""
+    rendered = render(template_id, locale, **params)
+    return queue_message(
+        channel=channel,
+        recipient=recipient,
+        body=rendered.body,
+        subject=rendered.subject,
+        purpose=purpose,
+        secrets=secrets,
+        template=rendered.template,
+        params=rendered.params,
+        locale=locale,
+    )

@@ -14,6 +14,7 @@ from flask import Flask
 
 from sandbox import control, health, insurer, telco
 from sandbox.errors import register_error_handlers
+from sandbox.messaging import register as register_messaging
 from sandbox.pipeline import register_pipeline
 from sandbox.state import build_state
 from sandbox.xendit import control as xendit
@@ -55,3 +56,4 @@ def register_blueprints(app: Flask) -> None:
     for module in (telco, health, insurer, control):
         app.register_blueprint(module.bp)
     app.register_blueprint(xendit.bp)
+    register_messaging(app)

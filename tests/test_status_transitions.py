@@ -55,17 +55,28 @@ def test_a_remittance_never_goes_back_to_accepted():
     assert remittance.status == RemittanceStatus.CONFIRMED
 
 
-def test_a_sent_message_cannot_be_queued_or_failed_again(app):
+def test_a_delivered_message_never_moves_again(app):
     message = Message(channel=Channel.SMS, recipient="+6281234567890", body="hi", purpose="test")
     db.session.add(message)
     message.transition(MessageStatus.SENT)
+    message.transition(MessageStatus.DELIVERED)
     db.session.commit()
-    for wanted in (MessageStatus.QUEUED, MessageStatus.FAILED):
+    for wanted in (MessageStatus.QUEUED, MessageStatus.SENT, MessageStatus.FAILED):
         with pytest.raises(IllegalTransition):
             message.transition(wanted)
     db.session.commit()
     db.session.expire_all()
-    assert db.session.get(Message, message.id).status == MessageStatus.SENT
+    assert db.session.get(Message, message.id).status == MessageStatus.DELIVERED
+
+
+def test_a_sent_message_may_fail_or_go_back_to_the_queue_for_its_fallback(app):
+    message = Message(channel=Channel.WHATSAPP, recipient="+6281234567890", body="hi", purpose="t")
+    message.transition(MessageStatus.SENT)
+    message.transition(MessageStatus.FAILED)  # the provider reported it undeliverable
+    message.transition(MessageStatus.QUEUED)  # again, on SMS
+    message.transition(MessageStatus.SENT)
+    message.transition(MessageStatus.QUEUED)  # not delivered in time: on the fallback
+    assert message.status == MessageStatus.QUEUED
 
 
 # Modules that declare a model's transitions may assign its status; ``self.status`` in any

@@ -4,6 +4,7 @@ Shapes only; the rules live in the services."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -81,4 +82,19 @@ class ThanksForm(Form):
                 message=_l("Your words can have at most %(max)s characters.", max=THANKS_TEXT_MAX),
             )
         ],
+    )
+
+
+class MessagesForm(Form):
+    channel = RadioField(
+        _l("How should Payung write to you?"),
+        choices=[
+            SelectChoice("whatsapp", _l("WhatsApp (by SMS when WhatsApp does not arrive)")),
+            SelectChoice("sms", _l("SMS only")),
+        ],
+        validators=[DataRequired(message=_l("Choose WhatsApp or SMS."))],
+    )
+    news = BooleanField(
+        _l("Send me news too (cover ending, reminders)"),
+        description=_l("Sign-in and claim codes always come. Sending BERHENTI stops news."),
     )

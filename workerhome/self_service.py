@@ -10,7 +10,6 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +19,8 @@ from core.errors import DomainError
 from core.identity import mask_phone, normalize_phone
 from extensions import db, utcnow
 from messaging.models import Channel
-from messaging.services import queue_message
+from messaging.services import queue_template
+from messaging.templates import current_locale
 from vault import digest
 from workers.models import Heir, HeirRelation, Worker
 from workers.registry import MAX_HEIRS, NAME_MAX, HeirDetails
@@ -100,17 +100,15 @@ def request_phone_change(worker: Worker, raw_phone: str) -> PhoneChange:
         created_at=now,
     )
     db.session.add(change)
-    queue_message(
+    queue_template(
+        "phone_change",
         channel=Channel.SMS,
         recipient=new_phone,
         purpose=PHONE_CHANGE,
-        body=_(
-            "Payung: your code to use this number in Payung is %(code)s. Valid for "
-            "%(minutes)s minutes. Never share it with anyone.",
-            code=code,
-            minutes=ttl // 60,
-        ),
+        locale=current_locale(),
         secrets=(code,),
+        code=code,
+        minutes=ttl // 60,
     )
     db.session.flush()
     return change
@@ -171,15 +169,13 @@ def confirm_phone_change(worker: Worker, user: User, code: str) -> str:
         old=mask_phone(old_phone),
         new=mask_phone(new_phone),
     )
-    queue_message(
+    queue_template(
+        "phone_changed",
         channel=Channel.SMS,
         recipient=old_phone,
         purpose="phone_changed",
-        body=_(
-            "Payung: the number of your Payung account was changed to %(phone)s. If you did "
-            "not do this, contact Payung at once.",
-            phone=mask_phone(new_phone),
-        ),
+        locale=current_locale(),
+        phone=mask_phone(new_phone),
     )
     db.session.flush()
     return new_phone

@@ -10,8 +10,6 @@ import hmac
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts.models import User
@@ -25,7 +23,7 @@ from fulfillment.claims.codes import (
 )
 from fulfillment.models import ClaimCode
 from messaging.models import Channel, Message
-from messaging.services import queue_message
+from messaging.services import queue_template
 from sponsorship.checkout.models import OrderLine
 from vault import lookup_key
 from workers.models import Worker
@@ -60,21 +58,17 @@ def _worker_locale(worker: Worker) -> str:
 
 def _send(line: OrderLine, worker: Worker, code: str) -> Message:
     bundle_name = db.session.scalar(select(Bundle.name).where(Bundle.id == line.bundle_id))
-    with force_locale(_worker_locale(worker)):
-        # Short enough for one SMS; the code is the only secret in it.
-        body = _(
-            "Payung: you have received %(bundle)s. Your bundle code: %(code)s. Claim it at "
-            "%(link)s. Never share this code.",
-            bundle=bundle_name or "Payung",
-            code=format_claim_code(code),
-            link=claim_url(),
-        )
-    return queue_message(
+    # The catalogue's "claim_code" (two SMS at most); the code is the only secret in it.
+    return queue_template(
+        "claim_code",
         channel=Channel(current_app.config["CLAIM_CODE_CHANNEL"]),
         recipient=worker.phone_e164,
-        body=body,
         purpose="claim_code",
+        locale=_worker_locale(worker),
         secrets=(format_claim_code(code),),
+        bundle=bundle_name or "Payung",
+        code=format_claim_code(code),
+        link=claim_url(),
     )
 
 

@@ -1,5 +1,6 @@
 """Claiming by SMS, for workers without data: ``KLAIM <bundle code>`` sent to Payung's number
 is answered by SMS with the bundle's essentials (voucher code, KPJ, covered-until, data status).
+"BERHENTI"/"STOP" and "MULAI"/"START" are answered first (``messaging.keywords``).
 
 The SMS gateway posts each incoming SMS as JSON ``{"id": ..., "from": "+62…", "text": ...}``
 to ``/sms/inbound``, signed like partner calls (``core.signing``: ``X-Payung-Timestamp`` and
@@ -26,8 +27,10 @@ from extensions import csrf, db, limiter
 from fulfillment.claims import claiming
 from fulfillment.claims.codes import InvalidClaimCode
 from fulfillment.claims.services import find_claim_code
+from messaging.keywords import keyword_reply
 from messaging.models import Channel, Message
 from messaging.services import queue_message
+from messaging.templates import render
 from workers.models import Worker
 
 bp = Blueprint("sms_inbound", __name__)
@@ -39,9 +42,12 @@ REPLY_PURPOSE = "claim_sms_reply"
 def reply_to_sms(sender: str, text: str) -> Message:
     """Answer one incoming SMS (queued, sent after the commit); claims the bundle when the
     sender is its worker."""
+    stopped_or_started = keyword_reply(sender, text)
+    if stopped_or_started is not None:
+        return stopped_or_started
     match = _KLAIM.match(text or "")
     if match is None:
-        return _reply(sender, _("Payung: to claim a bundle, send KLAIM followed by the code."))
+        return _reply(sender, render("klaim_help", "id").body)
     try:
         claim = find_claim_code(match.group("code"))
     except InvalidClaimCode as exc:

@@ -22,9 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import current_app, url_for
-from flask_babel import force_locale, ngettext
-from flask_babel import gettext as _
+from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import ColumnElement, Row, and_, case, false, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -35,7 +34,9 @@ from core.identity import first_name_and_initial
 from extensions import db, utcnow
 from i18n import local_date
 from jobs import enqueue_after_commit
+from messaging import links
 from messaging.models import Channel, Message
+from messaging.templates import Rendered, current_locale, render
 from sponsorship.continuity.alert_models import AlertRecipient, LapseAlert
 from sponsorship.continuity.ledger import DUE_DAY, LAPSING_DAYS, days_left, latest_sponsor_pairs
 from sponsorship.continuity.renewals.models import PlanStatus, RenewalPlan
@@ -267,15 +268,15 @@ def next_due_date(covered_until: date) -> date:
     return add_months(first_of_month(covered_until), 1).replace(day=DUE_DAY)
 
 
-def _message(
-    channel: Channel, recipient: str, subject: str | None, body: str, purpose: str
-) -> dict:
+def _message(channel: Channel, recipient: str, rendered: Rendered, purpose: str) -> dict:
     return {
         "channel": channel,
         "recipient": recipient,
-        "subject": subject,
-        "body": body,
+        "subject": rendered.subject,
+        "body": rendered.body,
         "purpose": purpose,
+        "template": rendered.template,
+        "locale": current_locale(),
     }
 
 
@@ -283,59 +284,45 @@ def _worker_text(
     worker: Row, alert: Row, today: date, site: str, channel: Channel, renewing: bool
 ) -> dict:
     if renewing:
-        body = _(
-            "Payung: your BPJS Ketenagakerjaan cover runs until %(date)s. Your sponsor renews "
-            "it automatically; we will tell you when it is done. Check at %(link)s",
+        rendered = render(
+            "lapse_worker_renewing",
+            current_locale(),
             date=local_date(alert.covered_until),
-            link=f"{site}/saya",
+            link=links.worker_home(),
         )
-        return _message(channel, worker.phone_e164, None, body, WORKER_PURPOSE)
-    body = ngettext(
-        "Payung: your BPJS Ketenagakerjaan cover ends on %(date)s, in %(num)d day. Dues for "
-        "the next month are due by %(due)s. Ask your sponsor to renew, or check at %(link)s",
-        "Payung: your BPJS Ketenagakerjaan cover ends on %(date)s, in %(num)d days. Dues for "
-        "the next month are due by %(due)s. Ask your sponsor to renew, or check at %(link)s",
-        days_left(alert.covered_until, today),
+        return _message(channel, worker.phone_e164, rendered, WORKER_PURPOSE)
+    rendered = render(
+        "lapse_worker",
+        current_locale(),
         date=local_date(alert.covered_until),
+        num=days_left(alert.covered_until, today),
         due=local_date(next_due_date(alert.covered_until)),
-        link=f"{site}/saya",
+        link=links.worker_home(),
     )
-    return _message(channel, worker.phone_e164, None, body, WORKER_PURPOSE)
+    return _message(channel, worker.phone_e164, rendered, WORKER_PURPOSE)
 
 
 def _sponsor_email(worker: Row, alert: Row, today: date, email: str) -> dict:
-    name = first_name_and_initial(worker.full_name)
-    subject = ngettext(
-        "Cover for %(name)s ends in %(num)d day",
-        "Cover for %(name)s ends in %(num)d days",
-        days_left(alert.covered_until, today),
-        name=name,
-    )
-    body = _(
-        "The BPJS Ketenagakerjaan cover you paid for %(name)s ends on %(date)s. Dues for the "
-        "next month are due by %(due)s; after more than 3 unpaid months the membership ends "
-        "and the protection is lost.\n\nRenew in one tap (the same bundle and months go into "
-        "your cart, you check them before paying): %(link)s",
-        name=name,
+    rendered = render(
+        "lapse_sponsor",
+        current_locale(),
+        name=first_name_and_initial(worker.full_name),
         date=local_date(alert.covered_until),
         due=local_date(next_due_date(alert.covered_until)),
-        link=url_for("renewal_links.renew", worker_id=worker.id, _external=True),
+        num=days_left(alert.covered_until, today),
+        link=links.renew(worker.id),
     )
-    return _message(Channel.EMAIL, email, subject, body, SPONSOR_PURPOSE)
+    return _message(Channel.EMAIL, email, rendered, SPONSOR_PURPOSE)
 
 
 def _sponsor_auto_email(worker: Row, alert: Row, today: date, email: str) -> dict:
     """The sponsor turned on automatic renewal: say when the card will be charged, not "renew"."""
-    name = first_name_and_initial(worker.full_name)
-    charge_on = max(today, charge_day(alert.covered_until))
-    subject = _("Automatic renewal for %(name)s on %(date)s", name=name, date=local_date(charge_on))
-    body = _(
-        "The BPJS Ketenagakerjaan cover you paid for %(name)s ends on %(date)s. Automatic "
-        "renewal is on: your saved card will be charged on %(charge)s, and we will email you "
-        "the receipt. Nothing to do.\n\nTo change or stop it: %(link)s",
-        name=name,
+    rendered = render(
+        "lapse_sponsor_auto",
+        current_locale(),
+        name=first_name_and_initial(worker.full_name),
         date=local_date(alert.covered_until),
-        charge=local_date(charge_on),
-        link=url_for("renewals.index", _external=True),
+        charge=local_date(max(today, charge_day(alert.covered_until))),
+        link=links.renewals(),
     )
-    return _message(Channel.EMAIL, email, subject, body, SPONSOR_PURPOSE)
+    return _message(Channel.EMAIL, email, rendered, SPONSOR_PURPOSE)

@@ -9,9 +9,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
@@ -20,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import User
 from core.identity import first_name_and_initial
 from extensions import db
+from messaging import links
 from messaging.models import Channel
-from messaging.services import queue_message
+from messaging.services import queue_template
 from sponsorship.checkout.models import Order, OrderLine
 from sponsorship.notes.models import THANKS_TEXT_MAX, ThanksPhrase, ThankYou
 from sponsorship.notes.sponsor_notes import plain_text
@@ -110,26 +110,20 @@ def _email_sponsor(line: OrderLine, worker: Worker, thanks: ThankYou) -> None:
     sponsor = db.session.get(User, order.sponsor_id) if order else None
     if order is None or sponsor is None or not sponsor.email:
         return
-    link = current_app.config["SITE_URL"].rstrip("/") + url_for(
-        "checkout.order", reference=order.reference
-    )
-    with force_locale(sponsor.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        subject = _("A thank-you from a worker you protected")
-        body = _(
-            "%(worker)s, whom you protected with order %(reference)s, sent you a thank-you:"
-            "\n\n%(phrase)s\n%(words)s\n\nSee all thank-yous on your order page: %(link)s",
-            worker=first_name_and_initial(worker.full_name),
-            reference=order.reference,
-            phrase=str(PHRASES[ThanksPhrase(thanks.phrase)]),
-            words=f"“{thanks.text}”" if thanks.text else "",
-            link=link,
-        )
-    queue_message(
+    locale = sponsor.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        phrase = str(PHRASES[ThanksPhrase(thanks.phrase)])
+    queue_template(
+        "worker_thanks",
         channel=Channel.EMAIL,
         recipient=sponsor.email,
-        subject=subject,
-        body=body,
         purpose="worker_thanks",
+        locale=locale,
+        worker=first_name_and_initial(worker.full_name),
+        reference=order.reference,
+        phrase=phrase,
+        words=f"“{thanks.text}”" if thanks.text else "",
+        link=links.order(order.reference),
     )
 
 

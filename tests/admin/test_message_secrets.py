@@ -1,16 +1,17 @@
 """Codes in messages: no column of the messages table holds a sign-in code or a bundle code in
 clear; the admin log never shows them, the development outbox does, and the SMS gateway gets the
-whole text."""
+whole text (the SMS provider, played by the sandbox)."""
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import select, text
 
 from extensions import db, utcnow
 from fulfillment.claims.services import issue_claim_code
-from messaging import services as outbound
 from messaging.models import Message, MessageStatus
 from sponsorship.checkout.models import OrderLine
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
@@ -74,35 +75,30 @@ def test_codes_are_not_in_the_table_nor_the_admin_log_but_in_the_dev_outbox(app,
 
 
 @pytest.fixture
-def gateway(app, monkeypatch) -> list[dict[str, Any]]:
-    """A configured SMS gateway; returns what it received."""
-    monkeypatch.setitem(app.config, "SMS_GATEWAY_URL", "https://sms-gateway.test/send")
-    received: list[dict[str, Any]] = []
+def gateway(app, sandbox, monkeypatch) -> Callable[[], list[dict[str, Any]]]:
+    """The SMS provider played by the partner sandbox; returns what reached the phones."""
+    requests.post(sandbox.url("/_messaging/reset"), timeout=10).raise_for_status()
+    monkeypatch.setitem(app.config, "SMS_API_URL", sandbox.url("/sms/v1"))
+    monkeypatch.setitem(app.config, "SMS_API_KEY", "sandbox-sms-key")
 
-    class Answer:
-        def raise_for_status(self) -> None:
-            pass
+    def received() -> list[dict[str, Any]]:
+        answer = requests.get(sandbox.url("/_messaging/messages"), timeout=10)
+        return answer.json()["messages"]
 
-        def json(self) -> dict[str, str]:
-            return {"id": f"gw-{len(received)}"}
-
-    def post(url: str, *, json: dict[str, Any], **_kwargs: Any) -> Answer:
-        received.append(json)
-        return Answer()
-
-    monkeypatch.setattr(outbound.requests, "post", post)
     return received
 
 
-def test_the_gateway_gets_the_whole_text_and_then_no_copy_of_the_code_is_kept(app, gateway):
+def test_the_provider_gets_the_whole_text_and_then_no_copy_of_the_code_is_kept(app, gateway):
     request_otp(app)
     send_claim_code()
-    otp = read_from(gateway[0]["body"], OTP)
-    claim_code = read_from(gateway[1]["body"], CLAIM_CODE)
-    assert gateway[0]["to"] == PHONE
+    phones = gateway()
+    otp = read_from(phones[0]["text"], OTP)
+    claim_code = read_from(phones[1]["text"], CLAIM_CODE)
+    assert phones[0]["to"] == PHONE
 
-    sent = db.session.scalars(select(Message)).all()
+    sent = db.session.scalars(select(Message).order_by(Message.id)).all()
     assert [m.status for m in sent] == [MessageStatus.SENT] * 2
-    assert all(m.body_sealed is None for m in sent)  # delivered: not even the sealed copy
+    assert [m.provider_reference for m in sent] == [p["message_id"] for p in phones]
+    assert all(m.body_sealed is None for m in sent)  # with the provider: not even sealed
     stored = raw_rows()
     assert otp not in stored and claim_code not in stored

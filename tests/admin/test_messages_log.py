@@ -95,3 +95,28 @@ def test_only_admins_read_the_log(client, login_as, make_user):
     assert client.get("/admin/pesan/").status_code == 302
     login_as(make_user(Role.PARTNER))
     assert client.get("/admin/pesan/").status_code == 403
+
+
+def test_the_log_shows_delivery_fallback_and_the_providers_reason(admin):
+    delivered = Message(
+        channel=Channel.SMS, recipient=PHONE, body="Payung: halo", purpose="claim_code"
+    )
+    delivered.transition(MessageStatus.SENT)
+    delivered.transition(MessageStatus.DELIVERED)
+    delivered.delivered_at = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
+    delivered.error = "whatsapp: 131026: Message undeliverable to +6281234567890"
+    waiting = Message(
+        channel=Channel.WHATSAPP,
+        recipient=OTHER_PHONE,
+        body="Payung: kabar",
+        purpose="news",
+        fallback_channel="sms",
+    )
+    waiting.transition(MessageStatus.SENT)
+    db.session.add_all([delivered, waiting])
+    db.session.commit()
+    page = admin.get("/admin/pesan/?status=delivered").text
+    assert "131026: Message undeliverable" in page and "6281234567890" not in page
+    assert '<span class="small">sampai ' in page  # when the provider reported it delivered
+    page = admin.get("/admin/pesan/?status=sent").text
+    assert "Payung: kabar" in page and "bila tidak sampai" in page
