@@ -127,10 +127,14 @@ def matching_workers(filters: DirectoryFilters, today: date) -> Select[Any]:
     if filters.sort == DirectorySort.LAPSING_SOONEST:
         # Only workers whose cover is still running can lapse.
         conditions.append(Worker.covered_until >= today)
-        order = (Worker.covered_until, Worker.id)
-    else:
-        order = (Worker.needs_cover_from, Worker.id)
-    return select(Worker).where(*conditions).order_by(*order)
+    return select(Worker).where(*conditions).order_by(*directory_order(filters))
+
+
+def directory_order(filters: DirectoryFilters) -> tuple[ColumnElement[Any], ...]:
+    """The directory's order for ``filters``; the id breaks ties, so pages never overlap."""
+    if filters.sort == DirectorySort.LAPSING_SOONEST:
+        return (Worker.covered_until, Worker.id)
+    return (Worker.needs_cover_from, Worker.id)
 
 
 def search_directory(
