@@ -7,27 +7,32 @@ and in a count of every matching worker. So here:
 * the page reads the card's columns as ``Row`` tuples, not ``Worker`` objects;
 * each card's URLs are filled into a URL built once per page, labels come from a table built
   once per language, dates from i18n's formatting cache;
-* the count stops at COUNT_CAP workers past the page ("more than 1,000 workers match"): exact
+* the count stops at COUNT_CAP workers past the page ("more than 500 workers match"): exact
   where it matters (small results, the last pages), bounded everywhere; no cache, so nothing a
   sponsor sees can be stale;
 * one statement reads the ids in the directory's order from this page on, up to COUNT_CAP + 1
   of them: the page's ids and the count in one pass, through the order's index and mostly in
-  the index alone (a deep page skips 48,000 index entries, not 48,000 table rows); the second
-  reads the 24 cards by id.
+  the index alone (a deep page typed in skips 48,000 index entries, not 48,000 table rows); the
+  second reads the 24 cards by id;
+* the "next" link carries a cursor (the last card's sort date and id): the next page starts
+  there in the index (keyset pagination), so paging on costs what the first page costs.
 
 Statements stay two a page (ids, cards), whatever the number of workers; a page past the last
 one counts the workers before it instead (three).
 """
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from math import ceil
+from threading import Lock
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import Row, func, select
+from markupsafe import Markup
+from sqlalchemy import Row, func, literal, select, tuple_
 from werkzeug.datastructures import MultiDict
 
 from core.dates import jakarta_today
@@ -39,12 +44,13 @@ from workers.directory.forms import DirectoryFilterForm
 from workers.directory.queries import (
     PAGE_SIZE,
     DirectoryFilters,
+    directory_order,
     matching_workers,
     max_selection,
 )
 from workers.models import Worker
 
-COUNT_CAP = 1_000
+COUNT_CAP = 500
 _SENTINEL = 987654321  # a worker id no URL rule rewrites: replaced by each card's id
 
 CARD_COLUMNS = (
@@ -83,6 +89,7 @@ class DirectoryPagination:
     per_page: int
     counted: int  # min(matching workers, workers before this page + COUNT_CAP + 1)
     cap: int
+    next_args: dict[str, str] = field(default_factory=dict)  # the "next" link's cursor
 
     @property
     def total_is_exact(self) -> bool:
@@ -94,7 +101,12 @@ class DirectoryPagination:
 
     @property
     def pages(self) -> int:
-        return max(ceil(self.total / self.per_page), 1) if self.counted else 0
+        """How many pages there are; when the total is a lower bound, how many at least."""
+        if not self.counted:
+            return 0
+        if self.total_is_exact:
+            return max(ceil(self.total / self.per_page), 1)
+        return ceil(self.counted / self.per_page)  # counted = total + 1 workers at least
 
     @property
     def has_prev(self) -> bool:
@@ -135,6 +147,35 @@ class DirectoryPagination:
             previous = number
 
 
+class FragmentCache:
+    """Rendered HTML fragments by key, the least recently used dropped past ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key: Hashable) -> Markup | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, html: str) -> str:
+        with self._lock:
+            self._items[key] = Markup(html)  # noqa: S704 (rendered by Jinja, escaped there)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return ""
+
+
+# The directory's header and filter form, per language and query string. Nothing in it depends
+# on who looks (a GET form has no CSRF token, the user's actions are outside it) or on the data.
+FORM_CACHE = FragmentCache(512)
+_NOT_FORM_ARGS = frozenset({"page", "after"})
+
+
 @dataclass(frozen=True, slots=True)
 class DirectoryPage:
     form: DirectoryFilterForm
@@ -143,6 +184,8 @@ class DirectoryPage:
     pagination: DirectoryPagination
     today: date
     max_selection: int
+    form_key: tuple[Any, ...] = ()
+    form_cache: FragmentCache = FORM_CACHE
 
     @property
     def total(self) -> int:
@@ -191,49 +234,84 @@ def _cards(rows: list[Row[Any]], today: date) -> list[DirectoryCard]:
     return cards
 
 
+def parse_cursor(text: str | None) -> tuple[date, int] | None:
+    """``2026-01-31.4711`` (the previous page's last sort date and id), else None."""
+    day, _, worker_id = (text or "").partition(".")
+    try:
+        return date.fromisoformat(day), int(worker_id)
+    except ValueError:
+        return None
+
+
 def directory_rows(
-    filters: DirectoryFilters, *, page: int, today: date, per_page: int = PAGE_SIZE
-) -> tuple[list[Row[Any]], int]:
-    """The page's card columns and how many workers were counted (see DirectoryPagination).
+    filters: DirectoryFilters,
+    *,
+    page: int,
+    today: date,
+    after: tuple[date, int] | None = None,
+    per_page: int = PAGE_SIZE,
+) -> tuple[list[Row[Any]], int, str | None]:
+    """The page's card columns, how many workers were counted (see DirectoryPagination), and
+    the cursor of the next page.
 
     One pass over the matching workers' ids in the directory's order (an index, mostly
     index-only) from this page on, at most COUNT_CAP + 1 of them, gives both the page's ids and
-    the count; the second statement reads the cards by id.
+    the count; the second statement reads the cards by id. With ``after`` (the "next" link's
+    cursor) the pass starts right after the previous page's last worker instead of skipping
+    the workers before (keyset pagination: a deep page costs what the first one does).
     """
     matching = matching_workers(filters, today)
+    sort_key = directory_order(filters)[0]
     offset = (page - 1) * per_page
-    ids = list(
-        db.session.scalars(
-            matching.with_only_columns(Worker.id).limit(COUNT_CAP + 1).offset(offset)
-        )
-    )
-    if not ids and offset:  # past the last page: there are at most ``offset``; say how many
+    keys = matching.with_only_columns(Worker.id, sort_key).limit(max(COUNT_CAP, per_page) + 1)
+    if after is not None and page > 1:
+        keys = keys.where(tuple_(sort_key, Worker.id) > tuple_(literal(after[0]), after[1]))
+    else:
+        keys = keys.offset(offset)
+    # Up to COUNT_CAP + 1 rows: read as plain tuples, the ORM's row machinery cost more than
+    # the index scan.
+    found = db.session.connection().execute(keys).fetchall()
+    if not found and offset:  # past the last page: there are at most ``offset``; say how many
         bounded = matching.with_only_columns(Worker.id).order_by(None).limit(offset)
         counted = db.session.scalar(select(func.count()).select_from(bounded.subquery())) or 0
-        return [], counted
-    wanted = ids[:per_page]
-    rows = db.session.execute(select(*CARD_COLUMNS).where(Worker.id.in_(wanted))).all()
+        return [], counted, None
+    wanted = [worker_id for worker_id, _ in found[:per_page]]
+    rows = list(db.session.execute(select(*CARD_COLUMNS).where(Worker.id.in_(wanted))).all())
     position = {worker_id: n for n, worker_id in enumerate(wanted)}
     rows.sort(key=lambda row: position[row.id])
-    return list(rows), offset + len(ids)
+    cursor = None
+    if len(found) > per_page:
+        last_id, last_key = found[per_page - 1]
+        cursor = f"{last_key.isoformat()}.{last_id}"
+    return rows, offset + len(found), cursor
 
 
 def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
     """The directory for a query string: filters checked (a wrong value counts as "any"), the
-    page of cards, the capped count."""
+    page of cards, the capped count, the next page's cursor."""
     form = DirectoryFilterForm(formdata=args)
     form.validate()
     filters = form.filters()
     page = max(args.get("page", 1, type=int) or 1, 1)
     today = jakarta_today()
-    rows, counted = directory_rows(filters, page=page, today=today)
+    rows, counted, cursor = directory_rows(
+        filters, page=page, today=today, after=parse_cursor(args.get("after"))
+    )
     return DirectoryPage(
         form=form,
         filters=filters,
         cards=_cards(rows, today),
         pagination=DirectoryPagination(
-            page=page, per_page=PAGE_SIZE, counted=counted, cap=COUNT_CAP
+            page=page,
+            per_page=PAGE_SIZE,
+            counted=counted,
+            cap=max(COUNT_CAP, PAGE_SIZE),
+            next_args={"after": cursor} if cursor else {},
         ),
         today=today,
         max_selection=max_selection(),
+        form_key=(
+            current_locale_name(),
+            tuple(sorted((k, v) for k, v in args.items(multi=True) if k not in _NOT_FORM_ARGS)),
+        ),
     )
