@@ -4,9 +4,10 @@
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--top 25]
 
 Seeds ``--workers`` workers (``bench.directory_bench.seed``) and two ComboFit bundles into a
-SQLite file (kept with ``--db`` for the next run) or a PostgreSQL schema of its own, then, for
-each page of ``bench.pages``, times ``--requests`` requests unprofiled, counts the SQL
-statements of one, and prints the functions with the most cumulative time under cProfile.
+SQLite file (``--db``, default bench/out/pages-payung.db, kept for the next run) or a
+PostgreSQL schema of its own, then, for each page of ``bench.pages``, times ``--requests``
+requests unprofiled, counts the SQL statements of one, and prints the functions with the most
+cumulative time under cProfile.
 """
 
 import argparse
@@ -22,7 +23,7 @@ from sqlalchemy import event
 from accounts.access import public
 from app import create_app
 from bench.common import BENCH_KEYS, create_schema, drop_schema
-from bench.pages import payung_pages, seed_pages
+from bench.pages import OUT, payung_pages, seed_pages
 from extensions import db
 
 
@@ -30,7 +31,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--db", default="/tmp/payung-page-profile.db")
+    parser.add_argument("--db", default=str(OUT / "pages-payung.db"), help="SQLite file, kept")
     parser.add_argument("--database-url")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--only", help="profile only pages whose name contains this")
