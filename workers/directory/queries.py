@@ -1,9 +1,8 @@
 """The sponsor directory: which listed workers match a sponsor's filters, in what order, and
 the selections sponsors make from it for checkout.
 
-Every filter and sort reads an indexed column of ``workers`` (see the indexes on Worker), and a
-page costs a constant number of statements however many workers there are: one for the page,
-one for the count.
+Every filter and sort reads an indexed column of ``workers`` (see the indexes on Worker); a page
+of the directory is read by ``workers.directory.page`` in a constant number of statements.
 """
 
 from collections.abc import Sequence
@@ -135,17 +134,6 @@ def directory_order(filters: DirectoryFilters) -> tuple[ColumnElement[Any], ...]
     if filters.sort == DirectorySort.LAPSING_SOONEST:
         return (Worker.covered_until, Worker.id)
     return (Worker.needs_cover_from, Worker.id)
-
-
-def search_directory(
-    filters: DirectoryFilters, *, page: int, per_page: int = PAGE_SIZE, today: date | None = None
-) -> Pagination:
-    return db.paginate(
-        matching_workers(filters, today or jakarta_today()),
-        page=max(page, 1),
-        per_page=per_page,
-        error_out=False,
-    )
 
 
 def listed_worker(worker_id: int) -> Worker | None:
