@@ -14,9 +14,11 @@ from wtforms import SelectChoice, SelectField
 from wtforms.widgets import Select
 
 from core.dates import jakarta_today
+from extensions import db
 from i18n import Form, current_translations, rupiah
 from workers.directory import page as directory
 from workers.directory.forms import DirectoryFilterForm, FixedChoicesSelect
+from workers.search import index_workers
 
 TODAY = jakarta_today()
 
@@ -132,3 +134,19 @@ def test_cached_translations_obey_force_locale(app):
             assert current_translations().ugettext("Sign in") == "Sign in"
         assert render_template_string(template) == "Masuk 3 bulan"
         assert rupiah(16800) == "Rp16.800"
+
+
+def test_a_text_search_pages_on_by_cursor_too(client, make_registered_worker, count_queries):
+    workers = [make_registered_worker(full_name=f"Siti Pekerja {n}") for n in range(30)]
+    workers.append(make_registered_worker(full_name="Budi Lain"))
+    index_workers(workers)
+    db.session.commit()
+    first = client.get("/pekerja?q=siti").text
+    assert "30 pekerja cocok" in first and len(card_ids(first)) == 24
+    link = next_link(first)
+    assert link is not None and "after=" in link and "q=siti" in link
+    with count_queries() as queries:
+        second = client.get(link).text
+    assert len(queries) == 2
+    assert card_ids(second) == card_ids(client.get("/pekerja?q=siti&page=2").text)
+    assert len(card_ids(second)) == 6 and "30 pekerja cocok" in second
