@@ -87,16 +87,18 @@ def for_sale_condition() -> object:
     return Bundle.is_published.is_(True) & exists(has_part) & ~exists(unlisted_part)
 
 
+# A bundle's parts with their offers and partners in one more statement (a join), not three.
+_PARTS_OFFERS_PARTNERS = (
+    selectinload(Bundle.parts).joinedload(BundlePart.offer).joinedload(Offer.partner)
+)
+
+
 def catalog_bundles() -> list[Bundle]:
     return list(
         db.session.scalars(
             select(Bundle)
             .where(for_sale_condition())
-            .options(
-                selectinload(Bundle.parts)
-                .selectinload(BundlePart.offer)
-                .selectinload(Offer.partner)
-            )
+            .options(_PARTS_OFFERS_PARTNERS)
             .order_by(Bundle.name)
         )
     )
@@ -106,9 +108,7 @@ def bundle_for_sale(slug: str) -> Bundle | None:
     return db.session.scalar(
         select(Bundle)
         .where(Bundle.slug == slug, for_sale_condition())
-        .options(
-            selectinload(Bundle.parts).selectinload(BundlePart.offer).selectinload(Offer.partner)
-        )
+        .options(_PARTS_OFFERS_PARTNERS)
     )
 
 

@@ -28,7 +28,8 @@ from sponsorship.dashboard.services import paid_workers_page
 from sponsorship.dashboard.views import bp as reports_bp
 from sponsorship.dashboard.views import render_dashboard
 from workers.directory import queries as directory
-from workers.directory.forms import CoverMatchingForm, DirectoryFilterForm, SelectWorkersForm
+from workers.directory.forms import CoverMatchingForm, SelectWorkersForm
+from workers.directory.page import directory_page as directory_view
 from workers.enrolment import invitations
 from workers.enrolment import queries as enrolment_queries
 from workers.enrolment.views import bp as enrolment_bp
@@ -49,18 +50,8 @@ def _invitation_limit() -> str:
 @bp.route("/pekerja", endpoint="directory")
 @public
 def directory_page() -> str:
-    form = DirectoryFilterForm(formdata=request.args)
-    form.validate()  # a wrong value is shown as an error and counts as "any"
-    filters = form.filters()
-    page = directory.search_directory(filters, page=request.args.get("page", 1, type=int))
-    return render_template(
-        "sponsorship/directory.html",
-        form=form,
-        filters=filters,
-        page=page,
-        today=jakarta_today(),
-        max_selection=directory.max_selection(),
-    )
+    # A wrong filter value is shown as an error and counts as "any".
+    return render_template("sponsorship/directory.html", view=directory_view(request.args))
 
 
 @bp.route("/pekerja/<int:worker_id>")

@@ -18,122 +18,45 @@ Rate limits, and why the real owner is never locked out:
   even an exhausted SMS budget cannot keep the owner from a bundle.
 """
 
-import hashlib
-
-import segno
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
-from markupsafe import Markup
-from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Length
 
 from accounts.access import public, worker_required
 from accounts.forms import CodeForm
 from core.rate_limits import (
     count_failure,
     failed,
-    phone_key,
     too_many_tries_error_page,
     too_many_tries_page,
 )
 from extensions import db, limiter
-from fulfillment.claims import claiming
-from fulfillment.claims.codes import InvalidClaimCode, normalize_claim_code
-from fulfillment.claims.services import find_claim_code
-from fulfillment.models import ClaimCode
-from i18n import Form
-from workers.models import Worker
+from fulfillment.claims import claiming, limits
+from fulfillment.claims.bundle_view import claimed_bundle_of, kpj_qr_svg
+from fulfillment.claims.codes import InvalidClaimCode
+from fulfillment.claims.forms import BundleCodeForm
 
 bp = Blueprint("claim", __name__)
 
-PENDING = "claim_pending"  # {"id": claim id, "v": version, "phone": masked phone}
-
-
-class BundleCodeForm(Form):
-    code = StringField(
-        _l("Bundle code"),
-        description=_l("17 letters and digits, from the SMS. Spaces and dashes do not matter."),
-        validators=[DataRequired(), Length(max=60)],
-    )
-    submit = SubmitField(_l("Continue"))
-
-
-def _sent(response: Response) -> bool:
-    return bool(g.get("claim_sms_sent"))
-
-
-def _sends_no_sms() -> bool:
-    # A signed-in worker claims with the code alone (or is refused): no SMS to cap.
-    return bool(current_user.is_authenticated and current_user.phone_e164)
-
-
-def _ip_limit() -> str:
-    return str(current_app.config.get("RATELIMIT_CLAIM_FAILURES", "10 per hour"))
-
-
-def _wrong_code_limit() -> str:
-    return current_app.config["RATELIMIT_OTP_WRONG_PER_PHONE"]
-
-
-def _send_limit() -> str:
-    return str(current_app.config.get("RATELIMIT_CLAIM_SMS", "5 per hour;10 per day"))
-
-
-def _code_key() -> str:
-    try:
-        normalised = normalize_claim_code(request.form.get("code", ""))
-    except InvalidClaimCode:
-        return "claim-code:invalid"
-    return "claim-code:" + hashlib.sha256(normalised.encode()).hexdigest()[:32]
-
-
-def _phone_key() -> str:
-    try:
-        claim = find_claim_code(request.form.get("code", ""))
-    except InvalidClaimCode:
-        claim = None
-    if claim is None:
-        return "claim-phone:none"
-    phone = db.session.scalar(select(Worker.phone_e164).where(Worker.id == claim.worker_id))
-    return "claim-phone:" + hashlib.sha256(str(phone).encode()).hexdigest()[:32]
-
-
-def _pending_phone_key() -> str:
-    """The phone the pending claim's one-time code went to; shared with the phone sign-in."""
-    pending = session.get(PENDING) or {}
-    phone = db.session.scalar(
-        select(Worker.phone_e164)
-        .join(ClaimCode, ClaimCode.worker_id == Worker.id)
-        .where(ClaimCode.id == pending.get("id"))
-    )
-    return phone_key(phone) if phone else "phone:none"
-
-
-def _signed_in_worker() -> Worker | None:
-    return db.session.scalar(select(Worker).where(Worker.user_id == current_user.id))
+PENDING = limits.PENDING
 
 
 @bp.route("/klaim", methods=["GET", "POST"])
-@limiter.shared_limit(_ip_limit, "claim-failures", methods=["POST"], deduct_when=failed)
+@limiter.shared_limit(limits.ip_limit, "claim-failures", methods=["POST"], deduct_when=failed)
 @limiter.limit(
-    _send_limit, methods=["POST"], key_func=_code_key, deduct_when=_sent, exempt_when=_sends_no_sms
+    limits.send_limit,
+    methods=["POST"],
+    key_func=limits.code_key,
+    deduct_when=limits.sent,
+    exempt_when=limits.sends_no_sms,
 )
 @limiter.limit(
-    _send_limit, methods=["POST"], key_func=_phone_key, deduct_when=_sent, exempt_when=_sends_no_sms
+    limits.send_limit,
+    methods=["POST"],
+    key_func=limits.claim_phone_key,
+    deduct_when=limits.sent,
+    exempt_when=limits.sends_no_sms,
 )
 @public
 def enter_code() -> str | Response | tuple[str, int]:
@@ -163,12 +86,12 @@ def enter_code() -> str | Response | tuple[str, int]:
 
 
 @bp.route("/klaim/kode", methods=["GET", "POST"])
-@limiter.shared_limit(_ip_limit, "claim-failures", methods=["POST"], deduct_when=failed)
+@limiter.shared_limit(limits.ip_limit, "claim-failures", methods=["POST"], deduct_when=failed)
 @limiter.shared_limit(
-    _wrong_code_limit,
+    limits.wrong_code_limit,
     "otp-wrong-phone",
     methods=["POST"],
-    key_func=_pending_phone_key,
+    key_func=limits.pending_phone_key,
     deduct_when=failed,
 )
 @public
@@ -230,26 +153,12 @@ def card(claim_id: int) -> str:
     if dues is None:
         abort(404)
     return render_template(
-        "fulfillment/claim_card.html", view=view, dues=dues, qr=_qr_svg(dues.details.get("kpj"))
+        "fulfillment/claim_card.html", view=view, dues=dues, qr=kpj_qr_svg(dues.details.get("kpj"))
     )
 
 
 def _bundle_or_404(claim_id: int) -> claiming.BundleView:
-    worker = _signed_in_worker()
-    view = None
-    if worker is not None:
-        view = claiming.claimed_bundle(claim_id, worker, locale=str(get_locale() or "id"))
+    view = claimed_bundle_of(current_user, claim_id, locale=str(get_locale() or "id"))
     if view is None:
         abort(404)
     return view
-
-
-def _qr_svg(kpj: str | None) -> Markup | None:
-    """The KPJ as a QR code in SVG markup: presentation attributes only, no style attribute,
-    so it passes the CSP and prints without any script."""
-    if not kpj:
-        return None
-    svg = segno.make(f"KPJ:{kpj}", error="m").svg_inline(
-        scale=4, border=2, svgclass="qr", omitsize=True
-    )
-    return Markup(svg)  # noqa: S704 (segno's markup; the KPJ is in the modules)

@@ -1,9 +1,8 @@
 """The sponsor directory: which listed workers match a sponsor's filters, in what order, and
 the selections sponsors make from it for checkout.
 
-Every filter and sort reads an indexed column of ``workers`` (see the indexes on Worker), and a
-page costs a constant number of statements however many workers there are: one for the page,
-one for the count.
+Every filter and sort reads an indexed column of ``workers`` (see the indexes on Worker); a page
+of the directory is read by ``workers.directory.page`` in a constant number of statements.
 """
 
 from collections.abc import Sequence
@@ -127,21 +126,14 @@ def matching_workers(filters: DirectoryFilters, today: date) -> Select[Any]:
     if filters.sort == DirectorySort.LAPSING_SOONEST:
         # Only workers whose cover is still running can lapse.
         conditions.append(Worker.covered_until >= today)
-        order = (Worker.covered_until, Worker.id)
-    else:
-        order = (Worker.needs_cover_from, Worker.id)
-    return select(Worker).where(*conditions).order_by(*order)
+    return select(Worker).where(*conditions).order_by(*directory_order(filters))
 
 
-def search_directory(
-    filters: DirectoryFilters, *, page: int, per_page: int = PAGE_SIZE, today: date | None = None
-) -> Pagination:
-    return db.paginate(
-        matching_workers(filters, today or jakarta_today()),
-        page=max(page, 1),
-        per_page=per_page,
-        error_out=False,
-    )
+def directory_order(filters: DirectoryFilters) -> tuple[ColumnElement[Any], ...]:
+    """The directory's order for ``filters``; the id breaks ties, so pages never overlap."""
+    if filters.sort == DirectorySort.LAPSING_SOONEST:
+        return (Worker.covered_until, Worker.id)
+    return (Worker.needs_cover_from, Worker.id)
 
 
 def listed_worker(worker_id: int) -> Worker | None:

@@ -1,0 +1,152 @@
+"""What the directory does to be fast (issue 16) without changing what it shows: a count that
+stops at a cap, keyset "next" links, selects rendered once per language, request-cached
+translations that still obey ``force_locale``."""
+
+import re
+from datetime import date, timedelta
+from html import unescape
+
+import pytest
+from flask import render_template_string
+from flask_babel import force_locale
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectChoice, SelectField
+from wtforms.widgets import Select
+
+from core.dates import jakarta_today
+from extensions import db
+from i18n import Form, current_translations, rupiah
+from workers.directory import page as directory
+from workers.directory.forms import DirectoryFilterForm, FixedChoicesSelect
+from workers.search import index_workers
+
+TODAY = jakarta_today()
+
+
+def card_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<h2 class="h3"><a href="/pekerja/(\d+)"', html)]
+
+
+def next_link(html: str) -> str | None:
+    found = re.search(r'<a href="([^"]+)" rel="next"', html)
+    return unescape(found.group(1)) if found else None
+
+
+@pytest.fixture
+def thirty_workers(make_registered_worker):
+    return [make_registered_worker() for _ in range(30)]
+
+
+def test_the_count_stops_at_the_cap_and_says_so(client, thirty_workers, monkeypatch):
+    exact = client.get("/pekerja").text
+    assert "30 pekerja cocok" in exact and "Halaman 1 dari 2 · total 30" in exact
+
+    monkeypatch.setattr(directory, "COUNT_CAP", 25)
+    capped = client.get("/pekerja").text
+    assert "Lebih dari 25 pekerja cocok" in capped
+    assert "Halaman 1 dari sedikitnya 2" in capped
+    assert len(card_ids(capped)) == 24  # the page itself is whole
+    # The last page counts exactly again: 24 before it, 6 on it.
+    last = client.get("/pekerja?page=2").text
+    assert "30 pekerja cocok" in last and len(card_ids(last)) == 6
+    # Past the end: nothing shown, the total still right.
+    beyond = client.get("/pekerja?page=9").text
+    assert card_ids(beyond) == [] and "30 pekerja cocok" in beyond
+
+
+def test_the_next_link_continues_where_the_page_ended(client, thirty_workers, count_queries):
+    first = client.get("/pekerja").text
+    link = next_link(first)
+    assert link is not None and "after=" in link and "page=2" in link
+    with count_queries() as queries:
+        by_cursor = client.get(link).text
+    assert len(queries) == 2  # still the ids and the cards, no OFFSET
+    assert card_ids(by_cursor) == card_ids(client.get("/pekerja?page=2").text)
+    assert len(card_ids(by_cursor)) == 6
+    assert not set(card_ids(by_cursor)) & set(card_ids(first))
+    # A cursor that is not one is ignored: the page number decides.
+    broken = client.get("/pekerja?page=2&after=yesterday.x").text
+    assert card_ids(broken) == card_ids(by_cursor)
+
+
+def test_the_cursor_follows_the_sort_order(client, make_registered_worker):
+    for n in range(30):  # three cover dates: the cursor's date and id both matter
+        make_registered_worker(covered_until=TODAY + timedelta(days=100 + n % 3))
+    make_registered_worker(covered_until=None)  # cannot lapse: never listed by this sort
+    first = client.get("/pekerja?sort=lapsing-soonest").text
+    link = next_link(first)
+    assert link is not None and "sort=lapsing-soonest" in link
+    assert card_ids(client.get(link).text) == card_ids(
+        client.get("/pekerja?sort=lapsing-soonest&page=2").text
+    )
+
+
+def test_parse_cursor():
+    assert directory.parse_cursor("2026-01-31.4711") == (date(2026, 1, 31), 4711)
+    for wrong in (None, "", "2026-13-01.1", "2026-01-31", "2026-01-31.x", "x.1"):
+        assert directory.parse_cursor(wrong) is None
+
+
+def _select_html(widget: object, data: str, locale: str) -> str:
+    class Probe(Form):
+        class Meta:
+            csrf = False
+
+        pick = SelectField(
+            "Pick",
+            choices=[SelectChoice("", "Any"), SelectChoice("a", "A & B"), SelectChoice("b", "")],
+            widget=widget,
+        )
+
+    form = Probe(formdata=MultiDict({"pick": data}))
+    form.validate()
+    with force_locale(locale):
+        return str(form.pick(**{"aria-describedby": "hint"}))
+
+
+@pytest.mark.parametrize("data", ["", "a", "b", "not-a-choice"])
+def test_fixed_choice_selects_render_as_wtforms_does(app, data):
+    with app.test_request_context():
+        fixed = FixedChoicesSelect()
+        for locale in ("id", "en", "id"):  # built once, then reused
+            assert _select_html(fixed, data, locale) == _select_html(Select(), data, locale)
+
+
+def test_the_directory_selects_are_translated_per_language(app):
+    with app.test_request_context():
+        form = DirectoryFilterForm(formdata=MultiDict({"occupation": "fisher"}))
+        form.validate()
+        with force_locale("en"):
+            english = str(form.occupation())
+        with force_locale("id"):
+            indonesian = str(form.occupation())
+    assert '<option selected value="fisher">Fisher</option>' in english
+    assert '<option selected value="fisher">Nelayan</option>' in indonesian
+
+
+def test_cached_translations_obey_force_locale(app):
+    with app.test_request_context():
+        template = "{{ _('Sign in') }} {{ ngettext('%(num)s month', '%(num)s months', 3) }}"
+        assert render_template_string(template) == "Masuk 3 bulan"
+        with force_locale("en"):
+            assert render_template_string(template) == "Sign in 3 months"
+            assert rupiah(16800) == "Rp16,800"
+            assert current_translations().ugettext("Sign in") == "Sign in"
+        assert render_template_string(template) == "Masuk 3 bulan"
+        assert rupiah(16800) == "Rp16.800"
+
+
+def test_a_text_search_pages_on_by_cursor_too(client, make_registered_worker, count_queries):
+    workers = [make_registered_worker(full_name=f"Siti Pekerja {n}") for n in range(30)]
+    workers.append(make_registered_worker(full_name="Budi Lain"))
+    index_workers(workers)
+    db.session.commit()
+    first = client.get("/pekerja?q=siti").text
+    assert "30 pekerja cocok" in first and len(card_ids(first)) == 24
+    link = next_link(first)
+    assert link is not None and "after=" in link and "q=siti" in link
+    with count_queries() as queries:
+        second = client.get(link).text
+    assert len(queries) == 2
+    assert card_ids(second) == card_ids(client.get("/pekerja?q=siti&page=2").text)
+    assert len(card_ids(second)) == 6 and "30 pekerja cocok" in second
