@@ -77,8 +77,8 @@ def sweep(*, now: datetime | None = None, limit: int | None = None) -> SweepRepo
     report.notices_sent = notices.send_failure_notices(now=now)
 
     def enqueue() -> None:
-        for item_id in item_ids:
-            task("fulfillment.issue_item").delay(item_id)
+        if item_ids:
+            task("fulfillment.dispatch_items").delay(item_ids)  # on as chunks
         for item_id in refund_ids:
             task("fulfillment.refund_item").delay(item_id)
         for message_id in message_ids:

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from sandbox import control, health, insurer, telco
+from sandbox.batches import register_batches
 from sandbox.errors import register_error_handlers
 from sandbox.pipeline import register_pipeline
 from sandbox.state import build_state
@@ -50,3 +51,4 @@ def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     for module in (telco, health, insurer, control):
         app.register_blueprint(module.bp)
+    register_batches(app)
