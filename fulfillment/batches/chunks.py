@@ -133,13 +133,22 @@ def run_chunk(item_ids: Sequence[int], reconcile: set[int]) -> ChunkResult:
         contexts = _contexts(items, now, reconcile)
         outcomes = _batched_outcomes(contexts)
         for ctx, order_status in contexts:
-            item = ctx.item
-            outcome = outcomes.get(item.id)
-            if outcome is None:  # single call, in its own savepoint
+            if ctx.item.id not in outcomes:  # single call, in its own savepoint
                 services.attempt_locked(ctx, order_status, now, settle=False)
-            else:
-                item.last_attempt_at = now
-                _apply(item, outcome, now)
+        # The batched outcomes by kind of part, flushed kind by kind: the ORM sends rows with
+        # the same columns in one executemany only when they come one after the other.
+        by_kind = sorted(
+            (ctx for ctx, _status in contexts if ctx.item.id in outcomes),
+            key=lambda ctx: (ctx.item.method, type(outcomes[ctx.item.id]).__name__, ctx.item.id),
+        )
+        kind = None
+        for ctx in by_kind:
+            outcome = outcomes[ctx.item.id]
+            if kind is not None and kind != (ctx.item.method, type(outcome)):
+                db.session.flush()
+            kind = (ctx.item.method, type(outcome))
+            ctx.item.last_attempt_at = now
+            _apply(ctx.item, outcome, now)
         result.attempted = len(contexts)
         settled = [item for item in items if item.status not in IN_PROGRESS]
         db.session.flush()

@@ -118,7 +118,7 @@ class _Collective:
                 if failure is not None:
                     raise failure
                 assert result is not None
-                kpjs[ctx.worker.id] = record_membership(ctx, result)
+                kpjs[ctx.worker.id] = record_membership(ctx, result, flush=False)
             except (RetryLater, CannotIssue) as error:
                 self._fail({ctx.item.id: error})
         for ctx in self._open():  # the worker's other parts share its first part's fate
@@ -169,10 +169,13 @@ class _Collective:
             failure = item_failure(result)
             if failure is not None:
                 raise failure
-            with db.session.begin_nested():
-                self.outcomes[ctx.item.id] = record_dues(
-                    ctx, kpj, self.terms[ctx.item.id], result, reconciled=reconciled
-                )
+            # No savepoint: record_dues checks the answer before it writes anything, and what
+            # it writes are plain rows flushed with the chunk's. Anything else it raises (a
+            # CoverageError, a bug) crashes the chunk, whose items then go on one by one and
+            # reconcile first (their notes were committed), so nothing is paid twice.
+            self.outcomes[ctx.item.id] = record_dues(
+                ctx, kpj, self.terms[ctx.item.id], result, reconciled=reconciled
+            )
         except (RetryLater, CannotIssue) as error:
             self.outcomes[ctx.item.id] = error
 

@@ -126,8 +126,9 @@ def registration_payload(ctx: IssueContext) -> dict[str, str]:
     }
 
 
-def record_membership(ctx: IssueContext, body: dict[str, Any]) -> str:
-    """The KPJ the insurer answered, saved as the worker's membership."""
+def record_membership(ctx: IssueContext, body: dict[str, Any], *, flush: bool = True) -> str:
+    """The KPJ the insurer answered, saved as the worker's membership (a chunk flushes all
+    its memberships together: ``flush=False``)."""
     kpj = body.get("kpj")
     if not isinstance(kpj, str) or not kpj:
         raise RetryLater("bad_answer", "the insurer answered without a KPJ")
@@ -141,7 +142,8 @@ def record_membership(ctx: IssueContext, body: dict[str, Any]) -> str:
             warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
         )
     )
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return kpj
 
 
