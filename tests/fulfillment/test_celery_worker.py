@@ -40,7 +40,8 @@ pytestmark = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BROKER = "redis://127.0.0.1:6379/14"
+# PAYUNG_TEST_REDIS_CELERY picks another Redis database (engineers working side by side).
+BROKER = os.environ.get("PAYUNG_TEST_REDIS_CELERY", "redis://127.0.0.1:6379/14")
 WORKER_SETTINGS = {
     "CELERY_BROKER_URL": BROKER,
     # A task a dead worker had taken comes back after 10 s (production: the default hour).
@@ -50,6 +51,8 @@ WORKER_SETTINGS = {
     "FULFILLMENT_RETRY_CAP_S": 20,
     "FULFILLMENT_MAX_ATTEMPTS": 10,  # ≥ 70 s of backoff: more than the 60 s outage
     "FULFILLMENT_POLL_INTERVAL_S": 1,
+    # The telco and the insurer take batches (fulfillment.batches): the faults hit batches.
+    "PARTNER_BATCH_APIS": ["telco", "insurer"],
 }
 
 
