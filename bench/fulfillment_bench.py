@@ -60,6 +60,7 @@ class Result:
     tasks: int = 0
     http_calls: int = 0
     http_by_api: dict[str, int] = field(default_factory=dict)
+    statements_by_table: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
 
@@ -267,7 +268,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
             workers = Workers(env, args.celery_workers, args.concurrency, log_dir)
             time.sleep(8)  # let them boot, so their start-up is not counted
 
-            broker.delete("bench:statements", "bench:commits", "bench:tasks")
+            broker.delete("bench:statements", "bench:commits", "bench:tasks", "bench:tables")
             sandbox.reset()
             counter = StatementCounter()
             started = time.perf_counter()
@@ -305,6 +306,8 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
             result.statements = counter.statements + int(broker.get("bench:statements") or 0)
             result.commits = counter.commits + int(broker.get("bench:commits") or 0)
             result.tasks = int(broker.get("bench:tasks") or 0)
+            tables = {k.decode(): int(v) for k, v in broker.hgetall("bench:tables").items()}
+            result.statements_by_table = dict(sorted(tables.items(), key=lambda kv: -kv[1]))
             stats = sandbox.stats()
             result.http_calls = stats["requests"]["total"]
             result.http_by_api = stats["requests"]["by_api"]

@@ -159,10 +159,15 @@ def start_fulfillment(order: Order) -> list[FulfillmentItem]:
 
 
 def enqueue_items(item_ids: list[int], *, countdown: float | None = None) -> None:
-    """One chunk job (``fulfillment.issue_chunk``) per ``CHUNK_SIZE`` items."""
-    for start in range(0, len(item_ids), CHUNK_SIZE):
-        chunk = item_ids[start : start + CHUNK_SIZE]
+    """One chunk job (``fulfillment.issue_chunk``) per ``chunk_size()`` items."""
+    size = chunk_size()
+    for start in range(0, len(item_ids), size):
+        chunk = item_ids[start : start + size]
         task("fulfillment.issue_chunk").apply_async((chunk,), countdown=countdown)
+
+
+def chunk_size() -> int:
+    return int(current_app.config.get("FULFILLMENT_CHUNK_SIZE") or CHUNK_SIZE)
 
 
 def schedule_attempt(item_id: int, at: datetime) -> None:

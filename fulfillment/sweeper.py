@@ -24,7 +24,7 @@ from fulfillment.models import (
     FulfillmentItem,
     ItemStatus,
 )
-from fulfillment.services import CHUNK_SIZE, complete_order_if_settled, settle_line
+from fulfillment.services import chunk_size, complete_order_if_settled, settle_line
 from jobs import on_commit, task
 from messaging.models import Message, MessageStatus
 from sponsorship.checkout.models import Order, OrderStatus
@@ -77,8 +77,9 @@ def sweep(*, now: datetime | None = None, limit: int | None = None) -> SweepRepo
     report.notices_sent = notices.send_failure_notices(now=now)
 
     def enqueue() -> None:
-        for start in range(0, len(item_ids), CHUNK_SIZE):  # on as chunks
-            task("fulfillment.issue_chunk").delay(item_ids[start : start + CHUNK_SIZE])
+        size = chunk_size()
+        for start in range(0, len(item_ids), size):  # on as chunks
+            task("fulfillment.issue_chunk").delay(item_ids[start : start + size])
         for item_id in refund_ids:
             task("fulfillment.refund_item").delay(item_id)
         for message_id in message_ids:
