@@ -25,7 +25,7 @@ from fulfillment.issuers.dues import (
 )
 from fulfillment.issuers.endpoints import client_for
 from fulfillment.issuers.partner_client import PartnerCallError, PartnerClient
-from fulfillment.models import InsurerMembership
+from fulfillment.models import InsurerMembership, Remittance
 from vault import decrypt
 
 Terms = tuple[list[str], list[str], int]
@@ -56,6 +56,7 @@ class _Collective:
         self._fail({k: v for k, v in terms.items() if not isinstance(v, tuple)})
         self.terms: dict[int, Terms] = {k: v for k, v in terms.items() if isinstance(v, tuple)}
         self.contexts = [ctx for ctx in contexts if ctx.item.id in self.terms]
+        self.remittances: list[Remittance] = []
 
     def _fail(self, failures: dict[int, Any]) -> None:
         self.outcomes.update(failures)
@@ -80,6 +81,7 @@ class _Collective:
                 answers.get(ctx.item.idempotency_key),
                 ctx.item.idempotency_key in done,
             )
+        db.session.add_all(self.remittances)  # inserted together at the next flush
         return self.outcomes
 
     def _kpjs(self) -> dict[int, str]:
@@ -174,7 +176,12 @@ class _Collective:
             # CoverageError, a bug) crashes the chunk, whose items then go on one by one and
             # reconcile first (their notes were committed), so nothing is paid twice.
             self.outcomes[ctx.item.id] = record_dues(
-                ctx, kpj, self.terms[ctx.item.id], result, reconciled=reconciled
+                ctx,
+                kpj,
+                self.terms[ctx.item.id],
+                result,
+                reconciled=reconciled,
+                add=self.remittances.append,
             )
         except (RetryLater, CannotIssue) as error:
             self.outcomes[ctx.item.id] = error

@@ -13,6 +13,7 @@ asks the insurer by the item's reference whether the registration or the payment
 and records it instead of paying again.
 """
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -154,8 +155,10 @@ def record_dues(
     body: dict[str, Any],
     *,
     reconciled: bool = False,
+    add: Callable[[Remittance], None] | None = None,
 ) -> Issued:
-    """The insurer's acceptance of the part's dues, recorded: the remittance and the cover."""
+    """The insurer's acceptance of the part's dues, recorded: the remittance and the cover
+    (``add`` collects the remittance instead, for a chunk that adds them all at once)."""
     months, programmes, amount = terms
     key = ctx.item.idempotency_key
     remittance_id = body.get("remittance_id")
@@ -166,7 +169,7 @@ def record_dues(
     if body.get("status") != "accepted" or not remittance_id or covered_until is None:
         raise RetryLater("bad_answer", "the insurer answered without accepting the dues")
     accepted_at = _parse_time(body.get("accepted_at")) or ctx.now
-    db.session.add(
+    (add or db.session.add)(
         Remittance(
             item_id=ctx.item.id,
             partner_id=ctx.offer.partner_id,
