@@ -221,6 +221,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
     from extensions import db
     from fulfillment.models import UNSETTLED, FulfillmentItem, ItemStatus
     from fulfillment.services import start_fulfillment
+    from messaging.models import Message, MessageStatus
     from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
     from tests.sandbox_support import start_partner_sandbox, stop_partner_sandbox
 
@@ -302,6 +303,17 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
                     select(FulfillmentItem.status, func.count()).group_by(FulfillmentItem.status)
                 ).all()
             )
+            # Counted until the claim-code messages are delivered too (their jobs run after
+            # the parts are issued; the time above stops at the last part).
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                queued = db.session.scalar(
+                    select(func.count()).where(Message.status != MessageStatus.SENT)
+                )
+                db.session.commit()
+                if not queued:
+                    break
+                time.sleep(1)
             time.sleep(2)  # the last tasks report their counts after their commit
             result.statements = counter.statements + int(broker.get("bench:statements") or 0)
             result.commits = counter.commits + int(broker.get("bench:commits") or 0)
