@@ -1,11 +1,11 @@
 """Issuing every part of every paid order line, exactly once.
 
 ``start_fulfillment`` runs inside the transaction that marks the order paid: one item per part,
-each with its idempotency key, and one job per item enqueued after the commit. A job calls
-``attempt_item``: it re-reads and locks its item, lets the issuer for the item's method work,
-and records the outcome — issued, waiting for the partner, retry later (with backoff), or
-failed (then refunded). When a line has nothing left in progress its claim code goes out; when
-an order has nothing left unsettled it is fulfilled. Services flush; jobs commit.
+each with its idempotency key; after the commit the items go to chunk jobs
+(``fulfillment.batches``). An attempt re-reads and locks its item, lets the issuer for its
+method work, and records the outcome — issued, waiting for the partner, retry later (with
+backoff), or failed (then refunded). A settled line gets its claim code; a settled order is
+fulfilled. Services flush; jobs commit.
 """
 
 import json
