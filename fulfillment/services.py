@@ -161,8 +161,7 @@ def start_fulfillment(order: Order) -> list[FulfillmentItem]:
 def enqueue_items(item_ids: list[int], *, countdown: float | None = None) -> None:
     """One chunk job (``fulfillment.issue_chunk``) per ``chunk_size()`` items."""
     size = chunk_size()
-    for start in range(0, len(item_ids), size):
-        chunk = item_ids[start : start + size]
+    for chunk in (item_ids[i : i + size] for i in range(0, len(item_ids), size)):
         task("fulfillment.issue_chunk").apply_async((chunk,), countdown=countdown)
 
 
