@@ -2,14 +2,19 @@
 real Celery workers on Redis and PostgreSQL, against the partner sandbox.
 
     .venv/bin/python -m bench.fulfillment_bench [--workers 10000] [--celery-workers 2]
-        [--concurrency 4] [--database-url URL] [--broker redis://127.0.0.1:6379/13]
-        [--pgbench-seconds 30] [--record]
+        [--concurrency 4] [--database-url URL] [--broker redis://127.0.0.1:6379/9]
+        [--pgbench-seconds 0] [--label after] [--record]
 
-Measures items per second from the commit of the paid order to the last part issued, the peak
-memory of the Celery worker processes (sum of their resident sets, sampled every second, and the
-sum of each process's own peak), and — as the baseline in the same run — PostgreSQL's own
-``pgbench`` (TPC-B-like, scale 10) transactions per second on the same server. ``--record``
-writes the results into bench/README.md (its own section only).
+Measures parts per second from the commit of the paid order to the last part settled, the peak
+memory of the Celery worker processes (sum of their proportional set sizes, sampled every
+second), and — as the baseline in the same run — PostgreSQL's one-row commit rate: 2,000
+single-row ``INSERT`` + ``COMMIT`` into a scratch table of the same server, one client. The ratio
+parts/s ÷ commits/s is the figure to compare between runs. Counted per part: SQL statements and
+commits sent by the Celery workers and by ``start_fulfillment`` (SQLAlchemy engine events, see
+``bench/counting_worker.py``), Celery tasks, and partner HTTP calls (the sandbox's own request
+counter; its control endpoints are not counted). ``--pgbench-seconds N`` adds a TPC-B-like
+``pgbench`` baseline. ``--record`` appends a row to the table in bench/README.md (this section
+only).
 """
 
 import argparse
@@ -29,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import Engine
 
 from bench.common import write_section
 
@@ -48,12 +54,66 @@ class Result:
     peak_pss_mb: float = 0.0
     sum_hwm_mb: float = 0.0
     pgbench_tps: float = 0.0
+    commit_rate: float = 0.0
+    statements: int = 0
+    commits: int = 0
+    tasks: int = 0
+    http_calls: int = 0
+    http_by_api: dict[str, int] = field(default_factory=dict)
+    statements_by_table: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
 
     @property
     def items_per_s(self) -> float:
         return self.items / self.issue_s if self.issue_s else 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.items_per_s / self.commit_rate if self.commit_rate else 0.0
+
+    def per_part(self) -> dict[str, float]:
+        return {
+            name: round(getattr(self, name) / self.items, 3)
+            for name in ("statements", "commits", "tasks", "http_calls")
+        }
+
+
+def one_row_commit_rate(url: str, schema: str, rows: int = 2_000) -> float:
+    """Single-row ``INSERT`` + ``COMMIT`` per second on a scratch table, one client: what one
+    connection of this server commits when each transaction is as small as can be."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE TABLE {schema}.commit_probe (id serial PRIMARY KEY, n int)"))
+            conn.commit()
+            insert_one = text(f"INSERT INTO {schema}.commit_probe (n) VALUES (:n)")  # noqa: S608
+            started = time.perf_counter()
+            for n in range(rows):
+                conn.execute(insert_one, {"n": n})
+                conn.commit()
+            elapsed = time.perf_counter() - started
+            conn.execute(text(f"DROP TABLE {schema}.commit_probe"))
+            conn.commit()
+    finally:
+        engine.dispose()
+    return rows / elapsed
+
+
+class StatementCounter:
+    """Statements and commits sent by this process while ``active``."""
+
+    def __init__(self) -> None:
+        self.statements = self.commits = 0
+        self.active = False
+        event.listen(Engine, "before_cursor_execute", self._statement)
+        event.listen(Engine, "commit", self._commit)
+
+    def _statement(self, *_args: object) -> None:
+        self.statements += self.active
+
+    def _commit(self, *_args: object) -> None:
+        self.commits += self.active
 
 
 def pgbench_tps(url: str, seconds: int) -> float:
@@ -120,7 +180,7 @@ class Workers:
             self.processes.append(
                 subprocess.Popen(
                     [
-                        sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
+                        sys.executable, "-m", "celery", "-A", "bench.counting_worker", "worker",
                         "--loglevel=WARNING", f"--concurrency={concurrency}",
                         "--without-gossip", "--without-mingle", "-n", f"bench-{n}@%h",
                     ],
@@ -159,8 +219,9 @@ class Workers:
 def run(args: argparse.Namespace, log_dir: Path) -> Result:
     from app import create_app
     from extensions import db
-    from fulfillment.models import FulfillmentItem, ItemStatus
+    from fulfillment.models import UNSETTLED, FulfillmentItem, ItemStatus
     from fulfillment.services import start_fulfillment
+    from messaging.models import Message, MessageStatus
     from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
     from tests.sandbox_support import start_partner_sandbox, stop_partner_sandbox
 
@@ -181,6 +242,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
         "PARTNER_SANDBOX_URL": sandbox.base_url,
         "PARTNER_SANDBOX_SECRETS": sandbox.secrets,
         "FULFILLMENT_POLL_INTERVAL_S": 1,
+        "PARTNER_BATCH_APIS": [] if args.single_calls else ["telco", "insurer"],
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYUNG_")}
     env["PAYUNG_ENV"] = "testing"
@@ -198,24 +260,35 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
             order = db.session.get(type(order), order.id)
             db.session.expunge_all()
             order = db.session.get(type(order), order.id)
-            print(f"seeded {args.workers} workers; pgbench for {args.pgbench_seconds}s …")
-            result.pgbench_tps = pgbench_tps(args.database_url, args.pgbench_seconds)
-            print(f"pgbench: {result.pgbench_tps:.0f} tps; starting Celery workers …")
+            result.commit_rate = one_row_commit_rate(args.database_url, schema)
+            print(f"seeded {args.workers} workers; {result.commit_rate:.0f} one-row commits/s")
+            if args.pgbench_seconds:
+                result.pgbench_tps = pgbench_tps(args.database_url, args.pgbench_seconds)
+                print(f"pgbench: {result.pgbench_tps:.0f} tps")
+            print("starting Celery workers …")
             workers = Workers(env, args.celery_workers, args.concurrency, log_dir)
             time.sleep(8)  # let them boot, so their start-up is not counted
 
+            broker.delete("bench:statements", "bench:commits", "bench:tasks", "bench:tables")
+            sandbox.reset()
+            counter = StatementCounter()
             started = time.perf_counter()
+            counter.active = True
             start_fulfillment(order)
             db.session.commit()  # the jobs go to Redis after this commit
+            counter.active = False
             result.start_s = time.perf_counter() - started
-            issued = 0
-            while issued < result.items:
+            issued, unsettled = 0, result.items
+            while unsettled:
                 time.sleep(1)
                 rss, pss = workers.sample_mb()
                 result.peak_rss_mb = max(result.peak_rss_mb, rss)
                 result.peak_pss_mb = max(result.peak_pss_mb, pss)
                 issued = db.session.scalar(
                     select(func.count()).where(FulfillmentItem.status == ItemStatus.ISSUED)
+                )
+                unsettled = db.session.scalar(
+                    select(func.count()).where(FulfillmentItem.status.in_(UNSETTLED))
                 )
                 db.session.commit()
                 elapsed = time.perf_counter() - started
@@ -230,7 +303,26 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
                     select(FulfillmentItem.status, func.count()).group_by(FulfillmentItem.status)
                 ).all()
             )
+            # Counted until the claim-code messages are delivered too (their jobs run after
+            # the parts are issued; the time above stops at the last part).
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                queued = db.session.scalar(
+                    select(func.count()).where(Message.status != MessageStatus.SENT)
+                )
+                db.session.commit()
+                if not queued:
+                    break
+                time.sleep(1)
+            time.sleep(2)  # the last tasks report their counts after their commit
+            result.statements = counter.statements + int(broker.get("bench:statements") or 0)
+            result.commits = counter.commits + int(broker.get("bench:commits") or 0)
+            result.tasks = int(broker.get("bench:tasks") or 0)
+            tables = {k.decode(): int(v) for k, v in broker.hgetall("bench:tables").items()}
+            result.statements_by_table = dict(sorted(tables.items(), key=lambda kv: -kv[1]))
             stats = sandbox.stats()
+            result.http_calls = stats["requests"]["total"]
+            result.http_by_api = stats["requests"]["by_api"]
             result.sandbox = {
                 k: stats[k] for k in ("effects_by_kind", "duplicate_effects", "idempotent_replays")
             } | {"requests": stats["requests"]["total"]}
@@ -259,48 +351,31 @@ def machine() -> str:
     )
 
 
+TABLE_HEAD = (
+    "| run | date | Celery workers × processes | parts | paid → all settled | parts/s "
+    "| one-row commits/s | ratio | statements / part | commits / part | tasks / part "
+    "| partner HTTP / part | peak PSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
 def record(result: Result, args: argparse.Namespace) -> None:
-    rows = (
-        f"| {args.celery_workers} × {args.concurrency} | {result.items:,} | {result.start_s:.1f} s "
-        f"| {result.issue_s:.0f} s | **{result.items_per_s:.0f}** | {result.peak_pss_mb:.0f} MiB "
-        f"| {result.peak_rss_mb:.0f} MiB | **{result.pgbench_tps:.0f}** |"
+    """Append this run as a row of the section's table (the prose is written by hand)."""
+    per = result.per_part()
+    row = (
+        f"| {args.label} | {date.today().isoformat()} | {args.celery_workers} × {args.concurrency} "
+        f"| {result.items:,} | {result.issue_s:.0f} s | **{result.items_per_s:.0f}** "
+        f"| {result.commit_rate:,.0f} | **{result.ratio:.3f}** | {per['statements']} "
+        f"| {per['commits']} | {per['tasks']} | {per['http_calls']} "
+        f"| {result.peak_pss_mb:.0f} MiB |\n"
     )
-    body = f"""{SECTION}
-
-What: a paid ComboFit order (Fita-like voucher from a code pool, BPJS dues remitted through the
-insurer API, Telkomsel data through the telco API) for {result.workers:,} workers — {result.items:,}
-parts — goes from "paid" to every part issued. `start_fulfillment` creates the items in the
-payment's transaction (bulk `INSERT … RETURNING`) and, after the commit, enqueues them in chunks of
-500 to Redis; {args.celery_workers} Celery workers (prefork, concurrency {args.concurrency}) issue
-them against the partner sandbox (a separate process; a top-up answers "pending" and is final on
-the second poll, polled every second), on PostgreSQL. Time runs from the call to
-`start_fulfillment` to the last part issued; "paid → enqueued" is the part of it spent in the
-payment's transaction (30,000 items and their "created" events) and on enqueueing. Memory: the
-{args.celery_workers * (args.concurrency + 1)} Celery worker processes (main + pool), sampled every
-second: peak of their summed proportional set sizes (PSS: pages shared after the fork are split
-between the processes) and, for comparison, of their summed resident sets (RSS counts the shared
-pages once per process). Baseline in the same run: `pgbench` (TPC-B-like, scale 10, 8 clients, 2
-threads, {args.pgbench_seconds} s) on the same PostgreSQL server.
-
-Command: `.venv/bin/python -m bench.fulfillment_bench --record` (PostgreSQL at
-`{args.database_url}`, in a schema of its own dropped afterwards; Redis `{args.broker}`).
-
-Machine: {machine()}; {date.today().isoformat()}. Other engineers' test suites were running on
-the same 2 cores, so the figures are pessimistic.
-
-| Celery workers × processes | parts | paid → enqueued | paid → all issued | parts/s | peak PSS | peak RSS (sum) | pgbench tps (baseline) |
-|---|---|---|---|---|---|---|---|
-{rows}
-
-Outcome: {json.dumps(result.statuses)}; sandbox: {json.dumps(result.sandbox)}.
-
-Reading it: a worker's three parts take six jobs (voucher, dues with two insurer calls, top-up,
-two top-up polls, the SMS), each its own transaction of about 20–25 statements plus partner HTTP
-calls, and everything — PostgreSQL, Redis, the sandbox, 10 Celery processes — shares the same 2
-cores. pgbench's short TPC-B transactions show what the server alone can do on these cores.
-Nothing was lost or doubled: every part issued once, no duplicate effect at the partners.
-"""  # noqa: E501
-    write_section(README, SECTION, body)
+    text_ = README.read_text()
+    if TABLE_HEAD not in text_:
+        write_section(README, SECTION, f"{SECTION}\n\n{TABLE_HEAD}{row}")
+        return
+    head, rest = text_.split(TABLE_HEAD, 1)
+    table_end = rest.find("\n\n")
+    table_end = len(rest) if table_end < 0 else table_end + 1
+    README.write_text(head + TABLE_HEAD + rest[:table_end] + row + rest[table_end:])
 
 
 def main() -> None:
@@ -311,8 +386,12 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/13")
-    parser.add_argument("--pgbench-seconds", type=int, default=30)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--pgbench-seconds", type=int, default=0)
+    parser.add_argument("--label", default="run")
+    parser.add_argument(
+        "--single-calls", action="store_true", help="partners without batch endpoints"
+    )
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--record", action="store_true")
     parser.add_argument("--log-dir", help="keep the Celery and sandbox logs here")
@@ -321,7 +400,8 @@ def main() -> None:
         log_dir = Path(args.log_dir) if args.log_dir else Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)
         result = run(args, log_dir)
-    print(json.dumps(result.__dict__ | {"items_per_s": result.items_per_s}, indent=2))
+    summary = {"items_per_s": result.items_per_s, "ratio": result.ratio, **result.per_part()}
+    print(json.dumps(result.__dict__ | summary, indent=2))
     if args.record:
         record(result, args)
 

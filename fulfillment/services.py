@@ -1,11 +1,11 @@
 """Issuing every part of every paid order line, exactly once.
 
 ``start_fulfillment`` runs inside the transaction that marks the order paid: one item per part,
-each with its idempotency key, and one job per item enqueued after the commit. A job calls
-``attempt_item``: it re-reads and locks its item, lets the issuer for the item's method work,
-and records the outcome — issued, waiting for the partner, retry later (with backoff), or
-failed (then refunded). When a line has nothing left in progress its claim code goes out; when
-an order has nothing left unsettled it is fulfilled. Services flush; jobs commit.
+each with its idempotency key; after the commit the items go to chunk jobs
+(``fulfillment.batches``). An attempt re-reads and locks its item, lets the issuer for its
+method work, and records the outcome — issued, waiting for the partner, retry later (with
+backoff), or failed (then refunded). A settled line gets its claim code; a settled order is
+fulfilled. Services flush; jobs commit.
 """
 
 import json
@@ -50,8 +50,8 @@ from workers.models import Worker
 log = logging.getLogger(__name__)
 
 DUE_TOLERANCE = timedelta(seconds=1)
-INLINE_ENQUEUE_MAX = 100  # bigger orders are enqueued by a dispatch job, in chunks
-DISPATCH_CHUNK = 500
+CHUNK_SIZE = 200  # items per chunk job (fulfillment.batches)
+SCHEDULED_IN_CHUNK = "payung_scheduled_in_chunk"
 
 
 __all__ = ["OrderProgress", "order_progress", "start_fulfillment"]
@@ -158,19 +158,25 @@ def start_fulfillment(order: Order) -> list[FulfillmentItem]:
     )
 
 
-def enqueue_items(item_ids: list[int]) -> None:
-    if len(item_ids) <= INLINE_ENQUEUE_MAX:
-        for item_id in item_ids:
-            task("fulfillment.issue_item").delay(item_id)
-        return
-    for start in range(0, len(item_ids), DISPATCH_CHUNK):
-        task("fulfillment.dispatch_items").delay(item_ids[start : start + DISPATCH_CHUNK])
+def enqueue_items(item_ids: list[int], *, countdown: float | None = None) -> None:
+    """One chunk job (``fulfillment.issue_chunk``) per ``chunk_size()`` items."""
+    size = chunk_size()
+    for chunk in (item_ids[i : i + size] for i in range(0, len(item_ids), size)):
+        task("fulfillment.issue_chunk").apply_async((chunk,), countdown=countdown)
+
+
+def chunk_size() -> int:
+    return int(current_app.config.get("FULFILLMENT_CHUNK_SIZE") or CHUNK_SIZE)
 
 
 def schedule_attempt(item_id: int, at: datetime) -> None:
     """Run the item's job at ``at`` (after the commit). With eager jobs nothing waits in a
     queue, so the sweeper (``flask fulfillment sweep``) runs due retries instead."""
     if current_app.config["CELERY"].get("task_always_eager"):
+        return
+    collected = db.session.info.get(SCHEDULED_IN_CHUNK)
+    if collected is not None:
+        collected.append((item_id, at))  # a chunk enqueues its next attempts together
         return
     delay = max(0.0, (at - clock.now()).total_seconds())
     enqueue_after_commit("fulfillment.issue_item", item_id, countdown=delay)
@@ -199,21 +205,30 @@ def attempt_item(
     if reconcile is None:
         reconcile = item.partner_call_started_at is not None
     context = replace(context, reconcile=reconcile)
+    return attempt_locked(context, order_status, now)
+
+
+def attempt_locked(
+    context: IssueContext, order_status: str, now: datetime, *, settle: bool = True
+) -> AttemptResult:
+    """One attempt at the locked ``context.item``, its issuer in a savepoint. A chunk passes
+    ``settle=False`` and settles its lines once for all its parts."""
+    item = context.item
     if order_status == OrderStatus.REFUNDED:
         close_refunded(item, now=now)
-        return finish_attempt(item, now)
+        return finish_attempt(item, now, settle=settle)
     item.last_attempt_at = now
     try:
         # A savepoint: whatever the issuer wrote is undone if it raises.
         with db.session.begin_nested():
             outcome = issuer_for(item.method).issue(context)
     except RetryLater as later:
-        _retry_later(item, later, now)
+        retry_later(item, later, now)
     except CannotIssue as never:
         fail_item(item, never.code, never.reason, now=now)
     else:
         apply_outcome(item, outcome, now=now)
-    return finish_attempt(item, now)
+    return finish_attempt(item, now, settle=settle)
 
 
 def order_refunded(item: FulfillmentItem) -> bool:
@@ -289,7 +304,7 @@ def _awaiting(item: FulfillmentItem, outcome: AwaitingPartner, now: datetime) ->
     schedule_attempt(item.id, item.next_attempt_at)
 
 
-def _retry_later(item: FulfillmentItem, later: RetryLater, now: datetime) -> None:
+def retry_later(item: FulfillmentItem, later: RetryLater, now: datetime) -> None:
     config = current_app.config
     item.attempts += 1
     item.total_attempts += 1
@@ -327,10 +342,11 @@ def fail_item(item: FulfillmentItem, code: str, reason: str, *, now: datetime) -
     schedule_refund(item.id)
 
 
-def finish_attempt(item: FulfillmentItem, now: datetime) -> AttemptResult:
-    if item.status not in IN_PROGRESS:
-        settle_line(item.order_line_id, now=now)
-    db.session.flush()
+def finish_attempt(item: FulfillmentItem, now: datetime, *, settle: bool = True) -> AttemptResult:
+    if settle:
+        if item.status not in IN_PROGRESS:
+            settle_line(item.order_line_id, now=now)
+        db.session.flush()
     return AttemptResult(item.id, item.order_id, ItemStatus(item.status), item.next_attempt_at)
 
 
@@ -340,7 +356,7 @@ def record_crash(item_id: int, error: BaseException) -> None:
     item = lock_row(FulfillmentItem, item_id)
     if item is None or item.status not in IN_PROGRESS:
         return
-    _retry_later(item, RetryLater("internal_error", type(error).__name__), clock.now())
+    retry_later(item, RetryLater("internal_error", type(error).__name__), clock.now())
     finish_attempt(item, clock.now())
 
 

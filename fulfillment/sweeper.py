@@ -24,7 +24,7 @@ from fulfillment.models import (
     FulfillmentItem,
     ItemStatus,
 )
-from fulfillment.services import complete_order_if_settled, settle_line
+from fulfillment.services import chunk_size, complete_order_if_settled, settle_line
 from jobs import on_commit, task
 from messaging.models import Message, MessageStatus
 from sponsorship.checkout.models import Order, OrderStatus
@@ -76,8 +76,9 @@ def sweep(*, now: datetime | None = None, limit: int | None = None) -> SweepRepo
     report.notices_sent = notices.send_failure_notices(now=now)
 
     def enqueue() -> None:
-        for item_id in item_ids:
-            task("fulfillment.issue_item").delay(item_id)
+        size = chunk_size()
+        for start in range(0, len(item_ids), size):  # on as chunks
+            task("fulfillment.issue_chunk").delay(item_ids[start : start + size])
         for item_id in refund_ids:
             task("fulfillment.refund_item").delay(item_id)
         for message_id in message_ids:

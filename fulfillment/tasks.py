@@ -9,6 +9,7 @@ from celery import shared_task
 
 from extensions import db
 from fulfillment import refunding, services, sweeper
+from fulfillment.batches import chunks
 from fulfillment.reconcile import note_partner_call
 from sponsorship.payments.refunds import RefundError
 
@@ -19,8 +20,32 @@ DURABLE = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": Tr
 
 @shared_task(name="fulfillment.dispatch_items", **DURABLE)
 def dispatch_items(item_ids: list[int]) -> None:
-    for item_id in item_ids:
-        issue_item.delay(item_id)
+    """Kept for jobs queued before chunks: the items go on as chunks."""
+    services.enqueue_items(item_ids)
+
+
+@shared_task(name="fulfillment.issue_chunk", **DURABLE)
+def issue_chunk(item_ids: list[int]) -> None:
+    """A chunk of items in two commits: the note of its partner calls, then every item's
+    outcome and its lines settled. If the chunk crashes, each item goes on alone (its own
+    job, savepoint and crash count), so one bad part never holds back the others."""
+    try:
+        claimed, reconcile = chunks.note_chunk(item_ids)
+        db.session.commit()
+        result = chunks.run_chunk(claimed, reconcile)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception(
+            "chunk of %s fulfillment items crashed; issuing them one by one", len(item_ids)
+        )
+        for item_id in item_ids:
+            issue_item.delay(item_id)
+        return
+    for delay, ids in chunks.next_chunks(result.next_attempts).items():
+        services.enqueue_items(ids, countdown=float(delay))
+    for order_id in sorted(result.settled_orders):
+        complete_order(order_id)
 
 
 @shared_task(name="fulfillment.issue_item", **DURABLE)

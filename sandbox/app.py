@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from sandbox import control, health, insurer, telco
+from sandbox.batches import register_batches
 from sandbox.errors import register_error_handlers
 from sandbox.messaging import register as register_messaging
 from sandbox.pipeline import register_pipeline
@@ -57,3 +58,4 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(xendit.bp)
     register_messaging(app)
+    register_batches(app)

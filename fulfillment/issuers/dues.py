@@ -13,6 +13,7 @@ asks the insurer by the item's reference whether the registration or the payment
 and records it instead of paying again.
 """
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -83,51 +84,8 @@ class DuesRemittanceIssuer:
                     "reference": key,
                 }
                 body = client.post("/dues", payload, idempotency_key=f"{key}:dues").body
-        remittance_id = body.get("remittance_id")
-        try:
-            covered_until = date.fromisoformat(str(body.get("covered_until")))
-        except ValueError:
-            covered_until = None
-        if body.get("status") != "accepted" or not remittance_id or covered_until is None:
-            raise RetryLater("bad_answer", "the insurer answered without accepting the dues")
-        accepted_at = _parse_time(body.get("accepted_at")) or ctx.now
-        db.session.add(
-            Remittance(
-                item_id=ctx.item.id,
-                partner_id=ctx.offer.partner_id,
-                worker_id=ctx.worker.id,
-                order_line_id=ctx.line.id,
-                reference=key,
-                partner_remittance_id=str(remittance_id),
-                kpj_encrypted=encrypt(kpj),
-                months=months,
-                programmes=programmes,
-                amount_idr=amount,
-                covered_until=covered_until,
-                accepted_at=accepted_at,
-                business_date=accepted_at.astimezone(JAKARTA).date(),
-            )
-        )
-        coverage = extend_coverage(
-            ctx.worker,
-            months=len(months),
-            first_month=date.fromisoformat(f"{months[0]}-01"),
-            order_line_id=ctx.line.id,
-            programmes=programmes,
-        )
-        return Issued(
-            partner_reference=str(remittance_id),
-            delivery={
-                "programmes": programmes,
-                "months": months,
-                "covered_until": coverage.ends_on.isoformat(),
-            },
-            secret={"kpj": kpj},
-            event_data={
-                "amount_idr": amount,
-                "months": months,
-                **({"reconciled": True} if found is not None else {}),
-            },
+        return record_dues(
+            ctx, kpj, (months, programmes, amount), body, reconciled=found is not None
         )
 
     def _kpj(self, ctx: IssueContext, client: PartnerClient) -> str:
@@ -139,43 +97,116 @@ class DuesRemittanceIssuer:
         )
         if membership is not None:
             return decrypt(membership.kpj_encrypted)
-        worker = ctx.worker
-        if worker.insurer_consent_at is None:
-            raise CannotIssue(
-                "no_insurer_consent", "the worker has not agreed to share data with the insurer"
-            )
-        if not worker.nik_encrypted:
-            raise CannotIssue("no_nik", "the worker has no NIK on file")
-        try:
-            nik = decrypt(worker.nik_encrypted)
-        except VaultError:
-            raise RetryLater("not_configured", "the worker's NIK cannot be decrypted") from None
+        payload = registration_payload(ctx)
         with partner_outcomes():
             body = reconciled(client, ctx, "/registrations")
             if body is None:
-                payload = {
-                    "nik": nik,
-                    "full_name": worker.full_name,
-                    "birth_date": worker.birth_date.isoformat(),
-                    "reference": ctx.item.idempotency_key,
-                }
                 key = f"{ctx.item.idempotency_key}:register"
                 body = client.post("/registrations", payload, idempotency_key=key).body
-        kpj = body.get("kpj")
-        if not isinstance(kpj, str) or not kpj:
-            raise RetryLater("bad_answer", "the insurer answered without a KPJ")
-        warnings = body.get("warnings")
-        db.session.add(
-            InsurerMembership(
-                worker_id=worker.id,
-                partner_id=ctx.offer.partner_id,
-                kpj_encrypted=encrypt(kpj),
-                registered_at=ctx.now,
-                warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
-            )
+        return record_membership(ctx, body)
+
+
+def registration_payload(ctx: IssueContext) -> dict[str, str]:
+    """What the insurer needs to register the worker; raises when the worker cannot be."""
+    worker = ctx.worker
+    if worker.insurer_consent_at is None:
+        raise CannotIssue(
+            "no_insurer_consent", "the worker has not agreed to share data with the insurer"
         )
+    if not worker.nik_encrypted:
+        raise CannotIssue("no_nik", "the worker has no NIK on file")
+    try:
+        nik = decrypt(worker.nik_encrypted)
+    except VaultError:
+        raise RetryLater("not_configured", "the worker's NIK cannot be decrypted") from None
+    return {
+        "nik": nik,
+        "full_name": worker.full_name,
+        "birth_date": worker.birth_date.isoformat(),
+        "reference": ctx.item.idempotency_key,
+    }
+
+
+def record_membership(ctx: IssueContext, body: dict[str, Any], *, flush: bool = True) -> str:
+    """The KPJ the insurer answered, saved as the worker's membership (a chunk flushes all
+    its memberships together: ``flush=False``)."""
+    kpj = body.get("kpj")
+    if not isinstance(kpj, str) or not kpj:
+        raise RetryLater("bad_answer", "the insurer answered without a KPJ")
+    warnings = body.get("warnings")
+    db.session.add(
+        InsurerMembership(
+            worker_id=ctx.worker.id,
+            partner_id=ctx.offer.partner_id,
+            kpj_encrypted=encrypt(kpj),
+            registered_at=ctx.now,
+            warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
+        )
+    )
+    if flush:
         db.session.flush()
-        return kpj
+    return kpj
+
+
+def record_dues(
+    ctx: IssueContext,
+    kpj: str,
+    terms: tuple[list[str], list[str], int],
+    body: dict[str, Any],
+    *,
+    reconciled: bool = False,
+    add: Callable[[Remittance], None] | None = None,
+) -> Issued:
+    """The insurer's acceptance of the part's dues, recorded: the remittance and the cover
+    (``add`` collects the remittance instead, for a chunk that adds them all at once)."""
+    months, programmes, amount = terms
+    key = ctx.item.idempotency_key
+    remittance_id = body.get("remittance_id")
+    try:
+        covered_until = date.fromisoformat(str(body.get("covered_until")))
+    except ValueError:
+        covered_until = None
+    if body.get("status") != "accepted" or not remittance_id or covered_until is None:
+        raise RetryLater("bad_answer", "the insurer answered without accepting the dues")
+    accepted_at = _parse_time(body.get("accepted_at")) or ctx.now
+    (add or db.session.add)(
+        Remittance(
+            item_id=ctx.item.id,
+            partner_id=ctx.offer.partner_id,
+            worker_id=ctx.worker.id,
+            order_line_id=ctx.line.id,
+            reference=key,
+            partner_remittance_id=str(remittance_id),
+            kpj_encrypted=encrypt(kpj),
+            months=months,
+            programmes=programmes,
+            amount_idr=amount,
+            covered_until=covered_until,
+            accepted_at=accepted_at,
+            business_date=accepted_at.astimezone(JAKARTA).date(),
+        )
+    )
+    coverage = extend_coverage(
+        ctx.worker,
+        months=len(months),
+        first_month=date.fromisoformat(f"{months[0]}-01"),
+        order_line_id=ctx.line.id,
+        programmes=programmes,
+    )
+    return Issued(
+        partner_reference=str(remittance_id),
+        delivery={
+            "programmes": programmes,
+            "months": months,
+            "covered_until": coverage.ends_on.isoformat(),
+        },
+        secret={"kpj": kpj},
+        event_data={
+            "amount_idr": amount,
+            "months": months,
+            **({"reconciled": True} if reconciled else {}),
+        },
+    )
 
 
 def _parse_time(value: object) -> datetime | None:

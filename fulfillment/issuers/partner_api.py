@@ -55,18 +55,7 @@ class TelcoTopup:
             with partner_outcomes():
                 answer = client.get(f"/topups/{ctx.item.partner_reference}")
             return topup_outcome(answer.body)
-        offer, phone = ctx.offer, ctx.worker.phone_e164
-        if offer.operator == Operator.TELKOMSEL and not is_telkomsel(phone):
-            raise CannotIssue("operator_not_supported", "the worker's number is not Telkomsel")
-        if not offer.quota_mb:
-            raise CannotIssue("offer_incomplete", f"offer {offer.id} has no quota size")
-        payload: dict[str, Any] = {
-            "msisdn": phone,
-            "package_code": getattr(offer, "package_code", None) or f"PAYUNG-{offer.id}",
-            "quota_mb": offer.quota_mb * ctx.units,
-            "validity_days": min(MAX_VALIDITY_DAYS, (offer.validity_days or 30) * ctx.units),
-            "reference": ctx.item.idempotency_key,
-        }
+        payload = topup_payload(ctx)
         callback_base = current_app.config.get("PARTNER_CALLBACK_BASE_URL")
         if callback_base:
             payload["callback_url"] = callback_base.rstrip("/") + "/api/callbacks/telco"
@@ -78,6 +67,22 @@ class TelcoTopup:
                 "/topups", payload, idempotency_key=f"{ctx.item.idempotency_key}:topup"
             )
         return topup_outcome(answer.body)
+
+
+def topup_payload(ctx: IssueContext) -> dict[str, Any]:
+    """The top-up the part asks the telco for (single call or one line of a bulk call)."""
+    offer, phone = ctx.offer, ctx.worker.phone_e164
+    if offer.operator == Operator.TELKOMSEL and not is_telkomsel(phone):
+        raise CannotIssue("operator_not_supported", "the worker's number is not Telkomsel")
+    if not offer.quota_mb:
+        raise CannotIssue("offer_incomplete", f"offer {offer.id} has no quota size")
+    return {
+        "msisdn": phone,
+        "package_code": getattr(offer, "package_code", None) or f"PAYUNG-{offer.id}",
+        "quota_mb": offer.quota_mb * ctx.units,
+        "validity_days": min(MAX_VALIDITY_DAYS, (offer.validity_days or 30) * ctx.units),
+        "reference": ctx.item.idempotency_key,
+    }
 
 
 def reconciled(client: PartnerClient, ctx: IssueContext, prefix: str) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@ and restarted mid-run. Every part is issued and the partners act once per member
 keeps its keys and effects across the restart (as a real insurer does), and an attempt after a
 call whose outcome was never recorded asks the partner by reference before calling again."""
 
+import os
 import random
 import time
 from collections import Counter
@@ -34,7 +35,7 @@ pytestmark = [
 WORKERS = 20
 PARTS = 3 * WORKERS
 # Its own Redis database: test_celery_worker uses 14, test_postgres_restart 12, bench/ 13.
-BROKER = "redis://127.0.0.1:6379/11"
+BROKER = os.environ.get("PAYUNG_TEST_REDIS_CHAOS", "redis://127.0.0.1:6379/11")
 
 
 class RestartablePartner:

@@ -8,6 +8,7 @@ The server restarted is a private cluster made for this test (``private_postgres
 machine's shared PostgreSQL: other test runs use that one.
 """
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -47,7 +48,9 @@ pytestmark = [
     ),
 ]
 
-BROKER = "redis://127.0.0.1:6379/12"  # test_celery_worker uses 14, bench/ 13
+BROKER = os.environ.get(
+    "PAYUNG_TEST_REDIS_PG_RESTART", "redis://127.0.0.1:6379/12"
+)  # test_celery_worker uses 14, bench/ 13
 WORKERS = 40  # 120 parts: 40 pool vouchers, 40 dues (2 insurer calls), 40 top-ups
 DOWN_S = 5
 

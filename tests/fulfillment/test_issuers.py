@@ -13,6 +13,7 @@ from bundles.models import FulfillmentMethod, PoolCode, PoolCodeStatus
 from core.signing import signed_headers
 from extensions import db
 from fulfillment import clock, sweeper
+from fulfillment.batches import pool as batch_pool
 from fulfillment.issuers import code_pool
 from fulfillment.issuers.partner_api import member_ref
 from fulfillment.models import (
@@ -260,10 +261,12 @@ def test_dues_the_insurer_cannot_take_fail_and_nothing_is_paid(app, sandbox, ove
 
 
 def test_a_crash_inside_an_attempt_is_counted_and_retried(app, sandbox, monkeypatch):
-    def explode(offer, **_):
+    def explode(*_, **__):
         raise RuntimeError("bug")
 
+    # Both paths: the chunk's pool claim crashes, so its items go on one by one and crash again.
     monkeypatch.setattr(code_pool, "issue_pool_code", explode)
+    monkeypatch.setattr(batch_pool, "draw_codes", explode)
     combo = make_combofit()
     start_fulfillment(make_paid_order(combo.bundle, make_workers(1)))
     db.session.commit()

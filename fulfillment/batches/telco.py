@@ -1,0 +1,98 @@
+"""Data top-ups of a chunk through the telco's bulk endpoints.
+
+Polls first: the chunk's top-ups already at the telco are polled in one ``GET
+/topups/batch-status``. Then, for the parts whose earlier call was never recorded, one ``GET
+/topups/by-references`` (the reconcile, once per chunk): what the telco already made is taken
+as the answer. The rest go in one ``POST /topups/batch`` with a result per number.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from fulfillment.batches.outcomes import Outcome, batch_key, each, item_failure, whole_call_failed
+from fulfillment.issuers import CannotIssue, IssueContext, RetryLater
+from fulfillment.issuers.endpoints import client_for
+from fulfillment.issuers.partner_api import topup_outcome, topup_payload
+from fulfillment.issuers.partner_client import PartnerCallError, PartnerClient
+
+
+def issue_topups(contexts: Sequence[IssueContext]) -> dict[int, Outcome]:
+    by_client: dict[str, list[IssueContext]] = defaultdict(list)
+    clients: dict[str, PartnerClient] = {}
+    outcomes: dict[int, Outcome] = {}
+    for ctx in contexts:
+        try:
+            client = client_for(ctx.offer, "telco")
+        except (RetryLater, CannotIssue) as failure:
+            outcomes[ctx.item.id] = failure
+            continue
+        identity = client.base_url  # one partner, one batch
+        clients[identity] = client
+        by_client[identity].append(ctx)
+    for identity, group in by_client.items():
+        outcomes.update(_issue(clients[identity], group))
+    return outcomes
+
+
+def _issue(client: PartnerClient, contexts: list[IssueContext]) -> dict[int, Outcome]:
+    outcomes: dict[int, Outcome] = {}
+    polls = [ctx for ctx in contexts if ctx.item.partner_reference]
+    fresh = [ctx for ctx in contexts if not ctx.item.partner_reference]
+    if polls:
+        outcomes.update(_poll(client, polls))
+    if any(ctx.reconcile for ctx in fresh):
+        try:
+            found = _already_made(client, [ctx for ctx in fresh if ctx.reconcile])
+        except PartnerCallError as error:
+            return outcomes | {ctx.item.id: whole_call_failed(error) for ctx in fresh}
+        made = [ctx for ctx in fresh if ctx.item.idempotency_key in found]
+        outcomes.update(
+            each(made, lambda ctx: topup_outcome(found[ctx.item.idempotency_key], reconciled=True))
+        )
+        fresh = [ctx for ctx in fresh if ctx.item.idempotency_key not in found]
+    payloads = each(fresh, topup_payload)
+    ready = [ctx for ctx in fresh if isinstance(payloads[ctx.item.id], dict)]
+    outcomes.update({k: v for k, v in payloads.items() if not isinstance(v, dict)})
+    if ready:
+        outcomes.update(_send(client, ready, [payloads[ctx.item.id] for ctx in ready]))
+    return outcomes
+
+
+def _poll(client: PartnerClient, polls: list[IssueContext]) -> dict[int, Outcome]:
+    ids = ",".join(str(ctx.item.partner_reference) for ctx in polls)
+    try:
+        results = client.get(f"/topups/batch-status?ids={ids}").body.get("results") or []
+    except PartnerCallError as error:
+        return {ctx.item.id: whole_call_failed(error) for ctx in polls}
+    by_id = {r.get("topup_id"): r for r in results if isinstance(r, dict)}
+    return each(polls, lambda ctx: _result(by_id.get(ctx.item.partner_reference)))
+
+
+def _already_made(client: PartnerClient, contexts: list[IssueContext]) -> dict[str, Any]:
+    references = ",".join(ctx.item.idempotency_key for ctx in contexts)
+    found = client.get(f"/topups/by-references?references={references}").body.get("found")
+    return {ref: body for ref, body in (found or {}).items() if isinstance(body, dict)}
+
+
+def _send(
+    client: PartnerClient, contexts: list[IssueContext], payloads: list[Any]
+) -> dict[int, Outcome]:
+    try:
+        answer = client.post(
+            "/topups/batch", {"topups": payloads}, idempotency_key=batch_key("topup", contexts)
+        )
+    except PartnerCallError as error:
+        return {ctx.item.id: whole_call_failed(error) for ctx in contexts}
+    results = answer.body.get("results") or []
+    by_reference = {r.get("reference"): r for r in results if isinstance(r, dict)}
+    return each(contexts, lambda ctx: _result(by_reference.get(ctx.item.idempotency_key)))
+
+
+def _result(result: dict[str, Any] | None) -> Outcome:
+    if result is None:
+        raise RetryLater("bad_answer", "the telco's batch answer left this item out")
+    failure = item_failure(result)
+    if failure is not None:
+        raise failure
+    return topup_outcome(result)

@@ -1,0 +1,77 @@
+"""A paid order issued in chunks: code-pool parts from one claim of codes, BPJS dues as one
+collective remittance, Telkomsel data as one bulk top-up polled once per batch; per-item
+failures and lost answers: tests/faults/test_batch_faults.py."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from bundles.models import FulfillmentMethod, PoolCode, PoolCodeStatus
+from extensions import db
+from fulfillment.models import (
+    ClaimCode,
+    FulfillmentItem,
+    IssuedCode,
+    ItemStatus,
+    Remittance,
+)
+from fulfillment.services import start_fulfillment
+from tests.fulfillment.conftest import fulfillment_config
+from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
+from tests.fulfillment.support import run_until_settled as settle
+
+
+@pytest.fixture
+def app_config(sandbox, localstripe) -> dict[str, Any]:
+    return fulfillment_config(sandbox, localstripe) | {"PARTNER_BATCH_APIS": ["telco", "insurer"]}
+
+
+@pytest.fixture(autouse=True)
+def _no_item_faults(sandbox) -> Iterator[None]:
+    yield
+    requests.post(sandbox.url("/_batch_faults"), json={}, timeout=10).raise_for_status()
+
+
+def _items(method: str | None = None) -> list[FulfillmentItem]:
+    query = select(FulfillmentItem).order_by(FulfillmentItem.id)
+    if method:
+        query = query.where(FulfillmentItem.method == method)
+    return list(db.session.scalars(query))
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_chunk_issues_every_part_with_one_call_per_partner_and_batch(app, sandbox):
+    combo = make_combofit(codes=12)
+    start_fulfillment(make_paid_order(combo.bundle, make_workers(5)))
+    db.session.commit()
+    # Pool codes and dues are issued in the chunk itself; top-ups wait for the telco.
+    assert {i.status for i in _items(FulfillmentMethod.CODE_POOL)} == {ItemStatus.ISSUED}
+    assert {i.status for i in _items(FulfillmentMethod.DUES_REMITTANCE)} == {ItemStatus.ISSUED}
+    assert {i.status for i in _items(FulfillmentMethod.PARTNER_API)} == {
+        ItemStatus.AWAITING_PARTNER
+    }
+    settle(step_s=60)  # every top-up due at each sweep: polled together
+    assert {i.status for i in _items()} == {ItemStatus.ISSUED}
+    stats = sandbox.stats()
+    # One collective registration, one collective remittance, one bulk top-up, and one status
+    # query per poll round (a top-up is final on its second poll).
+    assert stats["requests"]["by_api"] == {"insurer": 2, "telco": 3}
+    assert stats["effects_by_kind"] == {
+        "insurer.registration": 5,
+        "insurer.dues": 5,
+        "telco.topup": 5,
+    }
+    assert stats["duplicate_effects"] == 0
+    assert _count(Remittance) == 5 and _count(ClaimCode) == 5
+    # Five codes issued, each once, seven left.
+    assert _count(IssuedCode) == 5
+    left = db.session.scalar(
+        select(func.count()).where(PoolCode.status == PoolCodeStatus.AVAILABLE)
+    )
+    assert left == 7
