@@ -154,6 +154,14 @@ def _open_payment(order: Order, method: PayMethod, channel: str, now: datetime) 
     )
 
 
+def local_payment_of(order: Order, payment_id: int) -> Payment | None:
+    """The order's own Xendit payment with this id, or None (another order's is None too)."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.order_id != order.id or payment.gateway != XENDIT:
+        return None
+    return payment
+
+
 def open_local_payment(order: Order) -> Payment | None:
     """The newest local payment of the order that can still be paid, for its pay page."""
     return db.session.scalar(

@@ -15,12 +15,11 @@ from markupsafe import Markup
 
 from accounts.access import sponsor_required
 from extensions import db, limiter, utcnow
-from sponsorship.checkout.models import OrderStatus, Payment
+from sponsorship.checkout.models import Order, OrderStatus, Payment
 from sponsorship.checkout.views import bp, own_order
 from sponsorship.payments import local
 from sponsorship.payments import services as payments
 from sponsorship.payments.gateway_types import LOCAL_CHANNELS, PayMethod
-from sponsorship.payments.gateways import XENDIT
 
 POLL_SECONDS = 5
 # How the page names a bank or wallet (the others as Xendit spells them).
@@ -33,9 +32,9 @@ def qr_svg(content: str) -> Markup:
     return Markup(svg)  # noqa: S704 (segno's markup; the string is in the modules)
 
 
-def _local_payment(order_id: int, payment_id: int) -> Payment:
-    payment = db.session.get(Payment, payment_id)
-    if payment is None or payment.order_id != order_id or payment.gateway != XENDIT:
+def _local_payment(order: Order, payment_id: int) -> Payment:
+    payment = local.local_payment_of(order, payment_id)
+    if payment is None:
         abort(404)
     return payment
 
@@ -71,7 +70,7 @@ def start_local(reference: str) -> ResponseReturnValue:
 @sponsor_required
 def local_payment(reference: str, payment_id: int) -> ResponseReturnValue:
     order = own_order(reference)
-    payment = _local_payment(order.id, payment_id)
+    payment = _local_payment(order, payment_id)
     if order.is_paid:
         return redirect(url_for("checkout.order", reference=reference))
     expired = payment.expires_at is not None and payment.expires_at <= utcnow()
@@ -92,7 +91,7 @@ def local_payment(reference: str, payment_id: int) -> ResponseReturnValue:
 def check_local(reference: str, payment_id: int) -> ResponseReturnValue:
     """ "I have paid": ask Xendit now rather than wait for the callback."""
     order = own_order(reference)
-    payment = _local_payment(order.id, payment_id)
+    payment = _local_payment(order, payment_id)
     try:
         outcome = local.settle_local(order, payment)
     except payments.PaymentError as refused:
@@ -121,7 +120,7 @@ def _after(reference: str, payment_id: int, outcome: payments.Outcome) -> Respon
 def local_status(reference: str, payment_id: int) -> ResponseReturnValue:
     """For the page's poll: has the callback marked the order paid? (Reads Payung only.)"""
     order = own_order(reference)
-    _local_payment(order.id, payment_id)
+    _local_payment(order, payment_id)
     return jsonify(
         paid=order.is_paid,
         done=order.status != OrderStatus.AWAITING_PAYMENT,

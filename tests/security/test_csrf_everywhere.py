@@ -11,7 +11,7 @@ from werkzeug.routing import Rule
 from accounts.models import Role
 
 # Signed by the caller instead (Stripe, the SMS gateway, WhatsApp and SMS provider reports).
-CSRF_EXEMPT_PREFIXES = ("/stripe/webhook", "/sms/", "/api/", "/messaging/")
+CSRF_EXEMPT_PREFIXES = ("/stripe/webhook", "/sms/", "/api/", "/messaging/", "/xendit/callback")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 

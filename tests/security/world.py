@@ -42,6 +42,8 @@ from sponsorship.checkout.cart import add_to_cart
 from sponsorship.checkout.models import OrderLine, OrderLinePart
 from sponsorship.checkout.services import place_order
 from sponsorship.continuity.renewals.models import RenewalPlan
+from sponsorship.payments.gateway_types import PayMethod
+from sponsorship.payments.gateways import XENDIT, record_payment
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from tests.sponsorship.conftest import csv_bytes, csv_row, upload
 from vault import decrypt, encrypt
@@ -231,6 +233,19 @@ def build_world(app: Flask) -> World:
     db.session.commit()
     ids["pending_reference"] = pending.reference
     world.secrets += [pending.reference]
+    # A virtual account opened for that order (a row as the Xendit adapter writes it).
+    va = record_payment(
+        pending.id,
+        gateway=XENDIT,
+        provider_payment_id="pr-rahasia-a",
+        amount_idr=pending.total_idr,
+        method=PayMethod.VA,
+        channel="BCA",
+        va_number="8808123456789012",
+    )
+    db.session.commit()
+    ids["payment_id"] = va.id
+    world.secrets += ["8808123456789012"]
     sponsor_a_client = signed_in_client(app, sponsor_a)
     token = csrf_token_for(sponsor_a_client)
     picked = sponsor_a_client.post("/pilihan", data={"only": other.id, "csrf_token": token})
