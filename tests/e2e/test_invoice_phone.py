@@ -20,10 +20,9 @@ from tests.e2e.conftest import (
     skip_without_chromium,
     snapshot,
 )
-from tests.sponsorship.xendit_support import xendit
+from tests.sponsorship.xendit_support import xendit_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, skip_without_chromium]
-__all__ = ["xendit"]  # a fixture
 
 
 @pytest.fixture

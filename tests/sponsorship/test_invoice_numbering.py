@@ -15,9 +15,9 @@ from sponsorship.invoices.models import Invoice
 from sponsorship.invoices.numbering import format_number, next_sequence
 from sponsorship.invoices.services import issue_invoice
 from tests.sponsorship.invoice_support import company
-from tests.sponsorship.xendit_support import xendit
+from tests.sponsorship.xendit_support import xendit_fixture  # noqa: F401
 
-__all__ = ["company", "xendit"]  # fixtures
+__all__ = ["company"]  # a fixture
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from sponsorship.invoices.models import Invoice
 from sponsorship.invoices.services import InvoiceError, invoice_of, issue_invoice
 from tests.pdf_support import pdf_text
 from tests.sponsorship.invoice_support import NPWP_PRINTED, company, place_through_cart
-from tests.sponsorship.xendit_support import xendit
+from tests.sponsorship.xendit_support import xendit_fixture  # noqa: F401
 
-__all__ = ["company", "xendit"]  # fixtures
+__all__ = ["company"]  # a fixture
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from tests.sponsorship.xendit_support import CALLBACK_TOKEN, XenditSandbox, xend
 
 @pytest.fixture
 def app_config(localstripe, partner_sandbox):
+    localstripe.flush()  # the pay page makes the sponsor's Stripe customer; no key from before
     return {**localstripe.app_config(), **XenditSandbox(partner_sandbox).app_config()}
 
 
