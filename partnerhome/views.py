@@ -26,6 +26,7 @@ from bundles.offers import (
     create_offer,
     default_offer_choices,
     offer_values,
+    own_offer,
     update_offer,
 )
 from bundles.partner_api_client import check_partner_api
@@ -63,7 +64,7 @@ def _partner(*, approved: bool = True) -> Partner:
 
 
 def _own_offer(partner: Partner, offer_id: int) -> Offer:
-    offer = queries.own_offer(partner, offer_id)
+    offer = own_offer(partner, offer_id)
     if offer is None:
         abort(404)
     return offer
