@@ -31,6 +31,7 @@ from bundles.models import (
     PartnerKind,
     PoolCode,
 )
+from bundles.pools import DIGEST_PURPOSE
 from bundles.pricing import price_line
 from extensions import db, utcnow
 from sponsorship.checkout.cart import add_to_cart
@@ -72,7 +73,7 @@ def _catalog(codes: int) -> tuple[User, Bundle]:
         {
             "offer_id": app_offer.id,
             "code_encrypted": encrypt(f"C{n}"),
-            "code_digest": digest(f"C{n}", purpose="pool"),
+            "code_digest": digest(f"C{n}", purpose=DIGEST_PURPOSE),
         }
         for n in range(codes)
     ]

@@ -26,6 +26,7 @@ from bundles.models import (
     PoolCode,
     PoolCodeStatus,
 )
+from bundles.pools import DIGEST_PURPOSE
 from extensions import db, utcnow
 from vault import digest, encrypt
 
@@ -105,7 +106,7 @@ def add_pool_codes(offer: Offer, codes: Iterable[str], *, expires_on: date) -> N
         {
             "offer_id": offer.id,
             "code_encrypted": encrypt(code),
-            "code_digest": digest(code, purpose="pool_code"),
+            "code_digest": digest(code, purpose=DIGEST_PURPOSE),
             "status": PoolCodeStatus.AVAILABLE,
             "expires_on": expires_on,
             "created_at": now,
