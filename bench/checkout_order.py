@@ -20,6 +20,7 @@ from sqlalchemy import event, insert, select
 from accounts.models import Role, User
 from app import create_app
 from bench.common import bench_config
+from bundles.codes.pools import DIGEST_PURPOSE
 from bundles.dues.data import ensure_default_dues_data
 from bundles.models import (
     Bundle,
@@ -31,7 +32,6 @@ from bundles.models import (
     PartnerKind,
     PoolCode,
 )
-from bundles.pools import DIGEST_PURPOSE
 from bundles.pricing import price_line
 from extensions import db, utcnow
 from sponsorship.checkout.cart import add_to_cart

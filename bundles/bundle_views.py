@@ -19,7 +19,7 @@ from bundles.dues.data import load_dues_tables
 from bundles.dues.services import PAYABLE_MONTHS, PayerKind
 from bundles.forms import BundleForm, BundlePartForm, ConfirmForm
 from bundles.models import Bundle, Partner, PartnerStatus
-from bundles.partners import partner_for
+from bundles.partners.onboarding import partner_for
 from bundles.pricing import PricingError, default_first_month, quote_bundle
 from extensions import db
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from bundles.codes.pools import DIGEST_PURPOSE
 from bundles.models import (
     Bundle,
     BundlePart,
@@ -26,7 +27,6 @@ from bundles.models import (
     PoolCode,
     PoolCodeStatus,
 )
-from bundles.pools import DIGEST_PURPOSE
 from extensions import db, utcnow
 from vault import digest, encrypt
 

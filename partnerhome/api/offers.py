@@ -5,7 +5,7 @@ from typing import Any
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 
-from bundles import pools
+from bundles.codes import pools
 from bundles.models import FulfillmentMethod, Offer
 from bundles.offers import OfferInvalid, create_offer, own_offer, update_offer
 from core.dates import jakarta_today
