@@ -18,15 +18,16 @@ from admin.audit import record_admin_action
 from core.dates import jakarta_today
 from core.identity import mask_phone
 from extensions import db
-from fulfillment import actions, overview, remittance
-from fulfillment.forms import (
+from fulfillment.models import RemittanceFile
+from fulfillment.operations import actions, overview
+from fulfillment.operations.forms import (
     ConfirmationForm,
     ReasonForm,
     RemittanceFileForm,
     SubstituteForm,
     VoidForm,
 )
-from fulfillment.models import RemittanceFile
+from fulfillment.partners import remittance
 
 _routes: list[tuple[str, Callable[..., Any], dict[str, Any]]] = []
 

@@ -10,9 +10,9 @@ from accounts.access import admin_required
 from admin import queries
 from admin.audit import record_admin_action
 from admin.forms import ConfirmForm, ReasonForm
-from bundles import partners as partner_service
 from bundles.forms import PARTNER_KIND_LABELS
 from bundles.models import IllegalPartnerTransition, Partner, PartnerStatus
+from bundles.partners import onboarding as partner_service
 from extensions import db
 
 bp = Blueprint("admin_partners", __name__, url_prefix="/admin/mitra")

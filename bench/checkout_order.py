@@ -20,6 +20,7 @@ from sqlalchemy import event, insert, select
 from accounts.models import Role, User
 from app import create_app
 from bench.common import bench_config
+from bundles.codes.pools import DIGEST_PURPOSE
 from bundles.dues.data import ensure_default_dues_data
 from bundles.models import (
     Bundle,
@@ -72,7 +73,7 @@ def _catalog(codes: int) -> tuple[User, Bundle]:
         {
             "offer_id": app_offer.id,
             "code_encrypted": encrypt(f"C{n}"),
-            "code_digest": digest(f"C{n}", purpose="pool"),
+            "code_digest": digest(f"C{n}", purpose=DIGEST_PURPOSE),
         }
         for n in range(codes)
     ]

@@ -14,8 +14,8 @@ from sqlalchemy import delete
 
 from app import create_app
 from bench.common import bench_config
+from bundles.codes.pools import check_code_rows, parse_pool_csv, upload_pool_codes
 from bundles.models import FulfillmentMethod, Offer, OfferKind, Partner, PartnerKind, PoolCode
-from bundles.pools import check_code_rows, parse_pool_csv, upload_pool_codes
 from extensions import db
 from vault import digest, encrypt
 

@@ -18,8 +18,8 @@ from bundles.catalog import BundleDetails, BundleError
 from bundles.dues.data import load_dues_tables
 from bundles.dues.services import PAYABLE_MONTHS, PayerKind
 from bundles.forms import BundleForm, BundlePartForm, ConfirmForm
-from bundles.models import Bundle, BundlePart, Offer, Partner, PartnerStatus
-from bundles.partners import partner_for
+from bundles.models import Bundle, Partner, PartnerStatus
+from bundles.partners.onboarding import partner_for
 from bundles.pricing import PricingError, default_first_month, quote_bundle
 from extensions import db
 
@@ -48,10 +48,7 @@ def _composer() -> Partner | None:
 
 
 def _bundle(bundle_id: int, composer: Partner | None) -> Bundle:
-    bundle = db.session.get(Bundle, bundle_id)
-    if bundle is None or (composer is not None and bundle.owner_partner_id != composer.id):
-        abort(404)
-    return bundle
+    return catalog.composable_bundle(bundle_id, composer) or abort(404)
 
 
 def _details(form: BundleForm) -> BundleDetails:
@@ -172,7 +169,7 @@ def add_part(bundle_id: int) -> str | Response:
     bundle = _bundle(bundle_id, composer)
     part_form = _part_form(composer, bundle)
     if part_form.validate_on_submit():
-        offer = db.session.get(Offer, part_form.offer_id.data)
+        offer = catalog.offer_by_id(part_form.offer_id.data)
         try:
             if offer is None:
                 raise BundleError(_l("Choose an offer."), field="offer_id")
@@ -194,9 +191,7 @@ def add_part(bundle_id: int) -> str | Response:
 def remove_part(bundle_id: int, part_id: int) -> Response:
     composer = _composer()
     bundle = _bundle(bundle_id, composer)
-    part = db.session.get(BundlePart, part_id)
-    if part is None or part.bundle_id != bundle.id:
-        abort(404)
+    part = catalog.bundle_part(bundle, part_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         try:
             catalog.remove_part(bundle, part)

@@ -236,3 +236,25 @@ def publish_bundle(bundle: Bundle) -> None:
 def unpublish_bundle(bundle: Bundle) -> None:
     bundle.is_published = False
     db.session.flush()
+
+
+# --- what the bundle editor loads by id ------------------------------------------------------
+
+
+def composable_bundle(bundle_id: int, composer: Partner | None) -> Bundle | None:
+    """A bundle the composer may edit: any for an admin (None), else only the partner's own
+    (another partner's reads as none, so ids reveal nothing)."""
+    bundle = db.session.get(Bundle, bundle_id)
+    if bundle is None or (composer is not None and bundle.owner_partner_id != composer.id):
+        return None
+    return bundle
+
+
+def offer_by_id(offer_id: int | None) -> Offer | None:
+    """The offer a part form names; whether it may go in is ``add_part``'s rule."""
+    return db.session.get(Offer, offer_id) if offer_id is not None else None
+
+
+def bundle_part(bundle: Bundle, part_id: int) -> BundlePart | None:
+    part = db.session.get(BundlePart, part_id)
+    return part if part is not None and part.bundle_id == bundle.id else None

@@ -221,7 +221,7 @@ class PoolCode(db.Model):
     issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Held for an order (placed, not yet issued): nobody else may draw it while the order can
     # still be paid (``reserved_until``) or, once paid (``reserved_until`` empty), until its
-    # issuer draws it. See ``bundles.pools.reserve_codes``.
+    # issuer draws it. See ``bundles.codes.pools.reserve_codes``.
     reserved_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     reserved_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -276,3 +276,11 @@ def _store(offer: Offer, values: dict[str, Any]) -> None:
         offer.api_secret_encrypted = None
         offer.api_check_ok = None
         offer.api_checked_at = None
+
+
+def own_offer(partner: Partner, offer_id: int) -> Offer | None:
+    """The partner's own offer; another partner's reads as none (a 404, never a 403)."""
+    offer = db.session.get(Offer, offer_id)
+    if offer is None or offer.partner_id != partner.id:
+        return None
+    return offer

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from bundles.codes.pools import DIGEST_PURPOSE
 from bundles.models import (
     Bundle,
     BundlePart,
@@ -105,7 +106,7 @@ def add_pool_codes(offer: Offer, codes: Iterable[str], *, expires_on: date) -> N
         {
             "offer_id": offer.id,
             "code_encrypted": encrypt(code),
-            "code_digest": digest(code, purpose="pool_code"),
+            "code_digest": digest(code, purpose=DIGEST_PURPOSE),
             "status": PoolCodeStatus.AVAILABLE,
             "expires_on": expires_on,
             "created_at": now,

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 from accounts.access import public
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from extensions import csrf, db
-from fulfillment.callbacks import CallbackRefused, accept_telco_callback
+from fulfillment.partners.callbacks import CallbackRefused, accept_telco_callback
 from fulfillment.tasks import complete_order
 
 bp = Blueprint("fulfillment_callbacks", __name__, url_prefix="/api/callbacks")

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from bundles.models import Partner, PartnerKind
 from core.dates import jakarta_today
 from extensions import db
-from fulfillment import actions, remittance, sweeper
+from fulfillment import sweeper
 from fulfillment.models import FulfillmentItem, RemittanceFile
+from fulfillment.operations import actions
+from fulfillment.partners import remittance
 
 fulfillment_cli = AppGroup("fulfillment", help="Issue, sweep and reconcile bundle parts.")
 

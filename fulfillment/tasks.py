@@ -10,7 +10,7 @@ from celery import shared_task
 from extensions import db
 from fulfillment import refunding, services, sweeper
 from fulfillment.batches import chunks
-from fulfillment.reconcile import note_partner_call
+from fulfillment.partners.reconcile import note_partner_call
 from sponsorship.payments.refunds import RefundError
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from accounts.access import partner_required
 from bundles import catalog as bundle_catalog
-from bundles import pools
+from bundles.codes import pools
 from bundles.forms import (
     ApiKeyForm,
     CodeUploadForm,
@@ -26,10 +26,16 @@ from bundles.offers import (
     create_offer,
     default_offer_choices,
     offer_values,
+    own_offer,
     update_offer,
 )
-from bundles.partner_api_client import check_partner_api
-from bundles.partners import PartnerError, PartnerProfile, partner_for, submit_partner_profile
+from bundles.partners.api_client import check_partner_api
+from bundles.partners.onboarding import (
+    PartnerError,
+    PartnerProfile,
+    partner_for,
+    submit_partner_profile,
+)
 from core.dates import jakarta_today
 from extensions import db
 from partnerhome import queries
@@ -63,7 +69,7 @@ def _partner(*, approved: bool = True) -> Partner:
 
 
 def _own_offer(partner: Partner, offer_id: int) -> Offer:
-    offer = queries.own_offer(partner, offer_id)
+    offer = own_offer(partner, offer_id)
     if offer is None:
         abort(404)
     return offer

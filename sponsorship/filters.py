@@ -7,7 +7,7 @@ from flask import Flask
 from flask_login import current_user
 
 from bundles.models import Bundle
-from core.dates import jakarta_today
+from core.dates import add_months, jakarta_today
 from core.identity import (
     OCCUPATION_LABELS,
     PROVINCES,
@@ -17,6 +17,9 @@ from core.identity import (
     mask_phone,
 )
 from sponsorship.checkout.bundle_prices import SelectionPrices, selection_prices
+from sponsorship.continuity.ledger import months_funded_by_sponsor
+from sponsorship.payments.declines import decline_messages, decline_text
+from sponsorship.payments.receipt_pdf import month_label
 from workers.coverage import CoverageStatus, coverage_status
 from workers.models import Worker, WorkerSelection
 
@@ -54,6 +57,13 @@ def masked_phone_filter(phone_e164: str) -> str:
 
 
 def register(app: Flask) -> None:
+    app.add_template_filter(add_months, "add_months")  # the cart's "covered until"
+    app.add_template_filter(month_label, "month_label")  # orders, receipts, statements
+    # Card refusals in our words, on every page that takes a card (pay page, order, card page).
+    app.add_template_filter(decline_text, "decline_text")
+    app.add_template_global(decline_messages, "decline_messages")
+    # The worker profile lists months covered per sponsor (co-sponsorship counts in months).
+    app.add_template_global(months_funded_by_sponsor, "months_funded_by_sponsor")
     app.add_template_global(selection_prices_for, "selection_prices")
     app.add_template_filter(occupation_label, "occupation_label")
     app.add_template_filter(province_name, "province_name")

@@ -22,15 +22,7 @@ FILTER_REGISTRATIONS = {
 # shrinks this list as their branches merge; an entry whose module is already thin fails
 # ``test_the_allow_list_holds_only_modules_that_still_need_it``, so it cannot go stale.
 BEING_REWORKED = {
-    "admin/messages_log.py",  # the messaging helper
-    "bundles/bundle_views.py",  # bundles views
     "fulfillment/claims/sms_inbound.py",  # claim by SMS (same sub-package)
-    "pages/outbox.py",  # the development outbox reads messages: the messaging/pages helpers
-    "sponsorship/checkout/views.py",  # cart pages
-    "sponsorship/payments/views.py",  # pay and order pages
-    "sponsorship/payments/webhooks.py",  # the Stripe webhook (same sub-package)
-    "sponsorship/continuity/renewals/",  # renewal pages (views.py, link_views.py)
-    "workerhome/",  # the worker's own pages
 }
 
 

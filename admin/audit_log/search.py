@@ -17,7 +17,7 @@ from admin.audit import ACTION_LABELS
 from admin.models import AuditEvent
 from extensions import db
 from fulfillment.models import EventKind, FulfillmentEvent, FulfillmentItem
-from fulfillment.overview import EVENT_LABELS
+from fulfillment.operations.overview import EVENT_LABELS
 from sponsorship.checkout.models import Order
 from workers.models import ConsentAction, ConsentEvent, ConsentKind
 

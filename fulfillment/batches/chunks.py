@@ -3,7 +3,7 @@
 ``note_chunk`` runs first and commits on its own: the partner calls the chunk is about to make
 are noted on their items (``partner_call_started_at``, one UPDATE), so a worker killed during
 the calls leaves the notes and the next attempt asks the partner before calling again (see
-``fulfillment.reconcile``). ``run_chunk`` then issues the chunk: code-pool parts together
+``fulfillment.partners.reconcile``). ``run_chunk`` then issues the chunk: code-pool parts together
 (``pool``), the others each in a savepoint (``services.attempt_locked``), and settles the lines
 once. Items another worker holds are skipped; that worker issues them.
 """
@@ -28,7 +28,7 @@ from fulfillment.batches.telco import issue_topups
 from fulfillment.issuers import CannotIssue, IssueContext, RetryLater
 from fulfillment.issuers.endpoints import api_for
 from fulfillment.models import IN_PROGRESS, FulfillmentItem
-from fulfillment.reconcile import PARTNER_METHODS
+from fulfillment.partners.reconcile import PARTNER_METHODS
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
 from workers.models import Worker
 

@@ -1,6 +1,6 @@
 """Code-pool parts of a chunk: all their codes claimed in one ``UPDATE … RETURNING``.
 
-Codes held for the order (``bundles.pool_reservations``) are drawn first, then free ones; the
+Codes held for the order (``bundles.codes.reservations``) are drawn first, then free ones; the
 expiring first go first. On PostgreSQL the codes are picked in a CTE with ``FOR UPDATE SKIP
 LOCKED`` (evaluated once, so parallel chunks never wait for nor take the same codes) and the
 UPDATE claims exactly those; on SQLite the transaction holds the write lock. The unique
@@ -16,9 +16,9 @@ from datetime import date
 
 from sqlalchemy import case, insert, or_, select, update
 
+from bundles.codes.pools import check_low_stock
+from bundles.codes.reservations import is_postgresql, not_expired, unreserved
 from bundles.models import PoolCode, PoolCodeStatus
-from bundles.pool_reservations import is_postgresql, not_expired, unreserved
-from bundles.pools import check_low_stock
 from core.dates import jakarta_today
 from extensions import db, utcnow
 from fulfillment.issuers import IssueContext, Issued, RetryLater

@@ -1,13 +1,13 @@
 """``code_pool``: hand the worker voucher codes the partner uploaded, one per unit.
 
-``bundles.pools.issue_pool_code`` claims a code with a single ``UPDATE … RETURNING`` (``FOR
+``bundles.codes.pools.issue_pool_code`` claims a code with a single ``UPDATE … RETURNING`` (``FOR
 UPDATE SKIP LOCKED`` on PostgreSQL), so parallel issuers never get the same one; the unique
 ``issued_codes.pool_code_id`` is the last line of defence. Codes held for the item's order
 (reserved when it was placed) are drawn first. An empty pool may be refilled (the
 partner was alerted), so it means "later" until the attempts run out.
 """
 
-from bundles.pools import issue_pool_code
+from bundles.codes.pools import issue_pool_code
 from extensions import db
 from fulfillment.issuers.base import IssueContext, Issued, RetryLater
 from fulfillment.models import IssuedCode

@@ -5,12 +5,11 @@ from typing import Any
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 
-from bundles import pools
+from bundles.codes import pools
 from bundles.models import FulfillmentMethod, Offer
-from bundles.offers import OfferInvalid, create_offer, update_offer
+from bundles.offers import OfferInvalid, create_offer, own_offer, update_offer
 from core.dates import jakarta_today
 from extensions import db
-from partnerhome import queries
 from partnerhome.api.schemas import (
     CodeUploadSchema,
     OfferCreateSchema,
@@ -31,7 +30,7 @@ from partnerhome.api.support import (
 
 
 def _own_offer(offer_id: int) -> Offer:
-    offer = queries.own_offer(current_partner(), offer_id)
+    offer = own_offer(current_partner(), offer_id)
     if offer is None:
         raise ApiError(404, "offer_not_found", _l("No such offer among yours."))
     return offer

@@ -12,6 +12,7 @@ A check costs a fixed number of statements whatever the size of the cart; identi
 """
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from bundles.pricing import (
     PricingError,
     default_first_month,
     offer_available_for_phone,
+    price_line,
     quote_bundle,
     worker_is_transport,
 )
@@ -131,6 +133,37 @@ class _BundleAsBought:
     parts: list[BundlePart]
     platform_fee_idr: int
     is_published: bool
+
+
+def as_bought(bundle: Bundle, dropped: Collection[int]) -> Bundle:
+    """The bundle as the sponsor buys it: without the offers in ``dropped``."""
+    return _BundleAsBought(  # type: ignore[return-value]
+        id=bundle.id,
+        parts=[part for part in bundle.parts if part.offer_id not in dropped],
+        platform_fee_idr=bundle.platform_fee_idr,
+        is_published=bundle.is_published,
+    )
+
+
+def price_for_worker(
+    bundle: Bundle,
+    *,
+    worker: Worker,
+    dropped: Collection[int],
+    months: int,
+    first_month: date,
+    payer_kind: PayerKind | str,
+) -> LinePrice:
+    """Checkout's price of one line for one worker (renewals price each period with it): the
+    bundle as bought, refused (``PricingError``) when a part does not suit the worker's number
+    (Telkomsel-only quota) or the dues engine refuses."""
+    return price_line(
+        as_bought(bundle, dropped),
+        worker=worker,
+        months=months,
+        first_month=first_month,
+        payer_kind=payer_kind,
+    )
 
 
 def max_total_idr() -> int:
@@ -320,15 +353,9 @@ def _quote(
 ) -> LinePrice | PricingError:
     if bundle is None:
         return PricingError("bundle_unavailable", _l("This bundle is not for sale at the moment."))
-    as_bought = _BundleAsBought(
-        id=bundle.id,
-        parts=[part for part in bundle.parts if part.offer_id not in plan.dropped],
-        platform_fee_idr=bundle.platform_fee_idr,
-        is_published=bundle.is_published,
-    )
     try:
         return quote_bundle(
-            as_bought,  # type: ignore[arg-type]
+            as_bought(bundle, plan.dropped),
             months=plan.months,
             first_month=plan.first_month,
             payer_kind=str(payer_kind),

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from accounts.models import User
 from bundles.catalog import catalog_bundles
+from bundles.codes.pools import stock_for
 from bundles.models import Bundle, FulfillmentMethod, Offer
-from bundles.pools import stock_for
 from bundles.pricing import LinePrice
 from extensions import db
 from sponsorship.checkout.models import Cart, CartLine, Order, OrderLine, OrderStatus

@@ -24,10 +24,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, synonym
 
+from bundles.codes.reservations import hold_reserved_codes, release_reserved_codes
 from bundles.dues.services import (
     PayerKind,  # who funds an order: the dues rules and checkout share it
 )
-from bundles.pool_reservations import hold_reserved_codes, release_reserved_codes
 from core.errors import IllegalTransition
 from extensions import UtcDateTime, db, utcnow
 

@@ -20,9 +20,9 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, insert, select, true
 
 from accounts.models import User
+from bundles.codes.reservations import reserve_codes
 from bundles.dues.services import due_date
 from bundles.models import BundlePart, FulfillmentMethod
-from bundles.pool_reservations import reserve_codes
 from core.dates import JAKARTA, jakarta_today
 from core.errors import DomainError
 from extensions import db, utcnow
@@ -89,7 +89,7 @@ def order_expiry(first_months: list[date], now: datetime) -> datetime:
 def place_order(sponsor: User, *, today: date | None = None, now: datetime | None = None) -> Order:
     """Turn the sponsor's cart into an order awaiting payment and empty the cart.
 
-    Every code-pool part is reserved with the order (see ``bundles.pool_reservations``), so
+    Every code-pool part is reserved with the order (see ``bundles.codes.reservations``), so
     what cannot be delivered is never sold: of many sponsors ordering the last codes at once,
     those who come too late are refused here, before any payment.
 

@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 
 from accounts.access import sponsor_required
 from bundles.catalog import catalog_bundles
-from core.dates import add_months, jakarta_today
+from core.dates import jakarta_today
 from extensions import db
 from sponsorship.checkout import orders
 from sponsorship.checkout.cart import (
@@ -50,7 +50,6 @@ from sponsorship.checkout.services import (
 from workers.directory.queries import selection_for
 
 bp = Blueprint("checkout", __name__)
-bp.add_app_template_filter(add_months, "add_months")
 
 
 def page_number() -> int:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
+from core.errors import DomainError
 from core.identity import first_name_and_initial
 from extensions import db
 from messaging import links
@@ -38,10 +39,8 @@ PHRASES: dict[ThanksPhrase, LazyString] = {
 }
 
 
-class ThanksError(ValueError):
-    def __init__(self, message: LazyString) -> None:
-        super().__init__(message)
-        self.message = message
+class ThanksError(DomainError, ValueError):
+    """A thank-you refused (``message`` for the worker); nothing was written."""
 
 
 class NotThanksable(ThanksError):

@@ -32,10 +32,8 @@ from sponsorship.checkout.views import bp, own_order, page_number
 from sponsorship.payments import receipts
 from sponsorship.payments import services as payments
 from sponsorship.payments.gateway_types import setup_intent_in
-from sponsorship.payments.receipt_pdf import month_label, pdf_response, receipt_pdf, statement_pdf
+from sponsorship.payments.receipt_pdf import pdf_response, receipt_pdf, statement_pdf
 from sponsorship.payments.refunds import RefundError, refund_order
-
-bp.add_app_template_filter(month_label, "month_label")
 
 
 @bp.route("/pesanan/<reference>")

@@ -12,8 +12,8 @@ from admin.models import AuditEvent
 from bundles.dues.data import ensure_default_dues_data
 from bundles.models import PartnerStatus
 from extensions import AppendOnlyError, db
-from fulfillment import actions
 from fulfillment.models import FulfillmentItem
+from fulfillment.operations import actions
 from fulfillment.services import start_fulfillment
 from workers.models import ConsentAction, ConsentEvent, ConsentKind, EnrolmentSource
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from bundles.codes.pools import CodeRow, upload_pool_codes
 from bundles.models import FulfillmentMethod, OfferBilling
-from bundles.pools import CodeRow, upload_pool_codes
 from extensions import db
 from partnerhome.api.keys import create_api_key
 

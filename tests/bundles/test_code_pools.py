@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bundles.codes.pools import CodeRow, issue_pool_code, stock_for, upload_pool_codes
 from bundles.models import FulfillmentMethod, OfferBilling, PoolCode, PoolCodeStatus, PoolUpload
-from bundles.pools import CodeRow, issue_pool_code, stock_for, upload_pool_codes
 from core.dates import jakarta_today
 from extensions import db
 from messaging.models import Channel, Message

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from bundles.codes.pools import issue_pool_code
 from bundles.models import (
     ApiKey,
     FulfillmentMethod,
@@ -11,7 +12,6 @@ from bundles.models import (
     PartnerStatus,
     PoolCode,
 )
-from bundles.pools import issue_pool_code
 from extensions import db
 from partnerhome.api.keys import revoke_api_key
 from vault import digest

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bundles.codes.pools import CodeRow, issue_pool_code, upload_pool_codes
 from bundles.models import FulfillmentMethod, OfferBilling
-from bundles.pools import CodeRow, issue_pool_code, upload_pool_codes
 from extensions import db
 from fulfillment.models import ClaimCode, FulfillmentItem, ItemStatus
 from sponsorship.checkout.models import OrderStatus, Refund

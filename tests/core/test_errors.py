@@ -8,13 +8,13 @@ from flask_babel import lazy_gettext as _l
 
 from bundles.catalog import BundleError
 from bundles.dues.data import DuesDataError
-from bundles.partners import PartnerError
+from bundles.partners.onboarding import PartnerError
 from bundles.pricing import PricingError
 from core.errors import DomainError
 from core.identity import IdentityError
 from core.signing import SignatureError
-from fulfillment.actions import ActionRefused
 from fulfillment.issuers.partner_client import PartnerCallError
+from fulfillment.operations.actions import ActionRefused
 from partnerhome.api.keys import ApiKeyError
 from sponsorship.checkout.cart import CartError
 from sponsorship.checkout.services import CheckoutError

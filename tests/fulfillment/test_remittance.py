@@ -10,7 +10,7 @@ from sqlalchemy import select
 from accounts.models import Role
 from extensions import db
 from fulfillment.models import Remittance, RemittanceFile, RemittanceStatus
-from fulfillment.remittance import (
+from fulfillment.partners.remittance import (
     ConfirmationRefused,
     build_remittance_file,
     reconcile_confirmation,

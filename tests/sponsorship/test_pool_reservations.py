@@ -10,8 +10,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from accounts.models import Role, User
+from bundles.codes.pools import issue_pool_code, stock_for
 from bundles.models import PoolCode, PoolCodeStatus
-from bundles.pools import issue_pool_code, stock_for
 from extensions import db, utcnow
 from sponsorship.checkout.cart import add_to_cart, cart_for
 from sponsorship.checkout.models import CartLine, Order, OrderStatus, Payment, PaymentStatus

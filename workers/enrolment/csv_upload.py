@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
@@ -22,6 +23,7 @@ from sqlalchemy import insert, select
 
 from accounts.models import User
 from bundles.models import Partner
+from core.spreadsheets import safe_cell, stream_csv
 from extensions import db
 from i18n import number
 from jobs import enqueue_after_commit
@@ -72,9 +74,7 @@ def size_label(size: int) -> str:
 def template_csv(locale: str) -> str:
     """The header row agents fill in: Indonesian column names, or English ones."""
     names = list(COLUMNS.values()) if locale == "id" else list(COLUMNS)
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(names)
-    return "\ufeff" + out.getvalue()  # the BOM makes Excel read UTF-8
+    return "".join(stream_csv(names, []))  # after a BOM, so Excel reads UTF-8
 
 
 def decode_upload(data: bytes) -> str:
@@ -283,42 +283,26 @@ def problem_rows(job: ImportJob, limit: int = 100) -> list[ImportRow]:
     )
 
 
-def _safe_cell(value: str) -> str:
-    """Cells of the report open in spreadsheets: never let one start like a formula."""
-    return f"'{value}" if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
-
-
 def report_lines(
     job: ImportJob, *, header: list[str], status_labels: dict[str, str]
 ) -> Iterator[str]:
-    """The per-row report as CSV text, streamed in row order."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    """The per-row report as CSV text, streamed in row order (``core.spreadsheets``: cells
+    never start like a formula, a BOM first for Excel)."""
+    return stream_csv(header, _report_rows(job, status_labels), chunk_rows=1000)
 
-    def flush() -> str:
-        text = out.getvalue()
-        out.seek(0)
-        out.truncate()
-        return text
 
-    writer.writerow(header)
-    yield "\ufeff" + flush()
+def _report_rows(job: ImportJob, status_labels: dict[str, str]) -> Iterator[list[Any]]:
     rows = db.session.scalars(
         select(ImportRow)
         .where(ImportRow.job_id == job.id)
         .order_by(ImportRow.row_number)
         .execution_options(yield_per=1000)
     )
-    for n, row in enumerate(rows, start=1):
-        writer.writerow(
-            [
-                row.row_number,
-                status_labels.get(row.status, row.status),
-                _safe_cell(row.full_name),
-                row.masked_phone,
-                _safe_cell(" ".join(row.messages)),
-            ]
-        )
-        if n % 1000 == 0:
-            yield flush()
-    yield flush()
+    for row in rows:
+        yield [
+            row.row_number,
+            status_labels.get(row.status, row.status),
+            safe_cell(row.full_name),
+            row.masked_phone,
+            safe_cell(" ".join(row.messages)),
+        ]

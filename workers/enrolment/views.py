@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from accounts.access import partner_required
 from bundles.models import Partner
-from bundles.partners import partner_for
+from bundles.partners.onboarding import partner_for
 from core.identity import OCCUPATION_LABELS, PROVINCES
 from extensions import db
 from workers.enrolment import csv_upload as enrolment_csv

@@ -16,41 +16,24 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from accounts.access import sponsor_required
 from core.identity import first_name_and_initial
 from extensions import db
-from sponsorship.checkout.models import Cart, CartLine, Order
-from sponsorship.checkout.services import restore_cart
-from sponsorship.continuity.ledger import last_funded_line, months_funded_by_sponsor
-from workers.models import Worker
+from sponsorship.continuity.renewals.links import renew_into_cart
 
 bp = Blueprint("renewal_links", __name__)
-# The worker profile lists months covered per sponsor (co-sponsorship counts in months).
-bp.add_app_template_global(months_funded_by_sponsor, "months_funded_by_sponsor")
 
 
 @bp.route("/sponsor/perpanjang/<int:worker_id>", methods=["GET", "POST"])
 @sponsor_required
 def renew(worker_id: int) -> ResponseReturnValue:
-    line = last_funded_line(current_user.id, worker_id)
-    if line is None:
+    renewed = renew_into_cart(current_user, worker_id)
+    if renewed is None:
         abort(404)
-    order = db.session.get(Order, line.order_id)
-    worker = db.session.get(Worker, worker_id)
-    if order is None or worker is None:
-        abort(404)
-    restore_cart(order, current_user, line_ids=[line.id])
-    in_cart = db.session.scalar(
-        select(CartLine.id)
-        .join(Cart, Cart.id == CartLine.cart_id)
-        .where(Cart.sponsor_id == current_user.id, CartLine.worker_id == worker_id)
-        .limit(1)
-    )
     db.session.commit()
-    name = first_name_and_initial(worker.full_name)
-    if in_cart is None:
+    name = first_name_and_initial(renewed.worker.full_name)
+    if not renewed.in_cart:
         flash(_("%(name)s can no longer be covered through Payung.", name=name), "error")
     else:
         flash(

@@ -2,6 +2,7 @@
 the messages adapter: saved now, delivered after the commit). Each failed try sends one
 message: a try is claimed once, so a run going twice never repeats one."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
@@ -22,6 +23,30 @@ from sponsorship.continuity.renewals.models import RenewalPlan
 from workers.models import Worker
 
 
+@dataclass(frozen=True)
+class _Addressee:
+    """Who a renewal notice goes to (a sponsor with an email), in their language, and what
+    it is about."""
+
+    sponsor: User
+    locale: str
+    bundle: Bundle
+    worker_name: str  # first name and initial, never the full name
+
+
+def _addressee(plan: RenewalPlan) -> _Addressee | None:
+    sponsor = db.session.get(User, plan.sponsor_id)
+    if sponsor is None or not sponsor.email:
+        return None
+    worker = db.session.get(Worker, plan.worker_id)
+    return _Addressee(
+        sponsor=sponsor,
+        locale=sponsor.locale or current_app.config["BABEL_DEFAULT_LOCALE"],
+        bundle=db.session.get(Bundle, plan.bundle_id),
+        worker_name=first_name_and_initial(worker.full_name),
+    )
+
+
 def notify_failure(
     plan: RenewalPlan,
     *,
@@ -33,14 +58,11 @@ def notify_failure(
 ) -> None:
     """Tell the sponsor a renewal try failed, with a link to pay on-session (the order's pay
     page) or, when no order could be made, to their renewals page."""
-    sponsor = db.session.get(User, plan.sponsor_id)
-    if sponsor is None or not sponsor.email:
+    to = _addressee(plan)
+    if to is None:
         return
-    worker = db.session.get(Worker, plan.worker_id)
-    bundle = db.session.get(Bundle, plan.bundle_id)
-    locale = sponsor.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(locale):
-        name = first_name_and_initial(worker.full_name)
+    sponsor, bundle, name = to.sponsor, to.bundle, to.worker_name
+    with force_locale(to.locale):
         what = _(
             "%(bundle)s for %(worker)s, %(months)s month(s) from %(period)s",
             bundle=bundle.name,
@@ -96,14 +118,11 @@ def notify_failure(
 def notify_pay_link(plan: RenewalPlan, *, period: date, order: Order, payment_id: int) -> None:
     """A plan without a saved card is due: the sponsor gets a link to a fresh QRIS code for
     the renewal order (its page also offers bank transfer to a VA and e-wallets)."""
-    sponsor = db.session.get(User, plan.sponsor_id)
-    if sponsor is None or not sponsor.email:
+    to = _addressee(plan)
+    if to is None:
         return
-    worker = db.session.get(Worker, plan.worker_id)
-    bundle = db.session.get(Bundle, plan.bundle_id)
-    locale = sponsor.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(locale):
-        name = first_name_and_initial(worker.full_name)
+    sponsor, bundle, name = to.sponsor, to.bundle, to.worker_name
+    with force_locale(to.locale):
         subject = _("Time to renew the cover of %(worker)s", worker=name)
         body = _(
             "The cover of %(worker)s (%(bundle)s) ends soon. To renew it for %(months)s "

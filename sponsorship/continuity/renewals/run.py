@@ -10,13 +10,11 @@ This is a job, not a service: it commits after each step (no lock is held while 
 answers; a crash loses at most one step).
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,14 +25,11 @@ from bundles.models import Bundle, BundlePart, Offer, OfferKind
 from bundles.pricing import (
     LinePrice,
     PricingError,
-    offer_available_for_phone,
-    quote_bundle,
-    worker_is_transport,
 )
 from core.dates import JAKARTA, add_months, jakarta_today, month_end
 from extensions import db, utcnow
 from sponsorship.checkout.cart import coverable_worker_ids
-from sponsorship.checkout.cart_check import first_month_for
+from sponsorship.checkout.cart_check import first_month_for, price_for_worker
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
 from sponsorship.checkout.services import new_reference
 from sponsorship.continuity import ledger
@@ -231,36 +226,15 @@ def _insert_attempt(
     ).scalar_one_or_none()
 
 
-@dataclass(frozen=True)
-class _BundleAsBought:
-    """The bundle without the parts the sponsor left out, for ``quote_bundle``."""
-
-    id: int
-    parts: list[BundlePart]
-    platform_fee_idr: int
-    is_published: bool
-
-
 def _price(plan: RenewalPlan, worker: Worker, period: date) -> LinePrice:
-    bundle = db.session.get(Bundle, plan.bundle_id)
-    parts = [part for part in bundle.parts if part.offer_id not in (plan.dropped_offer_ids or [])]
-    for part in parts:
-        if not offer_available_for_phone(part.offer, worker.phone_e164):
-            raise PricingError(
-                "operator",
-                _l(
-                    "%(offer)s works only on Telkomsel numbers, and this worker's number is "
-                    "not Telkomsel.",
-                    offer=part.offer.name_en,
-                ),
-            )
-    as_bought = _BundleAsBought(bundle.id, parts, bundle.platform_fee_idr, bundle.is_published)
-    return quote_bundle(
-        as_bought,  # type: ignore[arg-type]
+    """Checkout's price for the period: the bundle without the parts the sponsor left out."""
+    return price_for_worker(
+        db.session.get(Bundle, plan.bundle_id),
+        worker=worker,
+        dropped=plan.dropped_offer_ids or [],
         months=plan.months,
         first_month=period,
         payer_kind=str(plan.payer_kind),
-        is_transport=worker_is_transport(worker.occupation),
     )
 
 

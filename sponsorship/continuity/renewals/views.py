@@ -4,38 +4,19 @@ JavaScript: checkout.js with Stripe.js), pause, resume, stop, and the list of pl
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import HiddenField, RadioField
-from wtforms.validators import InputRequired
 
 from accounts.access import sponsor_required
 from core.dates import jakarta_today
 from extensions import db, limiter
-from i18n import Form
-from sponsorship.checkout.forms import MONTH_CHOICES
 from sponsorship.continuity.renewals import services as renewals
+from sponsorship.continuity.renewals.forms import RenewalForm
 from sponsorship.continuity.renewals.models import RenewalPlan
 from sponsorship.continuity.renewals.services import RenewalError
-from sponsorship.payments.declines import decline_messages, decline_text
 from sponsorship.payments.gateway_types import setup_intent_in
 from sponsorship.payments.services import payment_config
 
 bp = Blueprint("renewals", __name__, url_prefix="/sponsor/perpanjangan")
-# Card refusals in our words, on every page that takes a card (pay page, order, card page).
-bp.add_app_template_filter(decline_text, "decline_text")
-bp.add_app_template_global(decline_messages, "decline_messages")
-
-
-class RenewalForm(Form):
-    worker_id = HiddenField(validators=[InputRequired()])
-    bundle_id = HiddenField(validators=[InputRequired()])
-    months = RadioField(
-        _l("Months paid at each renewal"),
-        coerce=int,
-        choices=MONTH_CHOICES,
-        validators=[InputRequired()],
-    )
 
 
 def _own_plan(plan_id: int) -> RenewalPlan:

@@ -13,8 +13,8 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import case, func, select
 
 from accounts.models import Role, User
-from bundles import notifications
 from bundles.models import Partner, PartnerKind, PartnerStatus
+from bundles.partners import notifications
 from core.errors import DomainError
 from extensions import db
 

@@ -5,7 +5,7 @@ An upload is all or nothing: every row is checked (shape, charset, spreadsheet f
 duplicates in the file and in the partner's pools) before a single code is saved; the codes are
 then inserted in bulk, encrypted, with a keyed digest that keeps them unique per offer.
 
-Codes that orders hold (``bundles.pool_reservations``) are neither available nor issued to
+Codes that orders hold (``bundles.codes.reservations``) are neither available nor issued to
 anyone else.
 """
 
@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, insert, or_, select, update
 
-from bundles import notifications
+from bundles.codes.reservations import is_postgresql, not_expired, unreserved
 from bundles.csv_upload import RowProblem, UploadRefused, read_csv_upload
 from bundles.csv_upload import refuse as _refuse
 from bundles.models import (
@@ -29,7 +29,7 @@ from bundles.models import (
     PoolCodeStatus,
     PoolUpload,
 )
-from bundles.pool_reservations import is_postgresql, not_expired, unreserved
+from bundles.partners import notifications
 from core.dates import jakarta_today
 from extensions import db, utcnow
 from vault import digest, encrypt

@@ -4,7 +4,7 @@ A placed order reserves the codes it will need (``reserve_codes``): a code is *f
 order holds it, or when its hold lapsed (the order was not paid in time). Paying makes the
 hold last until the issuer draws the code (``hold_reserved_codes``); cancelling, refunding or
 completing the order gives back what is left (``release_reserved_codes``). The issuer draws a
-code held for its order first (``bundles.pools.issue_pool_code``).
+code held for its order first (``bundles.codes.pools.issue_pool_code``).
 """
 
 from datetime import date, datetime

@@ -1,5 +1,5 @@
-"""Admin: the log of outbound messages (SMS, WhatsApp, email) with their delivery status
-(queued → sent → delivered / failed, the provider's reason, the fallback channel, the next try).
+"""Searching the log of outbound messages for the admin page (``admin.messages_log.views``), and
+what of each message it shows.
 
 Phone numbers are masked and every code in a body is hidden (``admin.masking``): the log shows
 that a message went out and what it said, never a secret it carried. A recipient can still be
@@ -9,20 +9,16 @@ searched for by typing the whole number or address.
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, select
 
-from accounts.access import admin_required
 from admin import filters
 from admin.masking import mask_recipient, mask_secrets
 from core.identity import InvalidPhone, normalize_phone
 from extensions import db
 from messaging.models import Channel, Message, MessageStatus
-
-bp = Blueprint("admin_messages", __name__, url_prefix="/admin/pesan")
 
 PER_PAGE = 50
 _LONG_NUMBER = re.compile(r"\+?\d[\d\s.-]{7,}\d")  # a phone number, as a provider may echo it
@@ -115,21 +111,3 @@ def shown(messages: list[Message]) -> list[ShownMessage]:
         )
         for message in messages
     ]
-
-
-@bp.route("/")
-@admin_required
-def index() -> tuple[str, int]:
-    search = read_search(request.args)
-    page = (
-        None if search.errors else search_messages(search, page=filters.page_number(request.args))
-    )
-    return render_template(
-        "admin/messages.html",
-        page=page,
-        rows=shown(page.items) if page else [],
-        search=search,
-        channels=CHANNELS,
-        statuses=STATUSES,
-        channel_labels=CHANNEL_LABELS,
-    ), (400 if search.errors else 200)

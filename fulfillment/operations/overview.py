@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from bundles.models import FulfillmentMethod, Offer, PoolCode, PoolCodeStatus
 from extensions import db
-from fulfillment.actions import substitute_offers
 from fulfillment.models import (
     ClaimCode,
     EventKind,
@@ -23,6 +22,7 @@ from fulfillment.models import (
     Remittance,
     RemittanceStatus,
 )
+from fulfillment.operations.actions import substitute_offers
 from i18n import rupiah
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, Refund
 from vault import VaultError, decrypt
