@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -76,7 +76,39 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class LeanLimiter(Limiter):
+    """Flask-Limiter, without its before-request pass where no limit can apply there.
+
+    Payung has no default, application or meta limits: every limit is on a view (checked by
+    the decorator's own wrapper when the view runs) or on a blueprint (the partner API's
+    shared budget, checked before the request). Flask-Limiter still resolved the limits of
+    every request before it, 15 % of a minimal page (issue 16). Here that pass runs only when
+    something could apply to it: a blueprint with limits among the request's blueprints, an
+    endpoint with limit hints, limits set for the whole app, or a dead storage to recover.
+    """
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        if in_middleware and callable_name is None and self._nothing_before_the_view():
+            return
+        super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+
+    def _nothing_before_the_view(self) -> bool:
+        manager = self.limit_manager
+        if manager.application_limits or manager.default_limits or self._meta_limits:
+            return False
+        if self._storage_dead or manager.has_hints(request.endpoint or ""):
+            return False
+        blueprint_limits = manager._blueprint_limits
+        if blueprint_limits and request.blueprint:
+            return not any(part in blueprint_limits for part in request.blueprint.split("."))
+        return True
+
+
+limiter = LeanLimiter(key_func=get_remote_address, default_limits=[])
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.page_profile [--workers 100000] [--requests 200] [--db FILE]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--top 25]
+        [--only NAME] [--as-served]
 
 Seeds ``--workers`` workers (``bench.directory_bench.seed``) and two ComboFit bundles into a
 SQLite file (``--db``, default bench/out/pages-payung.db, kept for the next run) or a
@@ -35,6 +36,11 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--only", help="profile only pages whose name contains this")
+    parser.add_argument(
+        "--as-served",
+        action="store_true",
+        help="rate limits on and no cookies kept between requests, as under gunicorn with wrk",
+    )
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(args.db).resolve()}"
     config: dict[str, Any] = {"ENV_NAME": "production", "DATABASE_URL": url, **BENCH_KEYS}
@@ -42,13 +48,13 @@ def main() -> int:
     if schema:
         config["DATABASE_SCHEMA"] = schema
     try:
-        app = create_app({**config, "RATELIMIT_ENABLED": False})
+        app = create_app({**config, "RATELIMIT_ENABLED": args.as_served})
         app.add_url_rule("/bench/hello", "hello", public(lambda: "hello"))
         with app.app_context():
             db.create_all()
             slugs = seed_pages(args.workers)
             db.session.remove()
-        client = app.test_client()
+        client = app.test_client(use_cookies=not args.as_served)
         statements = 0
 
         def counter(*_: Any) -> None:

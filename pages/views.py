@@ -20,13 +20,21 @@ def index() -> str:
     return render_template("main/index.html", stats=landing_figures())
 
 
-@bp.route("/bahasa", methods=["POST"])
+@bp.route("/bahasa", methods=["GET", "POST"])
 @public
 def set_language() -> Response:
-    lang = request.form.get("lang", "")
-    if lang in ("id", "en"):
+    """Remember the visitor's language and go back. Plain links in the footer call it with GET:
+    choosing a language only sets a preference in the visitor's own session (idempotent, no
+    data of anyone changes), and a form on every page made a CSRF token, hence a session
+    cookie, for every visitor (issue 16). POST (with its CSRF token) still works. The session
+    is written only when the language changes."""
+    values = request.values
+    lang = values.get("lang", "")
+    if lang in ("id", "en") and session.get("lang") != lang:
         session["lang"] = lang
-    return redirect(safe_next(request.form.get("next"), url_for("main.index")))
+    response = redirect(safe_next(values.get("next"), url_for("main.index")))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 ERROR_TEXTS = {
