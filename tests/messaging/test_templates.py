@@ -14,7 +14,9 @@ def test_each_template_fits_its_sms_parts_with_the_worst_parameters(app, templat
     template = CATALOGUE[template_id]
     rendered = render(template_id, locale, **template.worst)
     assert "%(" not in rendered.body and "%(" not in (rendered.subject or "")
-    for value in template.worst.values():
+    for name, value in template.worst.items():
+        if name in template.inner:
+            continue  # written from data or a choice, not printed as given
         assert str(value) in rendered.body or str(value) in (rendered.subject or "")
     if template.sms_parts is not None:
         parts = sms_parts(rendered.body)
