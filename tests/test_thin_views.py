@@ -24,7 +24,6 @@ FILTER_REGISTRATIONS = {
 BEING_REWORKED = {
     "admin/messages_log.py",  # the messaging helper
     "bundles/bundle_views.py",  # bundles views
-    "fulfillment/claims/sms_inbound.py",  # claim by SMS (same sub-package)
     "pages/outbox.py",  # the development outbox reads messages: the messaging/pages helpers
     "sponsorship/checkout/views.py",  # cart pages
     "sponsorship/payments/views.py",  # pay and order pages
