@@ -2,7 +2,9 @@
 ``translations/id``; both are tested), the parameters it takes, and how many SMS parts it may
 take when it goes to a phone. Callers give the id and the parameters; :func:`render` writes
 the text in the recipient's language. Links come from :mod:`messaging.links`, never from
-``url_for`` in a service.
+``url_for`` in a service. Emails to partners, sponsors and admins are in
+:mod:`messaging.templates_email` (merged into ``CATALOGUE`` here); no module outside messaging/
+queues a text of its own (tests/messaging/test_templates.py reads the source).
 
 A text sent to a phone must fit its ``sms_parts`` with the worst parameters it can get
 (``worst``): tests/messaging/test_templates.py renders each in both languages. Texts of one
