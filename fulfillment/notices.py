@@ -9,8 +9,6 @@ from collections import defaultdict
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from accounts.models import Role, User
@@ -19,14 +17,13 @@ from core.identity import first_name_and_initial
 from core.links import absolute_url
 from extensions import db
 from fulfillment.models import FulfillmentItem, ItemStatus
-from i18n import rupiah
 from messaging.models import Channel
-from messaging.services import queue_message
+from messaging.services import queue_template
+from messaging.templates_email import LISTED_PARTS
 from sponsorship.checkout.models import Order, OrderLine, Refund
 from workers.models import Worker
 
 DIGEST_BATCH = 5_000
-LISTED_PARTS = 20
 
 
 def _locale(user: User) -> str:
@@ -73,39 +70,24 @@ def _sponsor_digests(now: datetime) -> int:
 
 def _sponsor_email(order: Order, sponsor: User, parts: list) -> None:
     locale = _locale(sponsor)
-    with force_locale(locale):
-        lines = [
-            _(
-                "- %(worker)s: %(offer)s, %(amount)s refunded",
-                worker=first_name_and_initial(full_name),
-                offer=offer.name_in(locale),
-                amount=rupiah(amount or 0),
-            )
-            for _id, _order, full_name, offer, amount in parts[:LISTED_PARTS]
-        ]
-        if len(parts) > LISTED_PARTS:
-            lines.append(_("… and %(count)s more.", count=len(parts) - LISTED_PARTS))
-        subject = _(
-            "Order %(reference)s: %(count)s part(s) could not be delivered",
-            reference=order.reference,
-            count=len(parts),
-        )
-        body = _(
-            "We could not deliver these parts of order %(reference)s, so we refunded them to "
-            "the card you paid with:\n\n%(parts)s\n\nTotal refunded: %(total)s. Refunds take a "
-            "few days to appear on your statement. Everything else in the order is delivered "
-            "as planned; you can follow every part on your dashboard: %(link)s",
-            reference=order.reference,
-            parts="\n".join(lines),
-            total=rupiah(sum(part[4] or 0 for part in parts)),
-            link=absolute_url("sponsorship.dashboard"),
-        )
-    queue_message(
+    queue_template(
+        "fulfillment_refund",
         channel=Channel.EMAIL,
         recipient=sponsor.email or "",
-        subject=subject,
-        body=body,
         purpose="fulfillment_refund",
+        locale=locale,
+        reference=order.reference,
+        count=len(parts),
+        lines=[
+            {
+                "worker": first_name_and_initial(full_name),
+                "offer": offer.name_in(locale),
+                "amount": amount or 0,
+            }
+            for _id, _order, full_name, offer, amount in parts[:LISTED_PARTS]
+        ],
+        total=sum(part[4] or 0 for part in parts),
+        link=absolute_url("sponsorship.dashboard"),
     )
 
 
@@ -142,21 +124,15 @@ def _admin_digest(now: datetime) -> int:
             if isinstance(recipient, str)
             else _locale(recipient)
         )
-        with force_locale(locale):
-            subject = _("%(count)s part(s) could not be issued", count=len(rows))
-            body = _(
-                "These parts could not be issued. Their sponsors are being refunded and "
-                "told.\n\nBy reason:\n%(reasons)s\n\nRetry, resend, void or substitute "
-                "them here: %(link)s",
-                reasons="\n".join(f"- {code}: {n}" for code, n in sorted(reasons.items())),
-                link=link,
-            )
-        queue_message(
+        queue_template(
+            "fulfillment_alert",
             channel=Channel.EMAIL,
             recipient=email,
-            subject=subject,
-            body=body,
             purpose="fulfillment_alert",
+            locale=locale,
+            count=len(rows),
+            reasons="\n".join(f"- {code}: {n}" for code, n in sorted(reasons.items())),
+            link=link,
         )
     db.session.execute(
         update(FulfillmentItem)

@@ -10,10 +10,12 @@ from core.signals import order_paid
 from fulfillment import services
 from fulfillment.callback_views import bp as callbacks_bp
 from fulfillment.claims.sms_inbound import bp as sms_inbound_bp
+from fulfillment.claims.sms_replies import reply_to_whatsapp
 from fulfillment.claims.views import bp as claim_bp
 from fulfillment.cli import fulfillment_cli
 from fulfillment.progress import order_progress
 from fulfillment.progress_views import bp as progress_bp
+from messaging.keywords import answer_whatsapp_with
 from sponsorship.checkout import orders
 from sponsorship.checkout.models import Order
 
@@ -28,3 +30,4 @@ def register(app: Flask) -> None:
     for blueprint in (callbacks_bp, claim_bp, sms_inbound_bp, progress_bp):
         app.register_blueprint(blueprint)
     app.cli.add_command(fulfillment_cli)
+    answer_whatsapp_with(reply_to_whatsapp)  # KLAIM over WhatsApp, like /sms/inbound

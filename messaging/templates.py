@@ -2,7 +2,9 @@
 ``translations/id``; both are tested), the parameters it takes, and how many SMS parts it may
 take when it goes to a phone. Callers give the id and the parameters; :func:`render` writes
 the text in the recipient's language. Links come from :mod:`messaging.links`, never from
-``url_for`` in a service.
+``url_for`` in a service. Emails to partners, sponsors and admins are in
+:mod:`messaging.templates_email` (merged into ``CATALOGUE`` here); no module outside messaging/
+queues a text of its own (tests/messaging/test_templates.py reads the source).
 
 A text sent to a phone must fit its ``sms_parts`` with the worst parameters it can get
 (``worst``): tests/messaging/test_templates.py renders each in both languages. Texts of one
@@ -10,59 +12,86 @@ part are kept in the GSM 7-bit alphabet (160 characters a part, 153 when split);
 outside it (“ ” • é) makes the whole SMS UCS-2, 70 characters a part (67 when split).
 """
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-
 from flask import current_app
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 
-Params = Mapping[str, object]
-
-_GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+from messaging.template_types import (
+    BUNDLE,
+    DATE_EN,
+    DATE_ID,
+    LINK,
+    NAME,
+    Params,
+    Rendered,
+    Template,
+    others,
+    sms_parts,
 )
-_GSM7_EXTENDED = set("^{}\\[~]|€")  # two septets each
+from messaging.templates_email import EMAIL_TEMPLATES
+
+__all__ = [
+    "CATALOGUE",
+    "DATE_ID",
+    "Rendered",
+    "Template",
+    "current_locale",
+    "render",
+    "sms_parts",
+]
+
+# The SMS parts a text may take, measured with the worst parameters (the tests hold them).
+SMS_INVITATION = 2
+SMS_ENROLMENT = 3  # a partner's name is up to 120 characters
+SMS_HELD = 4  # ... and this text names the partner twice
+SMS_ESSENTIALS = 4
+
+# Why a typed bundle code is refused (the same texts as the claim page's).
+KLAIM_REFUSALS = {
+    "length": "A bundle code has 17 letters and digits.",
+    "charset": "That is not a bundle code: it contains a character bundle codes never use.",
+    "check": "That bundle code has a typo. Please check each character.",
+    "unknown": "We do not know this bundle code. Check the SMS: a code that was sent again "
+    "replaces the old one.",
+}
+
+WORST_PARTS = (
+    {"kind": "health_app", "name": "H" * 60, "codes": ["ABCD-EFGH-JKLM-NPQR"] * 2},
+    {
+        "kind": "insurance_dues",
+        "kpj": "12345678901",
+        "programmes": "JKK+JKM+JHT",
+        "date": "31-12-2027",
+    },
+    {"kind": "data_quota", "name": "D" * 60},
+    {"kind": "preparing", "name": "X" * 60},
+)
 
 
-def sms_parts(text: str) -> int:
-    """How many SMS ``text`` takes (concatenated parts carry a 7-byte header)."""
-    if all(c in _GSM7 or c in _GSM7_EXTENDED for c in text):
-        length = sum(2 if c in _GSM7_EXTENDED else 1 for c in text)
-        single, part = 160, 153
-    else:
-        length = len(text.encode("utf-16-le")) // 2
-        single, part = 70, 67
-    return 1 if length <= single else -(-length // part)
+def klaim_essentials(p: Params) -> str:
+    """The answer to ``KLAIM <code>``: each part of the bundle in a sentence (``parts`` are
+    dicts with a ``kind``: preparing, health_app, insurance_dues or data_quota)."""
+    lines = [_("Payung: %(bundle)s.", bundle=p["bundle"])]
+    for part in p["parts"]:  # type: ignore[attr-defined]
+        kind = part["kind"]
+        if kind == "preparing":
+            lines.append(_("%(part)s: still being prepared.", part=part["name"]))
+        elif kind == "health_app":
+            codes = ", ".join(part["codes"])
+            lines.append(_("%(part)s voucher: %(codes)s.", part=part["name"], codes=codes))
+        elif kind == "insurance_dues":
+            lines.append(
+                _(
+                    "BPJS KPJ %(kpj)s, %(programmes)s, covered until %(date)s.",
+                    kpj=part["kpj"],
+                    programmes=part["programmes"],
+                    date=part["date"],
+                )
+            )
+        elif kind == "data_quota":
+            lines.append(_("%(part)s: sent to your number.", part=part["name"]))
+    return " ".join(lines)
 
-
-def _others(params: Params) -> dict[str, object]:
-    """ngettext fills in ``num`` itself."""
-    return {key: value for key, value in params.items() if key != "num"}
-
-
-@dataclass(frozen=True)
-class Template:
-    id: str
-    body: Callable[[Params], str]
-    subject: Callable[[Params], str] | None = None
-    sms_parts: int | None = None  # None: email only
-    worst: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Rendered:
-    template: str
-    subject: str | None
-    body: str
-    params: tuple[str, ...]  # in the template's order, for WhatsApp template messages
-
-
-LINK = "https://payung.id/saya/perpanjang/9999999"  # worst-case links in the length tests
-DATE_ID, DATE_EN = "30 September 2027", "September 30, 2027"
-BUNDLE = "B" * 120  # Bundle.name holds up to 120 characters
-NAME = "Christophorus W."  # first name and initial
 
 CATALOGUE: dict[str, Template] = {
     t.id: t
@@ -117,7 +146,7 @@ CATALOGUE: dict[str, Template] = {
                 "Dues for the next month are due by %(due)s. Ask your sponsor to renew, or "
                 "check at %(link)s",
                 int(p["num"]),  # type: ignore[call-overload]
-                **_others(p),
+                **others(p),
             ),
             sms_parts=2,
             worst={"date": DATE_EN, "num": 14, "due": DATE_EN, "link": LINK},
@@ -151,6 +180,53 @@ CATALOGUE: dict[str, Template] = {
             sms_parts=1,
         ),
         Template(
+            "worker_invitation",
+            lambda p: _(
+                "Payung: %(sponsor)s would like to pay your BPJS Ketenagakerjaan dues. Open "
+                "%(link)s to complete your details and agree. Ignore this message if you do "
+                "not know them.",
+                **p,
+            ),
+            sms_parts=SMS_INVITATION,
+            worst={"sponsor": "S" * 80, "link": "https://payung.id/undangan/" + "t" * 32},
+        ),
+        Template(
+            "enrolment_welcome",
+            lambda p: _(
+                "Payung: %(agent)s registered you so that sponsors can pay your BPJS "
+                "Ketenagakerjaan dues. Sign in at %(link)s with this number to check your data "
+                "and confirm or withdraw your consent.",
+                **p,
+            ),
+            sms_parts=SMS_ENROLMENT,
+            worst={"agent": "P" * 120, "link": "https://payung.id/saya"},
+        ),
+        Template(
+            "enrolment_held",
+            lambda p: _(
+                "Payung: %(agent)s sent your details to register you, but you are already "
+                "registered, so nothing changed. If you want %(agent)s to help you, tell them; "
+                "otherwise you need do nothing. Your data: %(link)s",
+                **p,
+            ),
+            sms_parts=SMS_HELD,
+            worst={"agent": "P" * 120, "link": "https://payung.id/saya"},
+        ),
+        Template(
+            "klaim_refused",
+            lambda p: "Payung: " + _(KLAIM_REFUSALS[str(p["reason"])]),
+            sms_parts=1,
+            worst={"reason": "charset"},
+            inner=frozenset({"reason"}),
+        ),
+        Template(
+            "klaim_essentials",
+            klaim_essentials,
+            sms_parts=SMS_ESSENTIALS,
+            worst={"bundle": BUNDLE, "parts": WORST_PARTS},
+            inner=frozenset({"parts"}),
+        ),
+        Template(
             "lapse_sponsor",
             lambda p: _(
                 "The BPJS Ketenagakerjaan cover you paid for %(name)s ends on %(date)s. Dues "
@@ -163,7 +239,7 @@ CATALOGUE: dict[str, Template] = {
                 "Cover for %(name)s ends in %(num)d day",
                 "Cover for %(name)s ends in %(num)d days",
                 int(p["num"]),  # type: ignore[call-overload]
-                **_others(p),
+                **others(p),
             ),
             worst={"name": NAME, "date": DATE_EN, "due": DATE_EN, "num": 14, "link": LINK},
         ),
@@ -196,6 +272,7 @@ CATALOGUE: dict[str, Template] = {
                 "link": LINK,
             },
         ),
+        *EMAIL_TEMPLATES,
     )
 }
 
@@ -216,5 +293,6 @@ def render(template_id: str, locale: str, **params: object) -> Rendered:
         template=template_id,
         subject=subject,
         body=body,
-        params=tuple(str(value) for value in params.values()),
+        # A text written from data (``inner``) goes to WhatsApp whole, as a generic notice.
+        params=() if template.inner else tuple(str(value) for value in params.values()),
     )

@@ -2,8 +2,9 @@
 provider's delivery reports. Both are checked before anything is read: WhatsApp's
 ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with WHATSAPP_APP_SECRET), the SMS
 provider's ``core.signing`` headers (SMS_REPORT_SECRET). Without its secret an endpoint does
-not exist (404). Incoming "BERHENTI"/"STOP" (and "MULAI"/"START") on WhatsApp change what the
-number receives, as they do by SMS (``/sms/inbound``)."""
+not exist (404). Incoming texts on WhatsApp go through the same keyword flow as SMS
+(``/sms/inbound``): "BERHENTI"/"STOP" and "MULAI"/"START" change what the number receives, and
+``KLAIM <code>`` is answered by the claims package (``messaging.keywords.answer_whatsapp_with``)."""
 
 import json
 from contextlib import suppress
@@ -17,7 +18,7 @@ from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, ver
 from extensions import csrf, db
 from messaging.channels import whatsapp
 from messaging.delivery import apply_report
-from messaging.keywords import keyword_reply
+from messaging.keywords import whatsapp_reply
 from messaging.models import Channel
 
 bp = Blueprint("messaging", __name__, url_prefix="/messaging")
@@ -75,7 +76,7 @@ def whatsapp_webhook() -> tuple[Response, int]:
         db.session.commit()
     for sender, text in texts:
         with suppress(InvalidPhone):
-            keyword_reply(normalize_phone(sender), text)
+            whatsapp_reply(normalize_phone(sender), text[:480])
         db.session.commit()
     return jsonify({"status": "ok"}), 200
 

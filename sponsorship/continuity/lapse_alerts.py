@@ -211,7 +211,7 @@ def _write_messages(today: date, inserted: list[Row], run: AlertRun) -> None:
                     worker = workers[alert.worker_id]
                     if alert.recipient_kind == AlertRecipient.WORKER:
                         renewing = any(w == alert.worker_id for _s, w in auto_renewed)
-                        message = _worker_text(worker, alert, today, site, channel, renewing)
+                        message = _worker_text(worker, alert, today, channel, renewing)
                         run.worker_texts += 1
                     else:
                         email = sponsors[alert.recipient_id].email
@@ -280,9 +280,7 @@ def _message(channel: Channel, recipient: str, rendered: Rendered, purpose: str)
     }
 
 
-def _worker_text(
-    worker: Row, alert: Row, today: date, site: str, channel: Channel, renewing: bool
-) -> dict:
+def _worker_text(worker: Row, alert: Row, today: date, channel: Channel, renewing: bool) -> dict:
     if renewing:
         rendered = render(
             "lapse_worker_renewing",

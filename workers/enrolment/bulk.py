@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import insert, or_, select
@@ -35,6 +33,7 @@ from core.identity import mask_phone
 from extensions import db, utcnow
 from jobs import enqueue_after_commit
 from messaging.models import Channel, Message
+from messaging.templates import render
 from workers.enrolment.models import EnrolmentRequest
 from workers.enrolment.rows import (
     COLUMNS,
@@ -306,14 +305,9 @@ def _hold(rows: list[_Row], partner: Partner) -> None:
     worker_ids = {row.known_worker_id for row in held}
     phones = db.session.scalars(select(Worker.phone_e164).where(Worker.id.in_(worker_ids)))
     link = f"{current_app.config['SITE_URL'].rstrip('/')}/saya"
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        body = _(
-            "Payung: %(agent)s sent your details to register you, but you are already "
-            "registered, so nothing changed. If you want %(agent)s to help you, tell them; "
-            "otherwise you need do nothing. Your data: %(link)s",
-            agent=partner.name,
-            link=link,
-        )
+    body = render(
+        "enrolment_held", current_app.config["BABEL_DEFAULT_LOCALE"], agent=partner.name, link=link
+    ).body
     _send_sms(sorted(phones), body, HELD_PURPOSE)
 
 
@@ -346,14 +340,12 @@ def _welcome(workers: list[Worker], partner: Partner) -> None:
     if not workers:
         return
     link = f"{current_app.config['SITE_URL'].rstrip('/')}/saya"
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        body = _(
-            "Payung: %(agent)s registered you so that sponsors can pay your BPJS "
-            "Ketenagakerjaan dues. Sign in at %(link)s with this number to check your data "
-            "and confirm or withdraw your consent.",
-            agent=partner.name,
-            link=link,
-        )
+    body = render(
+        "enrolment_welcome",
+        current_app.config["BABEL_DEFAULT_LOCALE"],
+        agent=partner.name,
+        link=link,
+    ).body
     _send_sms([worker.phone_e164 for worker in workers], body, WELCOME_PURPOSE)
 
 

@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -20,7 +18,7 @@ from accounts.models import Role, User
 from core.identity import check_nik
 from extensions import db, utcnow
 from messaging.models import Channel
-from messaging.services import queue_message
+from messaging.services import queue_template
 from vault import digest, encrypt
 from workers.models import EnrolmentSource, Invitation, InvitationStatus, Worker
 from workers.photos import PreparedPhoto
@@ -87,20 +85,15 @@ def invite_worker(
         expires_at=now + INVITATION_TTL,
     )
     db.session.add(invitation)
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        body = _(
-            "Payung: %(sponsor)s would like to pay your BPJS Ketenagakerjaan dues. Open "
-            "%(link)s to complete your details and agree. Ignore this message if you do not "
-            "know them.",
-            sponsor=sponsor.display_name,
-            link=link_for(token),
-        )
-    queue_message(
+    queue_template(
+        "worker_invitation",
         channel=Channel.SMS,
         recipient=phone_e164,
-        body=body,
         purpose=MESSAGE_PURPOSE,
+        locale=current_app.config["BABEL_DEFAULT_LOCALE"],
         secrets=(token,),
+        sponsor=sponsor.display_name,
+        link=link_for(token),
     )
     db.session.flush()
     return invitation
