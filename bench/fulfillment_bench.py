@@ -2,7 +2,7 @@
 real Celery workers on Redis and PostgreSQL, against the partner sandbox.
 
     .venv/bin/python -m bench.fulfillment_bench [--workers 10000] [--celery-workers 2]
-        [--concurrency 4] [--database-url URL] [--broker redis://127.0.0.1:6379/9]
+        [--concurrency 1] [--database-url URL] [--broker redis://127.0.0.1:6379/9]
         [--pgbench-seconds 0] [--label after] [--record]
 
 Measures parts per second from the commit of the paid order to the last part settled, the peak
@@ -382,7 +382,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=10_000)
     parser.add_argument("--celery-workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=1)  # 2 × 1 keeps PSS ≤ 500 MiB
     parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )

@@ -92,11 +92,23 @@ def stopped_among(phones: Iterable[str]) -> set[str]:
     return {by_digest[found] for found in rows}
 
 
-def route(channel: Channel, recipient: str, purpose: str) -> tuple[Channel, Channel | None, bool]:
-    """``(channel, fallback, suppressed)`` for a message the caller meant for ``channel``."""
+def contacts_among(phones: Iterable[str]) -> dict[str, Contact]:
+    """The contacts of those ``phones`` that have one: one query for a whole batch."""
+    by_digest = {_digest(phone): phone for phone in set(phones)}
+    if not by_digest:
+        return {}
+    rows = db.session.scalars(select(Contact).where(Contact.phone_digest.in_(by_digest)))
+    return {by_digest[contact.phone_digest]: contact for contact in rows}
+
+
+def route(
+    channel: Channel, recipient: str, purpose: str, *, contacts: dict[str, Contact] | None = None
+) -> tuple[Channel, Channel | None, bool]:
+    """``(channel, fallback, suppressed)`` for a message the caller meant for ``channel``;
+    ``contacts``: the batch's contacts, when the caller looked them up (``contacts_among``)."""
     if channel == Channel.EMAIL:
         return channel, None, False
-    contact = find_contact(recipient)
+    contact = contacts.get(recipient) if contacts is not None else find_contact(recipient)
     suppressed = bool(contact and contact.stopped_at) and purpose not in ESSENTIAL_PURPOSES
     if purpose in SMS_ONLY_PURPOSES:
         return Channel.SMS, None, suppressed

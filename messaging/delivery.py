@@ -40,6 +40,7 @@ from vault import decrypt
 log = logging.getLogger(__name__)
 
 DELIVER_TASK = "fulfillment.deliver_message"
+DELIVER_MANY_TASK = "sponsorship.deliver_messages"  # a batch of messages, one job
 SMS_REPORTS_PATH = "/messaging/sms/reports"
 
 

@@ -16,17 +16,26 @@ failed, ``recipient_opted_out``, and never sent).
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from extensions import db
 from jobs import enqueue_after_commit
-from messaging.contacts import OPTED_OUT, route
-from messaging.delivery import DELIVER_TASK, deliver
+from messaging.contacts import OPTED_OUT, contacts_among, route
+from messaging.delivery import DELIVER_MANY_TASK, DELIVER_TASK, deliver
 from messaging.models import Channel, Message, MessageStatus
 from messaging.templates import render
 from vault import encrypt
 
-__all__ = ["REDACTED", "deliver", "queue_message", "queue_template", "redact"]
+__all__ = [
+    "REDACTED",
+    "Addressee",
+    "deliver",
+    "queue_message",
+    "queue_template",
+    "queue_template_many",
+    "redact",
+]
 
 REDACTED = "••••••"
 
@@ -35,6 +44,43 @@ def redact(body: str, secrets: Iterable[str]) -> str:
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         body = body.replace(secret, REDACTED)
     return body
+
+
+def _message(
+    *,
+    channel: Channel,
+    recipient: str,
+    body: str,
+    purpose: str,
+    subject: str | None,
+    secrets: tuple[str, ...],
+    template: str | None,
+    params: tuple[str, ...],
+    locale: str | None,
+    routed: tuple[Channel, Channel | None, bool],
+) -> Message:
+    """A new message row, routed; a suppressed one is already failed (never sent)."""
+    channel, fallback, suppressed = routed
+    message = Message(
+        channel=channel,
+        recipient=recipient,
+        body=redact(body, secrets),
+        body_sealed=encrypt(body) if secrets else None,
+        purpose=purpose,
+        subject=subject,
+        template=template,
+        locale=locale,
+        params_sealed=encrypt(json.dumps(params)) if template else None,
+        fallback_channel=fallback.value if fallback else None,
+        status=MessageStatus.QUEUED,
+        attempts=0,
+    )
+    if suppressed:
+        message.transition(MessageStatus.FAILED)
+        message.error = OPTED_OUT
+        message.body_sealed = message.params_sealed = None
+        message.fallback_channel = None
+    return message
 
 
 def queue_message(
@@ -52,32 +98,22 @@ def queue_message(
     """Save a message for delivery after the commit; ``secrets`` are the codes ``body``
     carries (stored only encrypted). ``template`` and ``params`` name the catalogue entry the
     text was written from (WhatsApp sends them as a template message)."""
-    secrets = tuple(secrets)
-    params = tuple(params)
-    channel, fallback, suppressed = route(Channel(channel), recipient, purpose)
-    message = Message(
+    message = _message(
         channel=channel,
         recipient=recipient,
-        body=redact(body, secrets),
-        body_sealed=encrypt(body) if secrets else None,
+        body=body,
         purpose=purpose,
         subject=subject,
+        secrets=tuple(secrets),
         template=template,
+        params=tuple(params),
         locale=locale,
-        params_sealed=encrypt(json.dumps(params)) if template else None,
-        fallback_channel=fallback.value if fallback else None,
-        status=MessageStatus.QUEUED,
-        attempts=0,
+        routed=route(Channel(channel), recipient, purpose),
     )
     db.session.add(message)
-    if suppressed:
-        message.transition(MessageStatus.FAILED)
-        message.error = OPTED_OUT
-        message.body_sealed = message.params_sealed = None
-        message.fallback_channel = None
-        db.session.flush()
-        return message
     db.session.flush()
+    if message.status != MessageStatus.QUEUED:  # the number sent STOP
+        return message
     enqueue_after_commit(DELIVER_TASK, message.id)
     return message
 
@@ -106,3 +142,46 @@ def queue_template(
         params=rendered.params,
         locale=locale,
     )
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """One message of a batch written from the same template: who, in which language, and
+    the template's parameters (``secrets``: the codes among them, stored only encrypted)."""
+
+    recipient: str
+    locale: str
+    params: dict[str, object]
+    secrets: tuple[str, ...] = field(default=())
+
+
+def queue_template_many(
+    template_id: str, addressees: Sequence[Addressee], *, channel: Channel, purpose: str
+) -> list[Message]:
+    """``queue_template`` for a whole batch: the recipients' contacts read in one query, the
+    messages inserted together, and one delivery job for all of them after the commit.
+    Returns the messages in the order of ``addressees``, with their ids."""
+    contacts = contacts_among(a.recipient for a in addressees if channel != Channel.EMAIL)
+    messages = []
+    for addressee in addressees:
+        rendered = render(template_id, addressee.locale, **addressee.params)
+        messages.append(
+            _message(
+                channel=channel,
+                recipient=addressee.recipient,
+                body=rendered.body,
+                subject=rendered.subject,
+                purpose=purpose,
+                secrets=addressee.secrets,
+                template=rendered.template,
+                params=rendered.params,
+                locale=addressee.locale,
+                routed=route(Channel(channel), addressee.recipient, purpose, contacts=contacts),
+            )
+        )
+    db.session.add_all(messages)
+    db.session.flush()  # one multi-row INSERT … RETURNING id
+    queued = [m.id for m in messages if m.status == MessageStatus.QUEUED]
+    if queued:
+        enqueue_after_commit(DELIVER_MANY_TASK, queued)
+    return messages

@@ -3,8 +3,8 @@
 Members without a KPJ are registered first in one collective call (once per worker). For the
 parts whose earlier call was never recorded the insurer is asked once per chunk, by reference,
 what it already did (``…/collective/by-references``); what it did is recorded instead of done
-again. Each accepted member is then recorded (remittance, cover) in a savepoint of its own, so
-a part whose recording fails is retried alone.
+again. Each accepted member is then recorded (remittance, cover); the remittances and the cover
+(``workers.coverage.CoverageBatch``) are written together for the whole collective.
 """
 
 from collections import defaultdict
@@ -27,6 +27,7 @@ from fulfillment.issuers.endpoints import client_for
 from fulfillment.issuers.partner_client import PartnerCallError, PartnerClient
 from fulfillment.models import InsurerMembership, Remittance
 from vault import decrypt
+from workers.coverage import CoverageBatch
 
 Terms = tuple[list[str], list[str], int]
 
@@ -57,6 +58,7 @@ class _Collective:
         self.terms: dict[int, Terms] = {k: v for k, v in terms.items() if isinstance(v, tuple)}
         self.contexts = [ctx for ctx in contexts if ctx.item.id in self.terms]
         self.remittances: list[Remittance] = []
+        self.cover = CoverageBatch()
 
     def _fail(self, failures: dict[int, Any]) -> None:
         self.outcomes.update(failures)
@@ -82,6 +84,7 @@ class _Collective:
                 ctx.item.idempotency_key in done,
             )
         db.session.add_all(self.remittances)  # inserted together at the next flush
+        self.cover.apply()  # the members' cover: one read, one lock, rows written together
         return self.outcomes
 
     def _kpjs(self) -> dict[int, str]:
@@ -182,6 +185,7 @@ class _Collective:
                 result,
                 reconciled=reconciled,
                 add=self.remittances.append,
+                cover=self.cover.add,
             )
         except (RetryLater, CannotIssue) as error:
             self.outcomes[ctx.item.id] = error

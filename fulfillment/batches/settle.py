@@ -2,7 +2,8 @@
 
 The chunk's lines are locked together (in id order, so two chunks sharing lines never deadlock)
 and read with two statements: their parts' statuses and their claim codes. A line with nothing
-in progress, at least one part issued and no claim code gets its code (sent after the commit).
+in progress, at least one part issued and no claim code gets its code (sent after the commit;
+the chunk's codes and messages are written together, ``issue_claim_codes``).
 Orders are completed after the chunk's commit (``services.complete_order_if_settled``), once per
 order the chunk touched.
 """
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from core.locking import begin_write, is_sqlite
 from extensions import db
-from fulfillment.claims.services import issue_claim_code
+from fulfillment.claims.services import issue_claim_codes
 from fulfillment.models import IN_PROGRESS, ClaimCode, FulfillmentItem, ItemStatus
 from sponsorship.checkout.models import OrderLine
 
@@ -41,11 +42,12 @@ def settle_lines(line_ids: Iterable[int], *, now: datetime) -> int:
     coded = set(
         db.session.scalars(select(ClaimCode.order_line_id).where(ClaimCode.order_line_id.in_(ids)))
     )
-    sent = 0
-    for line in lines:
-        found = statuses[line.id]
-        if line.id in coded or found & IN_PROGRESS or ItemStatus.ISSUED not in found:
-            continue
-        issue_claim_code(line, now=now)
-        sent += 1
-    return sent
+    settled = [
+        line
+        for line in lines
+        if line.id not in coded
+        and not statuses[line.id] & IN_PROGRESS
+        and ItemStatus.ISSUED in statuses[line.id]
+    ]
+    issue_claim_codes(settled, now=now)  # in bulk: one delivery job for their messages
+    return len(settled)

@@ -34,6 +34,7 @@ from fulfillment.issuers.partner_client import PartnerClient
 from fulfillment.models import InsurerMembership, Remittance
 from vault import VaultError, decrypt, encrypt
 from workers.coverage import extend_coverage
+from workers.models import Coverage
 
 COMPULSORY = ["JKK", "JKM"]
 
@@ -156,9 +157,11 @@ def record_dues(
     *,
     reconciled: bool = False,
     add: Callable[[Remittance], None] | None = None,
+    cover: Callable[..., Coverage] = extend_coverage,
 ) -> Issued:
     """The insurer's acceptance of the part's dues, recorded: the remittance and the cover
-    (``add`` collects the remittance instead, for a chunk that adds them all at once)."""
+    (``add`` collects the remittance and ``cover`` the cover instead, for a chunk that writes
+    them all at once: ``workers.coverage.CoverageBatch``)."""
     months, programmes, amount = terms
     key = ctx.item.idempotency_key
     remittance_id = body.get("remittance_id")
@@ -186,7 +189,7 @@ def record_dues(
             business_date=accepted_at.astimezone(JAKARTA).date(),
         )
     )
-    coverage = extend_coverage(
+    coverage = cover(
         ctx.worker,
         months=len(months),
         first_month=date.fromisoformat(f"{months[0]}-01"),
