@@ -562,16 +562,20 @@ def wait_for_event(
     deliveries: "queue.Queue[tuple[bytes, str | None]]",
     event_type: str,
     object_id: str,
+    seen: list[Any],
 ) -> Any:
+    """The event once delivered. localstripe delivers from its own tasks, so two events may
+    arrive in either order: every event read is kept in ``seen`` for the next wait."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
+        for event in seen:
+            if (event.type, event.object_id) == (event_type, object_id):
+                return event
         try:
             body, header = deliveries.get(timeout=0.2)
         except queue.Empty:
             continue
-        event = gateway.parse_webhook(body, header)
-        if (event.type, event.object_id) == (event_type, object_id):
-            return event
+        seen.append(gateway.parse_webhook(body, header))
     pytest.fail(f"localstripe sent no {event_type} for {object_id}")
 
 
@@ -586,14 +590,15 @@ def test_localstripe_sends_signed_webhooks_that_parse(
     localstripe.pay_with_card(paid.id)
     localstripe.pay_with_card(declined.id, CARD_DECLINED_ON_CHARGE)
 
+    seen: list[Any] = []
     succeeded = wait_for_event(
-        stripe_gateway, webhook_receiver, "payment_intent.succeeded", paid.id
+        stripe_gateway, webhook_receiver, "payment_intent.succeeded", paid.id, seen
     )
     assert succeeded.id.startswith("evt_")
     assert succeeded.object["amount"] == 1_680_000
     assert succeeded.object["metadata"]["order_reference"] == "PAY-0001"
     failed = wait_for_event(
-        stripe_gateway, webhook_receiver, "payment_intent.payment_failed", declined.id
+        stripe_gateway, webhook_receiver, "payment_intent.payment_failed", declined.id, seen
     )
     assert failed.object["last_payment_error"]["code"] == "card_declined"
 
