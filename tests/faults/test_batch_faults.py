@@ -3,43 +3,19 @@ remittance whose answer was lost is reconciled by reference, never paid twice. (
 partner-restart and PostgreSQL-restart tests run on batches too: ``PARTNER_BATCH_APIS`` is in
 their worker settings.)"""
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bundles.models import FulfillmentMethod
 from extensions import db
 from fulfillment import clock, sweeper
-from fulfillment.models import FulfillmentEvent, FulfillmentItem, ItemStatus, Remittance
+from fulfillment.models import FulfillmentEvent, ItemStatus, Remittance
 from fulfillment.services import start_fulfillment
-from tests.fulfillment.conftest import fulfillment_config
+from tests.fulfillment.batch_support import _no_item_faults, app_config  # noqa: F401 (fixtures)
+from tests.fulfillment.batch_support import count_rows as _count
+from tests.fulfillment.batch_support import items as _items
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from tests.fulfillment.support import run_until_settled as settle
-
-
-@pytest.fixture
-def app_config(sandbox, localstripe) -> dict[str, Any]:
-    return fulfillment_config(sandbox, localstripe) | {"PARTNER_BATCH_APIS": ["telco", "insurer"]}
-
-
-@pytest.fixture(autouse=True)
-def _no_item_faults(sandbox) -> Iterator[None]:
-    yield
-    requests.post(sandbox.url("/_batch_faults"), json={}, timeout=10).raise_for_status()
-
-
-def _items(method: str | None = None) -> list[FulfillmentItem]:
-    query = select(FulfillmentItem).order_by(FulfillmentItem.id)
-    if method:
-        query = query.where(FulfillmentItem.method == method)
-    return list(db.session.scalars(query))
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_one_members_failure_inside_a_batch_stays_with_that_member(app, sandbox):

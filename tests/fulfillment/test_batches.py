@@ -2,48 +2,22 @@
 collective remittance, Telkomsel data as one bulk top-up polled once per batch; per-item
 failures and lost answers: tests/faults/test_batch_faults.py."""
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-import requests
 from sqlalchemy import func, select
 
 from bundles.models import FulfillmentMethod, PoolCode, PoolCodeStatus
 from extensions import db
 from fulfillment.models import (
     ClaimCode,
-    FulfillmentItem,
     IssuedCode,
     ItemStatus,
     Remittance,
 )
 from fulfillment.services import start_fulfillment
-from tests.fulfillment.conftest import fulfillment_config
+from tests.fulfillment.batch_support import _no_item_faults, app_config  # noqa: F401 (fixtures)
+from tests.fulfillment.batch_support import count_rows as _count
+from tests.fulfillment.batch_support import items as _items
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from tests.fulfillment.support import run_until_settled as settle
-
-
-@pytest.fixture
-def app_config(sandbox, localstripe) -> dict[str, Any]:
-    return fulfillment_config(sandbox, localstripe) | {"PARTNER_BATCH_APIS": ["telco", "insurer"]}
-
-
-@pytest.fixture(autouse=True)
-def _no_item_faults(sandbox) -> Iterator[None]:
-    yield
-    requests.post(sandbox.url("/_batch_faults"), json={}, timeout=10).raise_for_status()
-
-
-def _items(method: str | None = None) -> list[FulfillmentItem]:
-    query = select(FulfillmentItem).order_by(FulfillmentItem.id)
-    if method:
-        query = query.where(FulfillmentItem.method == method)
-    return list(db.session.scalars(query))
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_a_chunk_issues_every_part_with_one_call_per_partner_and_batch(app, sandbox):
