@@ -5,6 +5,9 @@ when ``url`` is None, or the PostgreSQL ``url`` with a schema of its own (create
 with everything in it afterwards), so a benchmark never touches other tables on a shared server.
 """
 
+import os
+import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -65,3 +68,16 @@ def write_section(readme: Path, heading: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + body
     readme.write_text(text)
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian's packages, installed only when missing (root, or sudo)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL
+    )
+    return shutil.which("wrk") or "/usr/bin/wrk"

@@ -10,7 +10,10 @@ Seeds a schema of its own (dropped afterwards): ``--workers`` workers with their
 pools, and a paid order whose first ``--codes`` workers each hold an unclaimed bundle code. Then
 gunicorn (sync workers, production configuration) and wrk (Debian's package, installed here if
 missing): first the hello-world baseline, then the mix of ``bench/load_mix.lua``; each after a
-short warm-up. Every answer with a status >= 400 and every socket error or timeout is an error;
+short warm-up. The reference catalog of ``../shared/perf/reference/`` (100,000 products, in a
+schema of its own on the same server, served by the same gunicorn settings) is measured at one
+connection just before and just after the mix: issue 16's goal 3 is the mix's p99 at most
+10 × that p50. Every answer with a status >= 400 and every socket error or timeout is an error;
 the run fails (exit 1) unless there are none. Claims are legitimate traffic from one IP: each
 code is posted once, so neither the per-code/per-phone SMS limits nor the per-IP failure limit
 (only wrong codes count) is reached. Prints a Markdown table; writes bench/out/load-run.json.
@@ -19,7 +22,6 @@ code is posted once, so neither the per-code/per-phone SMS limits nor the per-IP
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -31,8 +33,10 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from app import create_app
-from bench.common import BENCH_KEYS, create_schema, drop_schema
+from bench.common import BENCH_KEYS, create_schema, drop_schema, ensure_wrk
 from bench.directory_bench import free_port, seed, start_gunicorn, stop
+from bench.pages import REFERENCE, REPORT_LUA, reference_url, serve
+from bench.pages import wrk as wrk_report
 from bundles.dues.data import ensure_default_dues_data
 from extensions import db, utcnow
 from fulfillment.claims.codes import generate_claim_code
@@ -47,19 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 SCRIPT = ROOT / "bench" / "load_mix.lua"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def ensure_wrk() -> str:
-    """wrk from Debian's packages, installed only when missing (root, or sudo)."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
-    subprocess.run(
-        [*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL
-    )
-    return shutil.which("wrk") or "/usr/bin/wrk"
 
 
 def seed_all(workers: int, codes: int, codes_file: Path) -> tuple[list[str], float]:
@@ -150,6 +141,11 @@ function response(status, headers, body) statuses[status] = (statuses[status] or
 """
 
 
+def one_connection_p50(binary: str, url: str, script: Path) -> float:
+    """p50 in ms of 5 s at one connection (the reference catalog's figure in issue 16)."""
+    return float(wrk_report(binary, url, connections=1, seconds=5, script=script)["p50_ms"])
+
+
 def summarise(stats: dict[str, Any]) -> dict[str, Any]:
     seconds = stats["duration_us"] / 1e6
     errors = (
@@ -180,6 +176,7 @@ def main() -> int:
     codes_file = OUT / "load-codes.txt"
     url = args.database_url
     schema = create_schema(url) if url.startswith("postgresql") else None
+    reference_schema = create_schema(url) if schema else None
     config: dict[str, Any] = {"ENV_NAME": "production", "DATABASE_URL": url, **BENCH_KEYS}
     if schema:
         config["DATABASE_SCHEMA"] = schema
@@ -195,12 +192,29 @@ def main() -> int:
         print(
             f"seeded {args.workers:,} workers, {args.codes:,} codes in {seeded:.1f} s", flush=True
         )
+        # The reference catalog (../shared/perf/reference) on the same database server, for
+        # goal 3 of issue 16: the mix's p99 against its p50 at one connection, same run.
+        reference_db = reference_url(url if schema else None, reference_schema)
+        subprocess.run(
+            [sys.executable, str(REFERENCE / "mkdb.py"), reference_db],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        catalog_port = free_port()
+        catalog = serve(
+            "catalog_app:app", catalog_port, {**os.environ, "DATABASE_URL": reference_db}, REFERENCE
+        )
+        catalog_lua = OUT / "load-catalog.lua"
+        catalog_lua.write_text((REFERENCE / "wrk_catalog.lua").read_text() + REPORT_LUA)
+        catalog_url = f"http://127.0.0.1:{catalog_port}"
+        servers = [catalog]
+        wrk_report(binary, catalog_url, connections=2, seconds=1, script=catalog_lua)
 
         env = {**os.environ, **{f"PAYUNG_{k}": v for k, v in config.items() if k != "ENV_NAME"}}
         env["PAYUNG_ENV"] = "production"
         port = free_port()
-        server = start_gunicorn(env, port, args.gunicorn_workers, timeout=120)
         try:
+            servers.append(start_gunicorn(env, port, args.gunicorn_workers, timeout=120))
             preflight(port, slugs)
             hello_lua = OUT / "load-hello.lua"
             mix_done = SCRIPT.read_text().split("function done", 1)[1]
@@ -215,6 +229,7 @@ def main() -> int:
             mix.append(str(args.threads))
             wrk(binary, args, *hello, seconds=2)  # warm-up
             result["load_average_at_start"] = os.getloadavg()
+            catalog_p50s = [one_connection_p50(binary, catalog_url, catalog_lua)]
             result["hello"] = summarise(
                 hello_stats(wrk(binary, args, *hello, seconds=args.seconds))
             )
@@ -228,6 +243,8 @@ def main() -> int:
             wrk(binary, args, *warm, str(args.threads), seconds=3)
             result["mix"] = summarise(hello_stats(wrk(binary, args, *mix, seconds=args.seconds)))
             print(f"mix: {result['mix']['rps']:.0f} req/s", flush=True)
+            catalog_p50s.append(one_connection_p50(binary, catalog_url, catalog_lua))
+            result["reference_catalog_p50_1_ms"] = catalog_p50s
             # Where the time goes: each kind of page of the mix alone, same server and settings.
             result["pages"] = {}
             if args.page_seconds:
@@ -236,14 +253,16 @@ def main() -> int:
                     stats = wrk(binary, args, *alone, seconds=args.page_seconds)
                     result["pages"][name] = summarise(hello_stats(stats))
         finally:
-            stop(server)
+            for server in servers:
+                stop(server)
         with app.app_context():
             sent = db.session.scalar(select(func.count()).select_from(Message)) - messages_before
             db.session.remove()
             db.engine.dispose()
     finally:
-        if schema:
-            drop_schema(url, schema)
+        for dropped in (schema, reference_schema):
+            if dropped:
+                drop_schema(url, dropped)
 
     result.update(
         database=url.split(":")[0],
@@ -270,6 +289,11 @@ def main() -> int:
             f"| {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
         )
     mix = result["mix"]
+    reference_p50 = sum(result["reference_catalog_p50_1_ms"]) / 2
+    ratio = mix["p99_ms"] / reference_p50
+    print(f"\nreference catalog p50 at 1 connection (before and after the mix): "
+          f"{' and '.join(f'{p:.2f}' for p in result['reference_catalog_p50_1_ms'])} ms; "
+          f"mix p99 ÷ their mean = {ratio:.1f} (issue 16 goal 3: ≤ 10)")  # fmt: skip
     print(f"\nmix statuses: {mix['statuses']}; claim POSTs: {mix['claim_posts']}; "
           f"one-time codes sent (warm-up included): {sent}")  # fmt: skip
     return 1 if any(row["errors"] for row in rows.values()) else 0

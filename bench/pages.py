@@ -30,9 +30,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app import create_app
-from bench.common import BENCH_KEYS, create_schema, drop_schema
+from bench.common import BENCH_KEYS, create_schema, drop_schema, ensure_wrk
 from bench.directory_bench import free_port, seed, start_gunicorn, stop
-from bench.load_run import ensure_wrk
 from bundles.dues.data import ensure_default_dues_data
 from bundles.models import Bundle
 from extensions import db
@@ -83,14 +82,14 @@ def seed_pages(workers: int) -> list[str]:
     return list(db.session.scalars(select(Bundle.slug).order_by(Bundle.id)))
 
 
-def _reference_url(url: str | None, schema: str | None) -> str:
+def reference_url(url: str | None, schema: str | None) -> str:
     if not url:
         return f"sqlite:///{OUT / 'pages-reference.db'}"
     separator = "&" if "?" in url else "?"
     return f"{url}{separator}options=-csearch_path%3D{schema}"
 
 
-def _serve(app: str, port: int, env: dict[str, str], chdir: Path) -> subprocess.Popen[bytes]:
+def serve(app: str, port: int, env: dict[str, str], chdir: Path) -> subprocess.Popen[bytes]:
     command = [GUNICORN, *GUNICORN_FLAGS, "--bind", f"127.0.0.1:{port}", "--chdir", str(chdir)]
     server = subprocess.Popen([*command, app], env=env, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -130,7 +129,7 @@ def measure(args: argparse.Namespace, database: str, url: str | None) -> dict[st
     servers: list[subprocess.Popen[bytes]] = []
     try:
         started = time.perf_counter()
-        reference_db = _reference_url(url, reference_schema)
+        reference_db = reference_url(url, reference_schema)
         if url or not (OUT / "pages-reference.db").exists():
             subprocess.run(
                 [sys.executable, str(REFERENCE / "mkdb.py"), reference_db],
@@ -148,9 +147,9 @@ def measure(args: argparse.Namespace, database: str, url: str | None) -> dict[st
         env = {**os.environ, **{f"PAYUNG_{k}": v for k, v in config.items() if k != "ENV_NAME"}}
         env["PAYUNG_ENV"] = "production"
         ports = {name: free_port() for name in ("hello", "catalog", "payung")}
-        servers.append(_serve("hello_app:app", ports["hello"], dict(os.environ), REFERENCE))
+        servers.append(serve("hello_app:app", ports["hello"], dict(os.environ), REFERENCE))
         reference_env = {**os.environ, "DATABASE_URL": reference_db}
-        servers.append(_serve("catalog_app:app", ports["catalog"], reference_env, REFERENCE))
+        servers.append(serve("catalog_app:app", ports["catalog"], reference_env, REFERENCE))
         servers.append(start_gunicorn(env, ports["payung"], 2, timeout=120))
 
         report = OUT / "pages-report.lua"
