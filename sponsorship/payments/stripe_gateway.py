@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import stripe
-from flask import current_app
 
+from core.per_app import once_per_app
 from sponsorship.payments.gateway_types import (
     CardSetupInfo,
     IntentStatus,
@@ -377,12 +377,7 @@ def gateway_from_config(config: Mapping[str, Any] | None = None) -> StripeGatewa
     """The gateway for the given settings, or for the current app (built once per app)."""
     if config is not None:
         return _gateway_from_settings(config)
-    gateway = current_app.extensions.get("stripe_gateway")
-    if gateway is None:
-        gateway = current_app.extensions["stripe_gateway"] = _gateway_from_settings(
-            current_app.config
-        )
-    return gateway
+    return once_per_app("stripe_gateway", _gateway_from_settings)
 
 
 def _gateway_from_settings(config: Mapping[str, Any]) -> StripeGateway:

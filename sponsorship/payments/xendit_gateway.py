@@ -23,7 +23,6 @@ from typing import Any
 
 import urllib3
 import xendit
-from flask import current_app
 from xendit.apis import PaymentRequestApi, RefundApi
 from xendit.payment_request.model.e_wallet_channel_code import EWalletChannelCode
 from xendit.payment_request.model.e_wallet_channel_properties import EWalletChannelProperties
@@ -45,6 +44,7 @@ from xendit.payment_request.model.virtual_account_channel_properties import (
 from xendit.payment_request.model.virtual_account_parameters import VirtualAccountParameters
 from xendit.refund.model.create_refund import CreateRefund
 
+from core.per_app import once_per_app
 from sponsorship.payments.gateway_types import (
     LOCAL_CHANNELS,
     InvalidWebhook,
@@ -309,12 +309,7 @@ def xendit_from_config(config: Mapping[str, Any] | None = None) -> XenditGateway
     """The gateway for the given settings, or for the current app (built once per app)."""
     if config is not None:
         return _gateway_from_settings(config)
-    gateway = current_app.extensions.get("xendit_gateway")
-    if gateway is None:
-        gateway = current_app.extensions["xendit_gateway"] = _gateway_from_settings(
-            current_app.config
-        )
-    return gateway
+    return once_per_app("xendit_gateway", _gateway_from_settings)
 
 
 def _gateway_from_settings(config: Mapping[str, Any]) -> XenditGateway:
