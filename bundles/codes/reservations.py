@@ -95,6 +95,22 @@ def hold_reserved_codes(order_id: int) -> None:
     )
 
 
+def extend_reserved_codes(order_id: int, until: datetime) -> None:
+    """The unpaid order may now be paid until ``until`` (it was invoiced): its held codes
+    stay held as long. A hold that ended meanwhile is not revived (its codes may be taken)."""
+    db.session.execute(
+        update(PoolCode)
+        .where(
+            PoolCode.reserved_order_id == order_id,
+            PoolCode.status == PoolCodeStatus.AVAILABLE,
+            PoolCode.reserved_until.is_not(None),
+            PoolCode.reserved_until < until,
+        )
+        .values(reserved_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def release_reserved_codes(order_id: int) -> None:
     """Give back the codes the order still holds (it was cancelled, refunded or completed)."""
     db.session.execute(

@@ -20,7 +20,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, insert, select, true
 
 from accounts.models import User
-from bundles.codes.reservations import reserve_codes
+from bundles.codes.reservations import extend_reserved_codes, reserve_codes
 from bundles.dues.services import due_date
 from bundles.models import BundlePart, FulfillmentMethod
 from core.dates import JAKARTA, jakarta_today
@@ -81,9 +81,25 @@ def order_expiry(first_months: list[date], now: datetime) -> datetime:
     hold = timedelta(
         hours=current_app.config.get("CHECKOUT_ORDER_HOLD_HOURS", DEFAULT_ORDER_HOLD_HOURS)
     )
-    due = due_date(min(first_months))
-    end_of_due_day = datetime.combine(due, time.max, tzinfo=JAKARTA)
-    return min(now + hold, end_of_due_day)
+    return min(now + hold, latest_payment(first_months))
+
+
+def latest_payment(first_months: list[date]) -> datetime:
+    """The end of the due day of the earliest month bought: no order can be paid later."""
+    return datetime.combine(due_date(min(first_months)), time.max, tzinfo=JAKARTA)
+
+
+def extend_hold(order: Order, until: datetime) -> None:
+    """An unpaid order holds its prices and its pool codes until ``until`` (it was invoiced),
+    never past its earliest month's due day; the caller holds the order's row lock."""
+    first_months = list(
+        db.session.scalars(select(OrderLine.first_month).where(OrderLine.order_id == order.id))
+    )
+    until = min(until, latest_payment(first_months))
+    if order.expires_at is None or until <= order.expires_at:
+        return
+    order.expires_at = until
+    extend_reserved_codes(order.id, until + PAYMENT_GRACE)
 
 
 def place_order(sponsor: User, *, today: date | None = None, now: datetime | None = None) -> Order:

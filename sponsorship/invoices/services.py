@@ -2,9 +2,10 @@
 
 An order awaiting payment gets an invoice when its total reaches ``INVOICE_THRESHOLD_IDR``
 (on placing it) or when the sponsor asks for one. It is due ``INVOICE_DUE_DAYS`` after it is
-issued, or when the order's prices expire if that comes first (an order holds its prices
-only until its first month's dues fall due, ``CHECKOUT_ORDER_HOLD_HOURS`` at most): an
-invoice never asks for money the order would refuse. Issuing is once per order, whoever asks
+issued, or when the first month's dues fall due if that comes first. Issuing extends the
+order's hold on its prices and pool codes (``CHECKOUT_ORDER_HOLD_HOURS`` otherwise) to that
+moment, so an invoice never asks for money the order would refuse, and is not due in three
+days because the card checkout holds prices that long. Issuing is once per order, whoever asks
 at the same moment (the order row is locked first).
 """
 
@@ -24,6 +25,7 @@ from core.locking import lock_row
 from extensions import db
 from sponsorship.checkout import orders
 from sponsorship.checkout.models import Order, OrderStatus
+from sponsorship.checkout.services import extend_hold
 from sponsorship.invoices.models import Invoice
 from sponsorship.invoices.numbering import format_number, next_sequence, period_of
 from sponsorship.invoices.va import BANKS, DEFAULT_BANK, VirtualAccount, open_virtual_account
@@ -60,10 +62,14 @@ def bank_or_default(bank: str | None) -> str:
 
 def due_moment(order: Order, issued_on: date) -> datetime:
     """The end of the due day, or the moment the order's prices expire if earlier."""
-    end = datetime.combine(issued_on + timedelta(days=due_days()), time.max, tzinfo=JAKARTA)
+    end = _end_of_term(issued_on)
     if order.expires_at is not None and order.expires_at < end:
         return order.expires_at
     return end
+
+
+def _end_of_term(issued_on: date) -> datetime:
+    return datetime.combine(issued_on + timedelta(days=due_days()), time.max, tzinfo=JAKARTA)
 
 
 def issue_invoice(
@@ -83,6 +89,9 @@ def issue_invoice(
     if existing is not None:
         return existing
     issued_on = today or jakarta_today()
+    # An invoice is paid by transfer on its own terms: the order holds its prices and pool
+    # codes for the invoice's term, as far as its first month's dues allow.
+    extend_hold(locked, _end_of_term(issued_on))
     due_at = due_moment(locked, issued_on)
     chosen_bank = bank_or_default(bank)
     va = open_virtual_account(locked, chosen_bank, due_at)

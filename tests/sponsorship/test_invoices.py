@@ -4,7 +4,7 @@ Indonesian, for the order's sponsor and admins only. Receipts and yearly stateme
 an organisation's NPWP."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from flask_babel import force_locale
@@ -12,10 +12,13 @@ from sqlalchemy import func, select
 
 from accounts.models import Role
 from accounts.organisations import save_profile, start_profile
+from bundles.dues.services import due_date
+from bundles.models import PoolCode
 from core.dates import JAKARTA, jakarta_today
 from extensions import db
 from i18n import rupiah
-from sponsorship.checkout.models import OrderStatus, Payment
+from sponsorship.checkout.models import OrderLine, OrderStatus, Payment
+from sponsorship.checkout.services import PAYMENT_GRACE
 from sponsorship.invoices.models import Invoice
 from sponsorship.invoices.services import InvoiceError, invoice_of, issue_invoice
 from tests.pdf_support import pdf_text
@@ -352,3 +355,43 @@ def test_a_long_address_wraps_and_prints_in_full_on_the_pdf(
     text = pdf_text(client.get(f"/pesanan/{order.reference}/tagihan.pdf").data)
     assert "Kompleks Perkantoran" in text and "Sulawesi Utara 95861" in text  # not cut off
     assert "0012 3456 7890 1000" in text
+
+
+def test_an_invoiced_order_holds_its_prices_and_codes_for_the_invoice_s_term(
+    app, client, login_as, company, catalog, workers
+):
+    """The card checkout holds an order 72 hours; an invoice is paid by transfer on its own
+    terms, so issuing it extends the hold (prices and pool codes alike) to its due day, as far
+    as the first month's dues allow, and the invoice is due then, not in three days."""
+    login_as(company)
+    plain = place_through_cart(client, company, [w.id for w in workers(2)], catalog.sehat)
+    held_72_hours = plain.expires_at
+    order = place_through_cart(
+        client, company, [w.id for w in workers(2)], catalog.sehat, invoice="y"
+    )
+    invoice = invoice_of(order)
+    first_month = db.session.scalar(
+        select(func.min(OrderLine.first_month)).where(OrderLine.order_id == order.id)
+    )
+    today = jakarta_today()
+    term_end = datetime.combine(today + timedelta(days=14), time.max, tzinfo=JAKARTA)
+    dues_end = datetime.combine(due_date(first_month), time.max, tzinfo=JAKARTA)
+    expected = max(min(term_end, dues_end), held_72_hours)
+    db.session.refresh(order)
+    assert order.expires_at == expected
+    assert invoice.due_on == expected.astimezone(JAKARTA).date()
+    holds = set(
+        db.session.scalars(
+            select(PoolCode.reserved_until).where(PoolCode.reserved_order_id == order.id)
+        )
+    )
+    assert holds == {expected + PAYMENT_GRACE}
+    # The order without an invoice keeps the card checkout's hold, and so do its codes.
+    db.session.refresh(plain)
+    assert plain.expires_at == held_72_hours
+    plain_holds = set(
+        db.session.scalars(
+            select(PoolCode.reserved_until).where(PoolCode.reserved_order_id == plain.id)
+        )
+    )
+    assert plain_holds == {held_72_hours + PAYMENT_GRACE}
