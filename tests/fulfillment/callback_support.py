@@ -24,6 +24,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    status: int = 0  # what the receiver answered
 
     def json(self) -> dict[str, Any]:
         return json.loads(self.body)
@@ -53,7 +54,7 @@ def receiver() -> Iterator[CallbackReceiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             request = Received(self.path, dict(self.headers), body)
-            status = holder[0].answer(request)
+            status = request.status = holder[0].answer(request)
             holder[0].received.put(request)
             self.send_response(status)
             self.send_header("Content-Length", "0")
@@ -91,6 +92,7 @@ def forwarding_to(app: Flask) -> Callable[[Received], int]:
     """Payung's callback endpoint, reached through the test client from the server's thread."""
 
     def forward(request: Received) -> int:
-        return int(post_callback(app.test_client(), request).status_code)
+        with app.app_context():  # this thread's own session, as a web request would have
+            return int(post_callback(app.test_client(), request).status_code)
 
     return forward
