@@ -5,6 +5,7 @@ when ``url`` is None, or the PostgreSQL ``url`` with a schema of its own (create
 with everything in it afterwards), so a benchmark never touches other tables on a shared server.
 """
 
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+
+_TABLE = re.compile(
+    r"^\s*(?:INSERT INTO|UPDATE|DELETE FROM|SELECT\b.*?\bFROM|WITH\b.*?\bUPDATE)\s+(\w+)", re.S
+)
+
+
+def table_of(statement: str) -> str:
+    """The first table a statement names (``other`` for BEGIN, SAVEPOINT, PRAGMA …)."""
+    found = _TABLE.match(statement)
+    return found.group(1) if found else "other"
+
 
 BENCH_KEYS = {"SECRET_KEY": "bench", "FIELD_KEY": "bench", "LOOKUP_KEY": "bench"}
 

@@ -1,7 +1,8 @@
 """Bulk top-ups settled by the telco's one callback per batch: the callback settles every part
 it names once, a repeat or a callback that loses the race with the fallback poll changes
 nothing, a lost callback is covered by one batched poll after FULFILLMENT_CALLBACK_WAIT_S, one
-failed number stays with its part, and every bad callback is refused whole."""
+failed number (or one part that cannot be recorded) stays with its part, and every bad callback
+is refused whole."""
 
 import json
 import threading
@@ -229,6 +230,37 @@ def test_one_failed_number_in_a_callback_fails_only_its_part(app, sandbox, clien
     # Every line had parts issued: every worker gets a claim code, the failed part's money back.
     assert _count(ClaimCode) == 5
     assert db.session.get(Order, order.id).status == OrderStatus.FULFILLING
+
+
+def test_a_part_that_cannot_be_recorded_is_undone_alone(
+    app, sandbox, client, receiver, monkeypatch
+):
+    _paid()
+    callback = receiver.next()
+    unlucky = _items(FulfillmentMethod.PARTNER_API)[3].id
+    apply_outcome = services.apply_outcome
+
+    def breaks_on_one(item, outcome, *, now):
+        apply_outcome(item, outcome, now=now)
+        if item.id == unlucky:
+            db.session.flush()
+            raise RuntimeError("the database refused this part")
+
+    monkeypatch.setattr(services, "apply_outcome", breaks_on_one)
+    answer = post_callback(client, callback)
+    assert answer.status_code == 200
+    assert answer.json["settled"] == 4
+    db.session.expire_all()
+    topups = {t.id: t.status for t in _items(FulfillmentMethod.PARTNER_API)}
+    assert topups.pop(unlucky) == ItemStatus.AWAITING_PARTNER  # the fallback poll takes it
+    assert set(topups.values()) == {ItemStatus.ISSUED}
+    assert _count(ClaimCode) == 4
+    events = _issued_events()
+    assert unlucky not in events and {events[item_id] for item_id in topups} == {1}
+
+    monkeypatch.setattr(services, "apply_outcome", apply_outcome)
+    assert post_callback(client, callback).json["settled"] == 1  # the telco's next try
+    assert _count(ClaimCode) == 5
 
 
 def _bad_bodies(body: dict) -> dict[str, tuple[bytes, int, str]]:
