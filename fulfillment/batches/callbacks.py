@@ -33,6 +33,7 @@ from fulfillment.issuers.partner_api import topup_outcome, topup_payload
 from fulfillment.models import IN_PROGRESS, FulfillmentItem
 from fulfillment.partners.callbacks import CallbackRefused
 from fulfillment.settling import settle_lines
+from sponsorship.checkout.models import OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,14 @@ def accept_topup_batch_callback(
         raise CallbackRefused(404, "unknown_batch", "no part was sent in this batch")
     _verify(offer_ids, raw_body, timestamp=timestamp, signature=signature)
 
-    contexts = _locked_contexts(batch_id)
+    contexts, refunded = _locked_contexts(batch_id)
     _check(contexts, results)
     due = [
         (contexts[reference].item, body)
         for reference, body in results.items()
-        if contexts[reference].item.status in IN_PROGRESS and body["status"] != "pending"
+        if contexts[reference].item.status in IN_PROGRESS
+        and body["status"] != "pending"
+        and contexts[reference].item.id not in refunded  # closed by its next attempt
     ]
     now = clock.now()
     settled = _record_all(due, now)
@@ -153,9 +156,10 @@ def _verify(
             raise CallbackRefused(401, error.code) from None
 
 
-def _locked_contexts(batch_id: str) -> dict[str, IssueContext]:
+def _locked_contexts(batch_id: str) -> tuple[dict[str, IssueContext], set[int]]:
     """The batch's parts by reference, locked until the commit (waiting for a poll that holds
-    them: it settles them first, and this callback then leaves them as they are)."""
+    them: it settles them first, and this callback then leaves them as they are), and the ids
+    of those whose order was refunded whole."""
     statement = (
         select(FulfillmentItem)
         .where(FulfillmentItem.partner_batch_id == batch_id)
@@ -168,7 +172,8 @@ def _locked_contexts(batch_id: str) -> dict[str, IssueContext]:
         statement = statement.with_for_update(key_share=True)
     items = list(db.session.scalars(statement))
     contexts = issue_contexts(items, clock.now(), set())
-    return {ctx.item.idempotency_key: ctx for ctx, _order_status in contexts}
+    refunded = {ctx.item.id for ctx, status in contexts if status == OrderStatus.REFUNDED}
+    return {ctx.item.idempotency_key: ctx for ctx, _status in contexts}, refunded
 
 
 def _check(contexts: dict[str, IssueContext], results: dict[str, dict[str, Any]]) -> None:
