@@ -263,6 +263,25 @@ def test_a_part_that_cannot_be_recorded_is_undone_alone(
     assert _count(ClaimCode) == 5
 
 
+def test_a_callback_leaves_the_topups_of_a_refunded_order_to_be_closed(
+    app, sandbox, client, receiver
+):
+    order = _paid()
+    callback = receiver.next()
+    db.session.get(Order, order.id).transition(OrderStatus.REFUNDED)  # refunded whole
+    db.session.commit()
+    answer = post_callback(client, callback)
+    assert (answer.status_code, answer.json["settled"]) == (200, 0)
+    db.session.expire_all()
+    assert {t.status for t in _items("partner_api")} == {ItemStatus.AWAITING_PARTNER}
+    assert _count(ClaimCode) == 0
+
+    clock.advance(WAIT_S + 1)  # their next attempt closes them, not issued
+    sweeper.sweep()
+    db.session.commit()
+    assert {t.status for t in _items("partner_api")} == {ItemStatus.REFUNDED}
+
+
 def _bad_bodies(body: dict) -> dict[str, tuple[bytes, int, str]]:
     first = body["results"][0]
 
