@@ -105,6 +105,9 @@ class Config:
     FULFILLMENT_RETRY_BASE_S = 30.0
     FULFILLMENT_RETRY_CAP_S = 3600.0
     FULFILLMENT_POLL_INTERVAL_S = 10.0  # asking again a partner that answered "pending"
+    # A bulk top-up sent with a callback URL is polled (once, as a batch) only when its
+    # callback has not come within this many seconds.
+    FULFILLMENT_CALLBACK_WAIT_S = 60.0
     FULFILLMENT_PENDING_MAX_S = 86_400  # a partner "pending" for longer fails the part
     FULFILLMENT_STUCK_AFTER_S = 600.0
     FULFILLMENT_SWEEP_LIMIT = 1000

@@ -6,6 +6,7 @@ with everything in it afterwards), so a benchmark never touches other tables on 
 """
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+
+_TABLE = re.compile(
+    r"^\s*(?:INSERT INTO|UPDATE|DELETE FROM|SELECT\b.*?\bFROM|WITH\b.*?\bUPDATE)\s+(\w+)", re.S
+)
+
+
+def table_of(statement: str) -> str:
+    """The first table a statement names (``other`` for BEGIN, SAVEPOINT, PRAGMA …)."""
+    found = _TABLE.match(statement)
+    return found.group(1) if found else "other"
+
 
 BENCH_KEYS = {"SECRET_KEY": "bench", "FIELD_KEY": "bench", "LOOKUP_KEY": "bench"}
 

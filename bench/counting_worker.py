@@ -10,7 +10,6 @@ benchmark reads the totals of all processes. One Redis call per task: cheap next
 """
 
 import os
-import re
 from collections import Counter
 
 import redis
@@ -18,21 +17,13 @@ from celery.signals import task_postrun
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from bench.common import table_of
 from celery_worker import celery_app, flask_app
 
 __all__ = ["celery_app", "flask_app"]
 
 _counts = {"statements": 0, "commits": 0}
 _tables: Counter[str] = Counter()
-_TABLE = re.compile(
-    r"^\s*(?:INSERT INTO|UPDATE|DELETE FROM|SELECT\b.*?\bFROM|WITH\b.*?\bUPDATE)\s+(\w+)", re.S
-)
-
-
-def table_of(statement: str) -> str:
-    """The first table a statement names (``other`` for BEGIN, SAVEPOINT, PRAGMA …)."""
-    found = _TABLE.match(statement)
-    return found.group(1) if found else "other"
 
 
 @event.listens_for(Engine, "before_cursor_execute")

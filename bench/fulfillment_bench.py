@@ -12,9 +12,13 @@ single-row ``INSERT`` + ``COMMIT`` into a scratch table of the same server, one 
 parts/s ÷ commits/s is the figure to compare between runs. Counted per part: SQL statements and
 commits sent by the Celery workers and by ``start_fulfillment`` (SQLAlchemy engine events, see
 ``bench/counting_worker.py``), Celery tasks, and partner HTTP calls (the sandbox's own request
-counter; its control endpoints are not counted). ``--pgbench-seconds N`` adds a TPC-B-like
-``pgbench`` baseline. ``--record`` appends a row to the table in bench/README.md (this section
-only).
+counter; its control endpoints are not counted). The telco's bulk top-ups report back by
+callback: a gunicorn process (``bench/counting_web.py``, 1 worker × 4 threads, its statements
+counted too) receives them, and the top-ups are polled only if a callback has not come in 30 s;
+``--no-callbacks`` polls instead (the behaviour before the callbacks). Callback posts (the
+sandbox's, refused ones included) are counted apart from Payung's partner HTTP calls.
+``--pgbench-seconds N`` adds a TPC-B-like ``pgbench`` baseline. ``--record`` appends a row to
+the table in bench/README.md (this section only).
 """
 
 import argparse
@@ -23,6 +27,7 @@ import os
 import platform
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import requests
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 
@@ -63,6 +69,8 @@ class Result:
     statements_by_table: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
+    callbacks: dict[str, int] = field(default_factory=dict)
+    web_peak_pss_mb: float = 0.0
 
     @property
     def items_per_s(self) -> float:
@@ -172,6 +180,47 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+class WebServer:
+    """Payung's web app under gunicorn, where the sandbox posts its callbacks."""
+
+    def __init__(self, env: dict[str, str], port: int, log_dir: Path) -> None:
+        log = (log_dir / "web.log").open("wb")
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4",
+                "-b", f"127.0.0.1:{port}", "bench.counting_web:app",
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{self.url}/api/callbacks/telco/batch", timeout=1)
+                return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError("the web server did not start; see web.log")
+
+    def pss_mb(self) -> float:
+        pids = [self.process.pid, *_children(self.process.pid)]
+        return sum(_pss_kb(pid) for pid in pids) / 1024
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class Workers:
     def __init__(self, env: dict[str, str], count: int, concurrency: int, log_dir: Path) -> None:
         self.processes = []
@@ -244,13 +293,18 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
         "FULFILLMENT_POLL_INTERVAL_S": 1,
         "PARTNER_BATCH_APIS": [] if args.single_calls else ["telco", "insurer"],
     }
+    callbacks = not (args.single_calls or args.no_callbacks)
+    web_port = _free_port()
+    if callbacks:
+        settings["PARTNER_CALLBACK_BASE_URL"] = f"http://127.0.0.1:{web_port}"
+        settings["FULFILLMENT_CALLBACK_WAIT_S"] = 30
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYUNG_")}
     env["PAYUNG_ENV"] = "testing"
     for key, value in settings.items():
         env[f"PAYUNG_{key}"] = value if isinstance(value, str) else json.dumps(value)
     app = create_app({"ENV_NAME": "testing", **settings})
     result = Result(workers=args.workers, items=3 * args.workers)
-    workers = None
+    workers = web = None
     try:
         with app.app_context():
             db.create_all()
@@ -267,9 +321,16 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
                 print(f"pgbench: {result.pgbench_tps:.0f} tps")
             print("starting Celery workers …")
             workers = Workers(env, args.celery_workers, args.concurrency, log_dir)
+            web = WebServer(env, web_port, log_dir) if callbacks else None
             time.sleep(8)  # let them boot, so their start-up is not counted
 
-            broker.delete("bench:statements", "bench:commits", "bench:tasks", "bench:tables")
+            broker.delete(
+                "bench:statements",
+                "bench:commits",
+                "bench:tasks",
+                "bench:tables",
+                "bench:web_requests",
+            )
             sandbox.reset()
             counter = StatementCounter()
             started = time.perf_counter()
@@ -284,6 +345,8 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
                 rss, pss = workers.sample_mb()
                 result.peak_rss_mb = max(result.peak_rss_mb, rss)
                 result.peak_pss_mb = max(result.peak_pss_mb, pss)
+                if web is not None:
+                    result.web_peak_pss_mb = max(result.web_peak_pss_mb, web.pss_mb())
                 issued = db.session.scalar(
                     select(func.count()).where(FulfillmentItem.status == ItemStatus.ISSUED)
                 )
@@ -323,6 +386,13 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
             stats = sandbox.stats()
             result.http_calls = stats["requests"]["total"]
             result.http_by_api = stats["requests"]["by_api"]
+            deliveries = stats.get("callbacks") or []
+            result.callbacks = {
+                "batches": len(deliveries),
+                "posts": sum(int(d.get("attempts", 0)) for d in deliveries),
+                "delivered": sum(1 for d in deliveries if d.get("delivered")),
+                "web_requests": int(broker.get("bench:web_requests") or 0),
+            }
             result.sandbox = {
                 k: stats[k] for k in ("effects_by_kind", "duplicate_effects", "idempotent_replays")
             } | {"requests": stats["requests"]["total"]}
@@ -330,6 +400,8 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
     finally:
         if workers is not None:
             workers.stop()
+        if web is not None:
+            web.stop()
         stop_partner_sandbox(sandbox_process)
         broker.flushdb()
         with create_engine(args.database_url).begin() as conn:
@@ -391,6 +463,9 @@ def main() -> None:
     parser.add_argument("--label", default="run")
     parser.add_argument(
         "--single-calls", action="store_true", help="partners without batch endpoints"
+    )
+    parser.add_argument(
+        "--no-callbacks", action="store_true", help="poll the bulk top-ups, no callbacks"
     )
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--record", action="store_true")

@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 from accounts.access import public
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from extensions import csrf, db
+from fulfillment.batches.callbacks import accept_topup_batch_callback
 from fulfillment.partners.callbacks import CallbackRefused, accept_telco_callback
 from fulfillment.tasks import complete_order
 
@@ -24,9 +25,33 @@ def telco() -> tuple[Response, int]:
             signature=request.headers.get(SIGNATURE_HEADER),
         )
     except CallbackRefused as refused:
-        db.session.rollback()
-        return jsonify({"error": {"code": refused.code}}), refused.status
+        return _refused(refused)
     db.session.commit()
     if result is not None and result.is_settled:
         complete_order(result.order_id)
     return jsonify({"status": "ok"}), 200
+
+
+@bp.route("/telco/batch", methods=["POST"])
+@csrf.exempt
+@public
+def telco_batch() -> tuple[Response, int]:
+    """One bulk top-up's results (fulfillment.batches.callbacks)."""
+    try:
+        result = accept_topup_batch_callback(
+            request.get_data(cache=False),
+            timestamp=request.headers.get(TIMESTAMP_HEADER),
+            signature=request.headers.get(SIGNATURE_HEADER),
+        )
+    except CallbackRefused as refused:
+        return _refused(refused)
+    db.session.commit()
+    for order_id in sorted(result.settled_orders):
+        complete_order(order_id)
+    return jsonify({"status": "ok", "settled": result.settled}), 200
+
+
+def _refused(refused: CallbackRefused) -> tuple[Response, int]:
+    db.session.rollback()
+    error = {"code": refused.code} | ({"message": refused.detail} if refused.detail else {})
+    return jsonify({"error": error}), refused.status

@@ -133,6 +133,9 @@ class FulfillmentItem(db.Model):
     # recorded: the issuer asks the partner by reference before calling again.
     partner_call_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     partner_reference: Mapped[str | None] = mapped_column(String(100))
+    # The partner's bulk call that holds this part (a telco's bulk top-up): its one status
+    # callback names the batch, and only the parts recorded under it may be settled by it.
+    partner_batch_id: Mapped[str | None] = mapped_column(String(100), index=True)
     # What the worker is shown: plain details (expiry, serial number, covered-until) and,
     # encrypted, the secret ones (activation code, KPJ).
     delivery: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -22,7 +22,6 @@ from bundles.models import Offer
 from core.locking import lock_row
 from extensions import db
 from fulfillment import clock
-from fulfillment.claims.services import issue_claim_code
 from fulfillment.issuers import (
     AwaitingPartner,
     CannotIssue,
@@ -42,6 +41,7 @@ from fulfillment.models import (
     ItemStatus,
 )
 from fulfillment.progress import OrderProgress, order_progress
+from fulfillment.settling import settle_lines
 from jobs import enqueue_after_commit, on_commit, task
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
 from vault import encrypt
@@ -295,12 +295,20 @@ def _awaiting(item: FulfillmentItem, outcome: AwaitingPartner, now: datetime) ->
             EventKind.AWAITING_PARTNER,
             data={"partner_reference": outcome.partner_reference, **outcome.event_data},
         )
+    if outcome.batch_id:
+        item.partner_batch_id = outcome.batch_id
     waited = (now - (item.awaiting_since or now)).total_seconds()
     if waited > config["FULFILLMENT_PENDING_MAX_S"]:
         fail_item(item, "partner_pending_too_long", f"still pending after {waited:.0f}s", now=now)
         return
-    interval = float(config["FULFILLMENT_POLL_INTERVAL_S"])
-    item.next_attempt_at = now + timedelta(seconds=interval * random.uniform(1.0, 1.2))  # noqa: S311
+    if outcome.poll_after_s is not None:
+        # The batch's callback is expected: one fallback poll for the whole batch, at the
+        # same second for all its parts (no jitter), so a chunk job polls them together.
+        item.next_attempt_at = now + timedelta(seconds=outcome.poll_after_s)
+    else:
+        interval = float(config["FULFILLMENT_POLL_INTERVAL_S"])
+        jitter = random.uniform(1.0, 1.2)  # noqa: S311
+        item.next_attempt_at = now + timedelta(seconds=interval * jitter)
     schedule_attempt(item.id, item.next_attempt_at)
 
 
@@ -364,20 +372,11 @@ def record_crash(item_id: int, error: BaseException) -> None:
 
 
 def settle_line(line_id: int, *, now: datetime) -> ClaimCode | None:
-    """Once no part of the line is in progress and at least one was issued, send the line's
-    claim code (once). The line row lock makes two parts finishing together agree."""
-    line = lock_row(OrderLine, line_id)
-    assert line is not None
-    statuses = set(
-        db.session.scalars(
-            select(FulfillmentItem.status).where(FulfillmentItem.order_line_id == line_id)
-        )
-    )
-    if statuses & IN_PROGRESS or ItemStatus.ISSUED not in statuses:
-        return None
-    if db.session.scalar(select(ClaimCode.id).where(ClaimCode.order_line_id == line_id)):
-        return None
-    return issue_claim_code(line, now=now)
+    """Once no part of the line is in progress and at least one was issued, make the line's
+    claim code (once) and send it after the commit: ``settle_lines`` for one line, so the
+    single path writes codes and messages as the batches do (one delivery job)."""
+    made = settle_lines([line_id], now=now)
+    return made[0] if made else None
 
 
 def complete_order_if_settled(order_id: int) -> bool:

@@ -24,7 +24,8 @@ from fulfillment.models import (
     FulfillmentItem,
     ItemStatus,
 )
-from fulfillment.services import chunk_size, complete_order_if_settled, settle_line
+from fulfillment.services import chunk_size, complete_order_if_settled
+from fulfillment.settling import settle_lines
 from jobs import on_commit, task
 from messaging.models import Message, MessageStatus
 from sponsorship.checkout.models import Order, OrderStatus
@@ -67,9 +68,8 @@ def sweep(*, now: datetime | None = None, limit: int | None = None) -> SweepRepo
     report.items_enqueued, report.refunds_enqueued = len(item_ids), len(refund_ids)
     report.messages_enqueued = len(message_ids)
 
-    for line_id in _lines_missing_claim_code(limit):
-        if settle_line(line_id, now=now) is not None:
-            report.claim_codes_sent += 1
+    # Together: one INSERT of messages, one of codes, one delivery job.
+    report.claim_codes_sent = len(settle_lines(_lines_missing_claim_code(limit), now=now))
     for order_id in _orders_all_settled(limit):
         if complete_order_if_settled(order_id):
             report.orders_completed += 1

@@ -43,6 +43,7 @@ class Topup:
     serial_number: str | None = None
     failure_code: str | None = None
     completed_at: str | None = None
+    batch_id: str | None = None  # the bulk top-up it came in (its callback names the batch)
 
     def finish(self) -> None:
         if self.status != "pending":
@@ -71,6 +72,8 @@ class Topup:
             body["serial_number"] = self.serial_number
         if self.failure_code:
             body["failure_code"] = self.failure_code
+        if self.batch_id:
+            body["batch_id"] = self.batch_id
         return body
 
 

@@ -23,12 +23,12 @@ from fulfillment import clock, services
 from fulfillment.batches.dues import issue_dues
 from fulfillment.batches.outcomes import Outcome, takes_batches
 from fulfillment.batches.pool import issue_pool_parts
-from fulfillment.batches.settle import settle_lines
 from fulfillment.batches.telco import issue_topups
 from fulfillment.issuers import CannotIssue, IssueContext, RetryLater
 from fulfillment.issuers.endpoints import api_for
 from fulfillment.models import IN_PROGRESS, FulfillmentItem
 from fulfillment.partners.reconcile import PARTNER_METHODS
+from fulfillment.settling import settle_lines
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
 from workers.models import Worker
 
@@ -89,7 +89,7 @@ def note_chunk(item_ids: Sequence[int]) -> tuple[list[int], set[int]]:
     return [item.id for item in claimed], reconcile
 
 
-def _contexts(
+def issue_contexts(
     items: Sequence[FulfillmentItem], now: datetime, reconcile: set[int]
 ) -> list[tuple[IssueContext, str]]:
     """Every item's issue context and its order's status, in one query."""
@@ -130,7 +130,7 @@ def run_chunk(item_ids: Sequence[int], reconcile: set[int]) -> ChunkResult:
         return result
     db.session.info[services.SCHEDULED_IN_CHUNK] = result.next_attempts
     try:
-        contexts = _contexts(items, now, reconcile)
+        contexts = issue_contexts(items, now, reconcile)
         outcomes = _batched_outcomes(contexts)
         for ctx, order_status in contexts:
             if ctx.item.id not in outcomes:  # single call, in its own savepoint

@@ -76,21 +76,10 @@ def _send(line: OrderLine, worker: Worker, code: str) -> Message:
 
 
 def issue_claim_code(line: OrderLine, *, now: datetime) -> ClaimCode:
-    """Make the line's claim code and queue its message (sent after the commit). The unique
-    ``order_line_id`` makes a second one impossible."""
-    worker = db.session.get(Worker, line.worker_id)
-    assert worker is not None
-    code = generate_claim_code()
-    claim = ClaimCode(
-        order_line_id=line.id,
-        worker_id=worker.id,
-        code_digest=claim_digest(code),
-        created_at=now,
-        last_sent_at=now,
-    )
-    db.session.add(claim)
-    db.session.flush()
-    claim.message_id = _send(line, worker, code).id
+    """Make the line's claim code and queue its message (sent after the commit):
+    ``issue_claim_codes`` for one line. The unique ``order_line_id`` makes a second one
+    impossible."""
+    [claim] = issue_claim_codes([line], now=now)
     return claim
 
 

@@ -47,6 +47,10 @@ class Issued:
 class AwaitingPartner:
     partner_reference: str
     event_data: dict[str, Any] = field(default_factory=dict)
+    # The partner's batch that holds the part (its callback names it), and how long to wait
+    # for that callback before asking (None: poll at FULFILLMENT_POLL_INTERVAL_S).
+    batch_id: str | None = None
+    poll_after_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from fulfillment.services import AttemptResult, apply_outcome, fail_item, finish
 
 
 class CallbackRefused(Exception):
-    def __init__(self, status: int, code: str) -> None:
-        super().__init__(code)
+    def __init__(self, status: int, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
         self.status = status
         self.code = code
+        self.detail = detail  # for the partner's engineers; never names a number
 
 
 def accept_telco_callback(

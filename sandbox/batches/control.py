@@ -2,7 +2,9 @@
 
 ``POST /_batch_faults`` with ``fail_references`` (items answered ``partner_unavailable``, a
 transient failure, and left undone) and ``refuse_references`` (answered
-``member_refused``, final). ``{}`` turns them off. Unsigned and uncounted, like ``/_faults``.
+``member_refused``, final); for the bulk top-ups' callbacks, ``drop_callbacks`` (the batch is
+finished but its callback never sent) and ``callback_delay_ms`` (sent that much later).
+``{}`` turns them off. Unsigned and uncounted, like ``/_faults``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ _KEY = "sandbox_batches"
 class ItemFaults:
     fail_references: set[str] = field(default_factory=set)
     refuse_references: set[str] = field(default_factory=set)
+    drop_callbacks: bool = False
+    callback_delay_ms: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     hits: int = 0
 
@@ -31,6 +35,8 @@ class ItemFaults:
         return {
             "fail_references": sorted(self.fail_references),
             "refuse_references": sorted(self.refuse_references),
+            "drop_callbacks": self.drop_callbacks,
+            "callback_delay_ms": self.callback_delay_ms,
             "hits": self.hits,
         }
 
@@ -69,15 +75,37 @@ def show() -> dict[str, Any]:
     return item_faults().as_json()
 
 
+def callback_faults() -> tuple[bool, int]:
+    """``(drop, delay_ms)`` for a batch callback about to be sent."""
+    faults = item_faults()
+    with faults.lock:
+        return faults.drop_callbacks, faults.callback_delay_ms
+
+
 @bp.post("/_batch_faults")
 def configure() -> dict[str, Any]:
     payload = parse_json_object(request.get_data())
+    unknown = set(payload) - {
+        "fail_references",
+        "refuse_references",
+        "drop_callbacks",
+        "callback_delay_ms",
+    }
+    if unknown:
+        raise PartnerError(400, "invalid_request", f"unknown switches: {sorted(unknown)}")
     fail, refuse = (
         _references(payload, "fail_references"),
         _references(payload, "refuse_references"),
     )
+    drop = payload.get("drop_callbacks", False)
+    delay = payload.get("callback_delay_ms", 0)
+    if not isinstance(drop, bool):
+        raise PartnerError(400, "invalid_request", "drop_callbacks must be true or false")
+    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 600_000:
+        raise PartnerError(400, "invalid_request", "callback_delay_ms must be 0 to 600000")
     faults = item_faults()
     with faults.lock:
         faults.fail_references, faults.refuse_references = fail, refuse
+        faults.drop_callbacks, faults.callback_delay_ms = drop, delay
         faults.hits = 0
     return faults.as_json()

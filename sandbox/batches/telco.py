@@ -6,6 +6,8 @@ validity_days, reference}, …]}`` under one Idempotency-Key and answers ``{"bat
 ``{"reference", "error"}`` for that number alone (an invalid item, a non-Telkomsel number, or a
 per-item fault). ``GET /telco/v1/topups/batch-status?ids=…`` polls many top-ups at once;
 ``GET /telco/v1/topups/by-references?references=…`` says which references already have one.
+With a ``callback_url`` (on this machine) the telco also posts the batch's results once, when
+the batch is done (``sandbox.batches.callbacks``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from sandbox.batches.callbacks import schedule_batch_callback
 from sandbox.batches.common import batch_items, invalid, item_reference, references_query, refused
 from sandbox.batches.control import item_error
 from sandbox.errors import PartnerError
 from sandbox.pipeline import partner_endpoint, record_effect
 from sandbox.state import current_state
-from sandbox.telco import MSISDN_PATTERN, TELKOMSEL_PREFIXES
+from sandbox.telco import MSISDN_PATTERN, TELKOMSEL_PREFIXES, _callback_url
 from sandbox.topups import Topup
 from sandbox.validation import Fields
 
@@ -30,7 +33,7 @@ ITEM_FIELDS = {"msisdn", "package_code", "quota_mb", "validity_days", "reference
 MAX_IDS = 500
 
 
-def _topup(item: dict[str, Any]) -> dict[str, Any]:
+def _topup(item: dict[str, Any], batch_id: str) -> dict[str, Any]:
     reference = item_reference(item)
     fields = Fields(item, allowed=ITEM_FIELDS)
     msisdn = fields.string("msisdn", max_length=16, pattern=MSISDN_PATTERN)
@@ -54,6 +57,7 @@ def _topup(item: dict[str, Any]) -> dict[str, Any]:
         validity_days=validity_days,
         reference=reference,
         callback_url=None,
+        batch_id=batch_id,
     )
     body = current_state().topups.add(topup)
     record_effect("telco.topup", reference, topup.topup_id)
@@ -63,9 +67,16 @@ def _topup(item: dict[str, Any]) -> dict[str, Any]:
 @bp.post("/topups/batch")
 @partner_endpoint("telco")
 def create_topups() -> tuple[dict[str, Any], int]:
-    _body, items = batch_items("topups")
-    results = [_topup(item) for item in items]
-    return {"batch_id": f"tb_{secrets.token_hex(8)}", "results": results}, 200
+    body, items = batch_items("topups")
+    fields = Fields({"callback_url": body.get("callback_url")}, allowed={"callback_url"})
+    callback_url = _callback_url(fields)
+    fields.raise_if_invalid()
+    batch_id = f"tb_{secrets.token_hex(8)}"
+    results = [_topup(item, batch_id) for item in items]
+    made = [r["topup_id"] for r in results if "topup_id" in r]
+    if callback_url is not None and made:
+        schedule_batch_callback(current_state(), batch_id, made, callback_url)
+    return {"batch_id": batch_id, "results": results}, 200
 
 
 @bp.get("/topups/batch-status")

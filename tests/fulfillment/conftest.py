@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from fulfillment import clock
+from tests.fulfillment.callback_support import receiver  # noqa: F401 (fixture)
 from tests.sandbox_support import PartnerSandbox
 from tests.stripe_support import LocalStripe
 

@@ -1,11 +1,14 @@
-"""Lines and orders of a chunk, settled once per chunk instead of inside every part's attempt.
+"""Settling order lines: a line whose parts are all settled, with at least one issued, gets its
+claim code, once.
 
-The chunk's lines are locked together (in id order, so two chunks sharing lines never deadlock)
-and read with two statements: their parts' statuses and their claim codes. A line with nothing
-in progress, at least one part issued and no claim code gets its code (sent after the commit;
-the chunk's codes and messages are written together, ``issue_claim_codes``).
-Orders are completed after the chunk's commit (``services.complete_order_if_settled``), once per
-order the chunk touched.
+Every path settles lines here, in bulk: a chunk once for all its lines, a single attempt or a
+partner's callback for the lines it touched, the sweeper for the lines a crash skipped. The
+lines are locked together (in id order, so two transactions sharing lines never deadlock) and
+read with two statements: their parts' statuses and their claim codes. The settled lines'
+codes and messages are written together (``issue_claim_codes``: one INSERT of messages, one of
+codes) and their messages go in one delivery job after the commit. The line lock and the unique
+``order_line_id`` of a claim code make a second code, or a second message, impossible.
+Orders are completed after the commit (``services.complete_order_if_settled``).
 """
 
 from collections import defaultdict
@@ -21,11 +24,12 @@ from fulfillment.models import IN_PROGRESS, ClaimCode, FulfillmentItem, ItemStat
 from sponsorship.checkout.models import OrderLine
 
 
-def settle_lines(line_ids: Iterable[int], *, now: datetime) -> int:
-    """Send the claim code of every line of ``line_ids`` that is now settled; how many."""
+def settle_lines(line_ids: Iterable[int], *, now: datetime) -> list[ClaimCode]:
+    """Make (and send after the commit) the claim code of every line of ``line_ids`` that is
+    now settled and has none yet; the codes made."""
     ids = sorted(set(line_ids))
     if not ids:
-        return 0
+        return []
     statement = select(OrderLine).where(OrderLine.id.in_(ids)).order_by(OrderLine.id)
     if is_sqlite():
         begin_write()
@@ -49,5 +53,4 @@ def settle_lines(line_ids: Iterable[int], *, now: datetime) -> int:
         and not statuses[line.id] & IN_PROGRESS
         and ItemStatus.ISSUED in statuses[line.id]
     ]
-    issue_claim_codes(settled, now=now)  # in bulk: one delivery job for their messages
-    return len(settled)
+    return issue_claim_codes(settled, now=now)  # in bulk: one delivery job for their messages
