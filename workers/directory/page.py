@@ -10,15 +10,18 @@ and in a count of every matching worker. So here:
 * the count stops at COUNT_CAP workers past the page ("more than 500 workers match"): exact
   where it matters (small results, the last pages), bounded everywhere; no cache, so nothing a
   sponsor sees can be stale;
-* one statement reads the ids in the directory's order from this page on, up to COUNT_CAP + 1
-  of them: the page's ids and the count in one pass, through the order's index and mostly in
-  the index alone (a deep page typed in skips 48,000 index entries, not 48,000 table rows); the
-  second reads the 24 cards by id;
+* one statement counts the matching workers from this page on, in no order (the database
+  reads the cheapest index, mostly in the index alone, and stops at the cap); the second
+  reads the page's 24 cards in the directory's order through the order's index;
+* the count doubles as a text search word's frequency: a common word ("siti") is found by
+  walking the order index and probing each worker's terms, a rare one from its terms and
+  sorted (``directory_rows``);
 * the "next" link carries a cursor (the last card's sort date and id): the next page starts
-  there in the index (keyset pagination), so paging on costs what the first page costs.
+  there in the index (keyset pagination), so paging on costs what the first page costs; a page
+  number typed in reads the ids from the index alone, then the cards by id (``_typed_in_page``).
 
-Statements stay two a page (ids, cards), whatever the number of workers; a page past the last
-one counts the workers before it instead (three).
+Statements stay two a page whatever the number of workers (one when the count finds nobody;
+a page past the last one counts the workers before it instead).
 """
 
 from collections import OrderedDict
@@ -32,7 +35,7 @@ from typing import Any
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import Row, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, func, literal, select, tuple_
 from werkzeug.datastructures import MultiDict
 
 from core.dates import jakarta_today
@@ -252,51 +255,80 @@ def directory_rows(
     per_page: int = PAGE_SIZE,
 ) -> tuple[list[Row[Any]], int, str | None]:
     """The page's card columns, how many workers were counted (see DirectoryPagination), and
-    the cursor of the next page.
+    the cursor of the next page. Two statements:
 
-    One pass over the matching workers' ids in the directory's order (an index, mostly
-    index-only) from this page on, at most COUNT_CAP + 1 of them, gives both the page's ids and
-    the count; the second statement reads the cards by id. With ``after`` (the "next" link's
-    cursor) the pass starts right after the previous page's last worker instead of skipping
-    the workers before (keyset pagination: a deep page costs what the first one does).
+    1. How many workers match from this page on, at most COUNT_CAP + 1: a count in no order,
+       so the database reads whichever index is cheapest (mostly index-only), and stops early.
+    2. The page: ``per_page`` rows of card columns in the directory's order. With ``after``
+       (the "next" link's cursor) both start right after the previous page's last worker
+       instead of skipping the workers before (keyset pagination: a page reached by "next"
+       costs what the first one does); a page number typed in skips index entries.
+
+    The count is also a text search word's frequency, for free. When it stops at its cap the
+    word is common (``siti`` matches 10 % of the workers): reading every match from the
+    words to sort them would cost thousands of rows for a page of 24, so the page walks the
+    directory's order index and probes each worker's own terms instead
+    (``search_condition(probe=True)``), finding 24 matches after about 24 ÷ (share matching)
+    workers. Otherwise at most COUNT_CAP match past the page, and reading them from the words
+    and sorting them is the cheap plan (a walk would read the whole index for a rare word).
     """
-    matching = matching_workers(filters, today)
     sort_key = directory_order(filters)[0]
     offset = (page - 1) * per_page
     window = max(COUNT_CAP, per_page) + 1
-    keys = matching.with_only_columns(Worker.id, sort_key).limit(window)
+    past_cursor = None
     if after is not None and page > 1:
-        keys = keys.where(tuple_(sort_key, Worker.id) > tuple_(literal(after[0]), after[1]))
-    else:
-        keys = keys.offset(offset)
-    if filters.query:
-        # A common search word matches thousands of workers that must be sorted to read 501 of
-        # them in order (PostgreSQL: 3 × slower than the page alone, bench/README.md). The page
-        # itself, and a count that stops early because it needs no order, are cheaper.
-        page_rows = keys.with_only_columns(*CARD_COLUMNS, sort_key).limit(per_page)
-        rows = list(db.session.execute(page_rows).all())
-        bounded = matching.with_only_columns(Worker.id).order_by(None).limit(offset + window)
-        counted = db.session.scalar(select(func.count()).select_from(bounded.subquery())) or 0
-        cursor = None
-        if rows and counted > offset + per_page:
-            cursor = f"{rows[-1][-1].isoformat()}.{rows[-1].id}"
-        return rows, counted, cursor
-    # Up to COUNT_CAP + 1 rows: read as plain tuples, the ORM's row machinery cost more than
-    # the index scan.
+        past_cursor = tuple_(sort_key, Worker.id) > tuple_(literal(after[0]), after[1])
+    by_words = matching_workers(filters, today)
+    if offset and past_cursor is None and not filters.query:
+        return _typed_in_page(by_words, sort_key, offset=offset, per_page=per_page)
+    ids = by_words.with_only_columns(Worker.id).order_by(None)
+    ids = ids.offset(offset) if past_cursor is None else ids.where(past_cursor)
+    found = _count(ids.limit(window))
+    if not found:
+        if not offset:
+            return [], 0, None
+        # Past the last page: there are at most ``offset``; say how many.
+        return [], _count(by_words.with_only_columns(Worker.id).order_by(None).limit(offset)), None
+    common = bool(filters.query) and found == window
+    matching = matching_workers(filters, today, probe_text=True) if common else by_words
+    statement = matching.with_only_columns(*CARD_COLUMNS, sort_key.label("sort_key"))
+    statement = statement.offset(offset) if past_cursor is None else statement.where(past_cursor)
+    # 24 rows as plain tuples: the ORM's row machinery cost more than the statement.
+    rows = list(db.session.connection().execute(statement.limit(per_page)).fetchall())
+    cursor = None
+    if found > per_page and len(rows) == per_page:
+        cursor = f"{rows[-1].sort_key.isoformat()}.{rows[-1].id}"
+    return rows, offset + found, cursor
+
+
+def _typed_in_page(
+    matching: Select[Any], sort_key: ColumnElement[Any], *, offset: int, per_page: int
+) -> tuple[list[Row[Any]], int, str | None]:
+    """A page number typed in (no cursor): skipping ``offset`` workers must skip index entries
+    only. PostgreSQL reads the table row of every entry an OFFSET skips when the statement
+    selects more than the index holds (page 2,000: 133 ms), so one pass reads the ids in order
+    from the index alone, at most COUNT_CAP + 1 (the page and the count), and a second reads
+    the page's cards by id."""
+    window = max(COUNT_CAP, per_page) + 1
+    keys = matching.with_only_columns(Worker.id, sort_key).offset(offset).limit(window)
     found = db.session.connection().execute(keys).fetchall()
-    if not found and offset:  # past the last page: there are at most ``offset``; say how many
-        bounded = matching.with_only_columns(Worker.id).order_by(None).limit(offset)
-        counted = db.session.scalar(select(func.count()).select_from(bounded.subquery())) or 0
-        return [], counted, None
+    if not found:  # past the last page: there are at most ``offset``; say how many
+        return [], _count(matching.with_only_columns(Worker.id).order_by(None).limit(offset)), None
     wanted = [worker_id for worker_id, _ in found[:per_page]]
-    rows = list(db.session.execute(select(*CARD_COLUMNS).where(Worker.id.in_(wanted))).all())
+    cards = select(*CARD_COLUMNS, sort_key.label("sort_key")).where(Worker.id.in_(wanted))
+    rows = list(db.session.connection().execute(cards).fetchall())
     position = {worker_id: n for n, worker_id in enumerate(wanted)}
     rows.sort(key=lambda row: position[row.id])
     cursor = None
-    if len(found) > per_page:
-        last_id, last_key = found[per_page - 1]
-        cursor = f"{last_key.isoformat()}.{last_id}"
+    if len(found) > per_page and len(rows) == per_page:
+        cursor = f"{rows[-1].sort_key.isoformat()}.{rows[-1].id}"
     return rows, offset + len(found), cursor
+
+
+def _count(statement: Select[Any]) -> int:
+    return (
+        db.session.connection().scalar(select(func.count()).select_from(statement.subquery())) or 0
+    )
 
 
 def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
