@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectField
 from wtforms.widgets import Select
 
+from accounts.models import Role
 from core.dates import jakarta_today
 from extensions import db
 from i18n import Form, current_translations, rupiah
@@ -198,3 +199,24 @@ def test_a_typed_in_page_reads_ids_then_cards(client, thirty_workers, count_quer
     assert len(card_ids(second)) == 6 and "30 pekerja cocok" in second
     first = card_ids(client.get("/pekerja").text)
     assert not set(card_ids(second)) & set(first)
+
+
+def test_kept_cards_follow_the_worker_and_the_viewer(
+    client, login_as, make_user, make_registered_worker
+):
+    """Cards are kept by everything they show: a change of cover shows at once, and a visitor
+    never gets a sponsor's card (or the other way round)."""
+    worker = make_registered_worker(full_name="Wati Kept", covered_until=None)
+    db.session.commit()
+    html = client.get("/pekerja").text
+    assert "badge-info" in html and "badge-success" not in html
+    worker.covered_until = TODAY + timedelta(days=200)
+    worker.needs_cover_from = worker.covered_until + timedelta(days=1)
+    db.session.commit()
+    html = client.get("/pekerja").text
+    assert "badge-success" in html and "badge-info" not in html
+    sign_in = f"?next=/pekerja/{worker.id}"
+    assert sign_in in html and 'name="worker_id"' not in html
+    login_as(make_user(Role.SPONSOR))
+    html = client.get("/pekerja").text
+    assert f'value="{worker.id}" id="pick-{worker.id}"' in html and sign_in not in html

@@ -177,6 +177,13 @@ class FragmentCache:
 # on who looks (a GET form has no CSRF token, the user's actions are outside it) or on the data.
 FORM_CACHE = FragmentCache(512)
 _NOT_FORM_ARGS = frozenset({"page", "after"})
+# Each card's HTML, keyed by everything it shows: the language, the actions offered (a
+# sponsor's checkbox and button, a visitor's sign-in link, nothing: none of them holds anything
+# of the viewer; the CSRF token is outside the cards) and the DirectoryCard itself (name, story,
+# place, status and cover date as of today, URLs with the photo's version). A worker whose
+# cover, story or photo changes gets a new key, so a kept card is never stale; nothing is
+# invalidated, the least recently used fall out past the size.
+CARD_CACHE = FragmentCache(4096)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +196,8 @@ class DirectoryPage:
     max_selection: int
     form_key: tuple[Any, ...] = ()
     form_cache: FragmentCache = FORM_CACHE
+    locale: str = ""
+    card_cache: FragmentCache = CARD_CACHE
 
     @property
     def total(self) -> int:
@@ -355,6 +364,7 @@ def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
         ),
         today=today,
         max_selection=max_selection(),
+        locale=current_locale_name(),
         form_key=(
             current_locale_name(),
             tuple(sorted((k, v) for k, v in args.items(multi=True) if k not in _NOT_FORM_ARGS)),
