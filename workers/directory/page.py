@@ -319,11 +319,11 @@ def _typed_in_page(
     from the index alone, at most COUNT_CAP + 1 (the page and the count), and a second reads
     the page's cards by id."""
     window = max(COUNT_CAP, per_page) + 1
-    keys = matching.with_only_columns(Worker.id, sort_key).offset(offset).limit(window)
-    found = db.session.connection().execute(keys).fetchall()
+    keys = matching.with_only_columns(Worker.id).offset(offset).limit(window)
+    found = db.session.connection().scalars(keys).all()  # ids only: no dates to convert
     if not found:  # past the last page: there are at most ``offset``; say how many
         return [], _count(matching.with_only_columns(Worker.id).order_by(None).limit(offset)), None
-    wanted = [worker_id for worker_id, _ in found[:per_page]]
+    wanted = list(found[:per_page])
     cards = select(*CARD_COLUMNS, sort_key.label("sort_key")).where(Worker.id.in_(wanted))
     rows = list(db.session.connection().execute(cards).fetchall())
     position = {worker_id: n for n, worker_id in enumerate(wanted)}
