@@ -217,33 +217,37 @@ def _occupation_labels(locale: str) -> dict[str, str]:
 def _cards(rows: list[Row[Any]], today: date) -> list[DirectoryCard]:
     if not rows:
         return []
-    labels = _occupation_labels(current_locale_name())
-    profile = url_for("sponsorship.worker_profile", worker_id=_SENTINEL)
-    photo = url_for("sponsorship.worker_photo", worker_id=_SENTINEL, v=_SENTINEL + 1)
-    avatar = url_for("static", filename="img/avatar.svg")
-    sentinel, version = str(_SENTINEL), str(_SENTINEL + 1)
-    cards = []
-    for row in rows:
-        worker_id = str(row.id)
-        cards.append(
-            DirectoryCard(
-                id=row.id,
-                name=first_name_and_initial(row.full_name),
-                occupation=labels.get(row.occupation, row.occupation),
-                age_band=str(age_band(row.birth_date, today)),
-                place=f"{row.regency}, {PROVINCES.get(row.province_code, row.province_code)}",
-                story=row.story,
-                status=coverage_status(row, today),  # type: ignore[arg-type]
-                covered_until=local_date(row.covered_until),
-                profile_url=profile.replace(sentinel, worker_id),
-                photo_url=(
-                    photo.replace(version, str(row.photo_version)).replace(sentinel, worker_id)
-                    if row.photo_version
-                    else avatar
-                ),
-            )
-        )
-    return cards
+    urls = (
+        url_for("sponsorship.worker_profile", worker_id=_SENTINEL),
+        url_for("sponsorship.worker_photo", worker_id=_SENTINEL, v=_SENTINEL + 1),
+        url_for("static", filename="img/avatar.svg"),
+    )
+    locale = current_locale_name()
+    return [_card(row, today, locale, urls) for row in rows]
+
+
+@lru_cache(maxsize=4096)
+def _card(row: Row[Any], today: date, locale: str, urls: tuple[str, str, str]) -> DirectoryCard:
+    """One card, kept by everything it is made of: the row's columns (a change of cover,
+    story or photo is a new key), today (age band, status) and the language (labels, date)."""
+    profile, photo, avatar = urls
+    sentinel, version, worker_id = str(_SENTINEL), str(_SENTINEL + 1), str(row.id)
+    return DirectoryCard(
+        id=row.id,
+        name=first_name_and_initial(row.full_name),
+        occupation=_occupation_labels(locale).get(row.occupation, row.occupation),
+        age_band=str(age_band(row.birth_date, today)),
+        place=f"{row.regency}, {PROVINCES.get(row.province_code, row.province_code)}",
+        story=row.story,
+        status=coverage_status(row, today),  # type: ignore[arg-type]
+        covered_until=local_date(row.covered_until),
+        profile_url=profile.replace(sentinel, worker_id),
+        photo_url=(
+            photo.replace(version, str(row.photo_version)).replace(sentinel, worker_id)
+            if row.photo_version
+            else avatar
+        ),
+    )
 
 
 def parse_cursor(text: str | None) -> tuple[date, int] | None:
