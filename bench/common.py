@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
+
+from extensions import db
 
 _TABLE = re.compile(
     r"^\s*(?:INSERT INTO|UPDATE|DELETE FROM|SELECT\b.*?\bFROM|WITH\b.*?\bUPDATE)\s+(\w+)", re.S
@@ -39,6 +41,49 @@ def create_schema(url: str) -> str:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
     return schema
+
+
+def kept_schema(url: str, schema: str, table: str = "workers") -> tuple[str, bool]:
+    """The schema ``schema`` (created when missing, never dropped here) and whether ``table``
+    in it already holds rows: a benchmark seeded once and reused between runs."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
+        raise ValueError(f"not a plain schema name: {schema!r}")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+        found = conn.scalar(text("SELECT to_regclass(:name)"), {"name": f"{schema}.{table}"})
+        seeded = bool(found) and bool(
+            conn.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {schema}.{table})"))  # noqa: S608
+        )
+    engine.dispose()
+    return schema, seeded
+
+
+def create_indexes() -> None:
+    """Bring a kept benchmark database's indexes in line with the models: ``create_all``
+    creates missing tables only, so indexes added since the database was seeded are created
+    here and ``ix_`` indexes the models no longer have are dropped; then the statistics are
+    refreshed. Nothing happens when they already agree."""
+    changed = False
+    inspector = inspect(db.engine)
+    for table in db.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        wanted = {index.name for index in table.indexes}
+        for found in inspector.get_indexes(table.name):
+            name = found["name"]
+            if name and re.fullmatch(r"ix_[a-z0-9_]+", name) and name not in wanted:
+                with db.engine.begin() as conn:
+                    conn.execute(text(f"DROP INDEX {name}"))
+                changed = True
+        present = {found["name"] for found in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in present:
+                index.create(db.engine)
+                changed = True
+    if changed:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
 
 
 def drop_schema(url: str, schema: str) -> None:

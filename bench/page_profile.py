@@ -2,13 +2,15 @@
 
     .venv/bin/python -m bench.page_profile [--workers 100000] [--requests 200] [--db FILE]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--top 25]
-        [--only NAME] [--as-served]
+        [--only NAME] [--as-served] [--keep-schemas PREFIX]
 
 Seeds ``--workers`` workers (``bench.directory_bench.seed``) and two ComboFit bundles into a
 SQLite file (``--db``, default bench/out/pages-payung.db, kept for the next run) or a
 PostgreSQL schema of its own, then, for each page of ``bench.pages``, times ``--requests``
 requests unprofiled, counts the SQL statements of one, and prints the functions with the most
-cumulative time under cProfile.
+cumulative time under cProfile. With ``--keep-schemas PREFIX`` (PostgreSQL) it uses the schema
+``<PREFIX>payung`` that ``bench.pages --keep-schemas PREFIX`` keeps (seeding it if empty) and
+leaves it in place.
 """
 
 import argparse
@@ -23,7 +25,7 @@ from sqlalchemy import event
 
 from accounts.access import public
 from app import create_app
-from bench.common import BENCH_KEYS, create_schema, drop_schema
+from bench.common import BENCH_KEYS, create_indexes, create_schema, drop_schema, kept_schema
 from bench.pages import OUT, payung_pages, seed_pages
 from extensions import db
 
@@ -41,10 +43,16 @@ def main() -> int:
         action="store_true",
         help="rate limits on and no cookies kept between requests, as under gunicorn with wrk",
     )
+    parser.add_argument("--keep-schemas", metavar="PREFIX", help="see bench.pages")
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(args.db).resolve()}"
     config: dict[str, Any] = {"ENV_NAME": "production", "DATABASE_URL": url, **BENCH_KEYS}
-    schema = create_schema(url) if url.startswith("postgresql") else None
+    schema = None
+    if url.startswith("postgresql"):
+        if args.keep_schemas:
+            schema, _ = kept_schema(url, f"{args.keep_schemas}payung")
+        else:
+            schema = create_schema(url)
     if schema:
         config["DATABASE_SCHEMA"] = schema
     try:
@@ -52,6 +60,7 @@ def main() -> int:
         app.add_url_rule("/bench/hello", "hello", public(lambda: "hello"))
         with app.app_context():
             db.create_all()
+            create_indexes()
             slugs = seed_pages(args.workers)
             db.session.remove()
         client = app.test_client(use_cookies=not args.as_served)
@@ -82,7 +91,7 @@ def main() -> int:
             profile.disable()
             pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
     finally:
-        if schema:
+        if schema and not args.keep_schemas:
             drop_schema(url, schema)
     return 0
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.pages [--workers 100000] [--seconds 3] [--rounds 3]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--db FILE]
+        [--keep-schemas PREFIX] [--only NAME ...]
 
 Builds the reference catalog database (``../shared/perf/reference/mkdb.py``: 100,000 products)
 and Payung's (``--workers`` workers as ``bench.directory_bench`` seeds them, two ComboFit
@@ -14,6 +15,13 @@ interleaved rounds, so a busy moment of the shared machine falls on every page a
 per page, the issue's ratios: req/s at 8 connections ÷ the reference catalog's, p50 at one
 connection ÷ the reference catalog's (medians over the rounds), and for the hello route its
 req/s ÷ plain hello's; with the load average. Writes bench/out/pages-<database>.json.
+
+On PostgreSQL, seeding 100,000 workers takes minutes (11 on a loaded machine). With
+``--keep-schemas PREFIX`` the two schemas are ``<PREFIX>payung`` and ``<PREFIX>reference``,
+created and seeded on the first run, kept afterwards and reused as they are by the next runs
+(indexes added to the models since are created on the kept schema; drop a schema by hand to
+reseed it). ``--only NAME`` (repeatable) loads only the Payung pages whose name contains NAME,
+next to the two reference pages.
 """
 
 import argparse
@@ -30,7 +38,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app import create_app
-from bench.common import BENCH_KEYS, create_schema, drop_schema, ensure_wrk
+from bench.common import (
+    BENCH_KEYS,
+    create_indexes,
+    create_schema,
+    drop_schema,
+    ensure_wrk,
+    kept_schema,
+)
 from bench.directory_bench import free_port, seed, start_gunicorn, stop
 from bundles.dues.data import ensure_default_dues_data
 from bundles.models import Bundle
@@ -120,8 +135,14 @@ def wrk(binary: str, url: str, *, connections: int, seconds: float, script: Path
 
 def measure(args: argparse.Namespace, database: str, url: str | None) -> dict[str, Any]:
     binary = ensure_wrk()
-    payung_schema = create_schema(url) if url else None
-    reference_schema = create_schema(url) if url else None
+    keep = args.keep_schemas
+    payung_schema = reference_schema = None
+    reference_ready = False
+    if url and keep:
+        payung_schema, _ = kept_schema(url, f"{keep}payung")
+        reference_schema, reference_ready = kept_schema(url, f"{keep}reference", "products")
+    elif url:
+        payung_schema, reference_schema = create_schema(url), create_schema(url)
     payung_url = url or f"sqlite:///{Path(args.db).resolve()}"
     config: dict[str, Any] = {"ENV_NAME": "production", "DATABASE_URL": payung_url, **BENCH_KEYS}
     if payung_schema:
@@ -130,7 +151,7 @@ def measure(args: argparse.Namespace, database: str, url: str | None) -> dict[st
     try:
         started = time.perf_counter()
         reference_db = reference_url(url, reference_schema)
-        if url or not (OUT / "pages-reference.db").exists():
+        if (url and not reference_ready) or (not url and not (OUT / "pages-reference.db").exists()):
             subprocess.run(
                 [sys.executable, str(REFERENCE / "mkdb.py"), reference_db],
                 check=True,
@@ -139,6 +160,7 @@ def measure(args: argparse.Namespace, database: str, url: str | None) -> dict[st
         app = create_app(config)
         with app.app_context():
             db.create_all()
+            create_indexes()
             slugs = seed_pages(args.workers)
             db.session.remove()
             db.engine.dispose()
@@ -161,6 +183,8 @@ def measure(args: argparse.Namespace, database: str, url: str | None) -> dict[st
             "reference catalog": (f"http://127.0.0.1:{ports['catalog']}", catalog_lua),
         }
         for name, path in payung_pages(slugs).items():
+            if args.only and not any(part in name for part in args.only):
+                continue
             targets[name] = (f"http://127.0.0.1:{ports['payung']}{path}", report)
         for target, script in targets.values():  # warm every worker's caches and connections
             wrk(binary, target, connections=2, seconds=1, script=script)
@@ -179,7 +203,7 @@ def measure(args: argparse.Namespace, database: str, url: str | None) -> dict[st
         for server in servers:
             stop(server)
         for schema in (payung_schema, reference_schema):
-            if schema and url:
+            if schema and url and not keep:
                 drop_schema(url, schema)
     pages = {}
     for name, runs in rounds.items():
@@ -221,6 +245,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite files)")
     parser.add_argument("--db", default=str(OUT / "pages-payung.db"), help="SQLite file, kept")
+    parser.add_argument(
+        "--keep-schemas",
+        metavar="PREFIX",
+        help="PostgreSQL: keep the seeded schemas <PREFIX>payung and <PREFIX>reference and reuse "
+        "them on the next run (drop them by hand when done)",
+    )
+    parser.add_argument(
+        "--only", action="append", help="load only the Payung pages whose name contains this"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     database = "postgresql" if args.database_url else "sqlite"

@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectField
 from wtforms.widgets import Select
 
+from accounts.models import Role
 from core.dates import jakarta_today
 from extensions import db
 from i18n import Form, current_translations, rupiah
@@ -150,3 +151,72 @@ def test_a_text_search_pages_on_by_cursor_too(client, make_registered_worker, co
     assert len(queries) == 2
     assert card_ids(second) == card_ids(client.get("/pekerja?q=siti&page=2").text)
     assert len(card_ids(second)) == 6 and "30 pekerja cocok" in second
+
+
+def test_a_common_search_word_walks_the_order_a_rare_one_sorts_its_matches(
+    client, make_registered_worker, count_queries, monkeypatch
+):
+    """The count is the word's frequency: at its cap the page probes each worker's terms
+    (EXISTS) in the directory's order, below it reads the matches from the words (IN); both
+    plans show the same workers in the same order."""
+    workers = [
+        make_registered_worker(
+            full_name=f"Siti Pekerja {n}", covered_until=TODAY - timedelta(days=n % 7)
+        )
+        for n in range(30)
+    ]
+    workers.append(make_registered_worker(full_name="Budi Lain"))
+    index_workers(workers)
+    db.session.commit()
+
+    def search(path: str) -> tuple[list[int], str, str]:
+        with count_queries() as queries:
+            html = client.get(path).text
+        assert len(queries) == 2  # the capped count, then the page
+        return card_ids(html), queries[1], html
+
+    rare_ids, rare_sql, rare_html = search("/pekerja?q=siti")
+    assert "EXISTS" not in rare_sql.upper() and " IN " in rare_sql.upper()
+    assert "30 pekerja cocok" in rare_html
+
+    monkeypatch.setattr(directory, "COUNT_CAP", 25)  # 30 matches: now a common word
+    common_ids, common_sql, common_html = search("/pekerja?q=siti")
+    assert "EXISTS" in common_sql.upper()
+    assert "Lebih dari 25 pekerja cocok" in common_html
+    assert common_ids == rare_ids and len(common_ids) == 24
+    # Paging on by cursor keeps the plan and the order.
+    link = next_link(common_html)
+    assert link is not None
+    assert card_ids(client.get(link).text) == card_ids(client.get("/pekerja?q=siti&page=2").text)
+    expected = sorted(workers[:30], key=lambda worker: (worker.needs_cover_from, worker.id))
+    assert rare_ids == [worker.id for worker in expected[:24]]
+
+
+def test_a_typed_in_page_reads_ids_then_cards(client, thirty_workers, count_queries):
+    with count_queries() as queries:
+        second = client.get("/pekerja?page=2").text
+    assert len(queries) == 2
+    assert len(card_ids(second)) == 6 and "30 pekerja cocok" in second
+    first = card_ids(client.get("/pekerja").text)
+    assert not set(card_ids(second)) & set(first)
+
+
+def test_kept_cards_follow_the_worker_and_the_viewer(
+    client, login_as, make_user, make_registered_worker
+):
+    """Cards are kept by everything they show: a change of cover shows at once, and a visitor
+    never gets a sponsor's card (or the other way round)."""
+    worker = make_registered_worker(full_name="Wati Kept", covered_until=None)
+    db.session.commit()
+    html = client.get("/pekerja").text
+    assert "badge-info" in html and "badge-success" not in html
+    worker.covered_until = TODAY + timedelta(days=200)
+    worker.needs_cover_from = worker.covered_until + timedelta(days=1)
+    db.session.commit()
+    html = client.get("/pekerja").text
+    assert "badge-success" in html and "badge-info" not in html
+    sign_in = f"?next=/pekerja/{worker.id}"
+    assert sign_in in html and 'name="worker_id"' not in html
+    login_as(make_user(Role.SPONSOR))
+    html = client.get("/pekerja").text
+    assert f'value="{worker.id}" id="pick-{worker.id}"' in html and sign_in not in html

@@ -10,15 +10,18 @@ and in a count of every matching worker. So here:
 * the count stops at COUNT_CAP workers past the page ("more than 500 workers match"): exact
   where it matters (small results, the last pages), bounded everywhere; no cache, so nothing a
   sponsor sees can be stale;
-* one statement reads the ids in the directory's order from this page on, up to COUNT_CAP + 1
-  of them: the page's ids and the count in one pass, through the order's index and mostly in
-  the index alone (a deep page typed in skips 48,000 index entries, not 48,000 table rows); the
-  second reads the 24 cards by id;
+* one statement counts the matching workers from this page on, in no order (the database
+  reads the cheapest index, mostly in the index alone, and stops at the cap); the second
+  reads the page's 24 cards in the directory's order through the order's index;
+* the count doubles as a text search word's frequency: a common word ("siti") is found by
+  walking the order index and probing each worker's terms, a rare one from its terms and
+  sorted (``directory_rows``);
 * the "next" link carries a cursor (the last card's sort date and id): the next page starts
-  there in the index (keyset pagination), so paging on costs what the first page costs.
+  there in the index (keyset pagination), so paging on costs what the first page costs; a page
+  number typed in reads the ids from the index alone, then the cards by id (``_typed_in_page``).
 
-Statements stay two a page (ids, cards), whatever the number of workers; a page past the last
-one counts the workers before it instead (three).
+Statements stay two a page whatever the number of workers (one when the count finds nobody;
+a page past the last one counts the workers before it instead).
 """
 
 from collections import OrderedDict
@@ -32,7 +35,7 @@ from typing import Any
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import Row, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, func, literal, select, tuple_
 from werkzeug.datastructures import MultiDict
 
 from core.dates import jakarta_today
@@ -174,6 +177,13 @@ class FragmentCache:
 # on who looks (a GET form has no CSRF token, the user's actions are outside it) or on the data.
 FORM_CACHE = FragmentCache(512)
 _NOT_FORM_ARGS = frozenset({"page", "after"})
+# Each card's HTML, keyed by everything it shows: the language, the actions offered (a
+# sponsor's checkbox and button, a visitor's sign-in link, nothing: none of them holds anything
+# of the viewer; the CSRF token is outside the cards) and the DirectoryCard itself (name, story,
+# place, status and cover date as of today, URLs with the photo's version). A worker whose
+# cover, story or photo changes gets a new key, so a kept card is never stale; nothing is
+# invalidated, the least recently used fall out past the size.
+CARD_CACHE = FragmentCache(4096)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +196,8 @@ class DirectoryPage:
     max_selection: int
     form_key: tuple[Any, ...] = ()
     form_cache: FragmentCache = FORM_CACHE
+    locale: str = ""
+    card_cache: FragmentCache = CARD_CACHE
 
     @property
     def total(self) -> int:
@@ -205,33 +217,37 @@ def _occupation_labels(locale: str) -> dict[str, str]:
 def _cards(rows: list[Row[Any]], today: date) -> list[DirectoryCard]:
     if not rows:
         return []
-    labels = _occupation_labels(current_locale_name())
-    profile = url_for("sponsorship.worker_profile", worker_id=_SENTINEL)
-    photo = url_for("sponsorship.worker_photo", worker_id=_SENTINEL, v=_SENTINEL + 1)
-    avatar = url_for("static", filename="img/avatar.svg")
-    sentinel, version = str(_SENTINEL), str(_SENTINEL + 1)
-    cards = []
-    for row in rows:
-        worker_id = str(row.id)
-        cards.append(
-            DirectoryCard(
-                id=row.id,
-                name=first_name_and_initial(row.full_name),
-                occupation=labels.get(row.occupation, row.occupation),
-                age_band=str(age_band(row.birth_date, today)),
-                place=f"{row.regency}, {PROVINCES.get(row.province_code, row.province_code)}",
-                story=row.story,
-                status=coverage_status(row, today),  # type: ignore[arg-type]
-                covered_until=local_date(row.covered_until),
-                profile_url=profile.replace(sentinel, worker_id),
-                photo_url=(
-                    photo.replace(version, str(row.photo_version)).replace(sentinel, worker_id)
-                    if row.photo_version
-                    else avatar
-                ),
-            )
-        )
-    return cards
+    urls = (
+        url_for("sponsorship.worker_profile", worker_id=_SENTINEL),
+        url_for("sponsorship.worker_photo", worker_id=_SENTINEL, v=_SENTINEL + 1),
+        url_for("static", filename="img/avatar.svg"),
+    )
+    locale = current_locale_name()
+    return [_card(row, today, locale, urls) for row in rows]
+
+
+@lru_cache(maxsize=4096)
+def _card(row: Row[Any], today: date, locale: str, urls: tuple[str, str, str]) -> DirectoryCard:
+    """One card, kept by everything it is made of: the row's columns (a change of cover,
+    story or photo is a new key), today (age band, status) and the language (labels, date)."""
+    profile, photo, avatar = urls
+    sentinel, version, worker_id = str(_SENTINEL), str(_SENTINEL + 1), str(row.id)
+    return DirectoryCard(
+        id=row.id,
+        name=first_name_and_initial(row.full_name),
+        occupation=_occupation_labels(locale).get(row.occupation, row.occupation),
+        age_band=str(age_band(row.birth_date, today)),
+        place=f"{row.regency}, {PROVINCES.get(row.province_code, row.province_code)}",
+        story=row.story,
+        status=coverage_status(row, today),  # type: ignore[arg-type]
+        covered_until=local_date(row.covered_until),
+        profile_url=profile.replace(sentinel, worker_id),
+        photo_url=(
+            photo.replace(version, str(row.photo_version)).replace(sentinel, worker_id)
+            if row.photo_version
+            else avatar
+        ),
+    )
 
 
 def parse_cursor(text: str | None) -> tuple[date, int] | None:
@@ -252,51 +268,80 @@ def directory_rows(
     per_page: int = PAGE_SIZE,
 ) -> tuple[list[Row[Any]], int, str | None]:
     """The page's card columns, how many workers were counted (see DirectoryPagination), and
-    the cursor of the next page.
+    the cursor of the next page. Two statements:
 
-    One pass over the matching workers' ids in the directory's order (an index, mostly
-    index-only) from this page on, at most COUNT_CAP + 1 of them, gives both the page's ids and
-    the count; the second statement reads the cards by id. With ``after`` (the "next" link's
-    cursor) the pass starts right after the previous page's last worker instead of skipping
-    the workers before (keyset pagination: a deep page costs what the first one does).
+    1. How many workers match from this page on, at most COUNT_CAP + 1: a count in no order,
+       so the database reads whichever index is cheapest (mostly index-only), and stops early.
+    2. The page: ``per_page`` rows of card columns in the directory's order. With ``after``
+       (the "next" link's cursor) both start right after the previous page's last worker
+       instead of skipping the workers before (keyset pagination: a page reached by "next"
+       costs what the first one does); a page number typed in skips index entries.
+
+    The count is also a text search word's frequency, for free. When it stops at its cap the
+    word is common (``siti`` matches 10 % of the workers): reading every match from the
+    words to sort them would cost thousands of rows for a page of 24, so the page walks the
+    directory's order index and probes each worker's own terms instead
+    (``search_condition(probe=True)``), finding 24 matches after about 24 ÷ (share matching)
+    workers. Otherwise at most COUNT_CAP match past the page, and reading them from the words
+    and sorting them is the cheap plan (a walk would read the whole index for a rare word).
     """
-    matching = matching_workers(filters, today)
     sort_key = directory_order(filters)[0]
     offset = (page - 1) * per_page
     window = max(COUNT_CAP, per_page) + 1
-    keys = matching.with_only_columns(Worker.id, sort_key).limit(window)
+    past_cursor = None
     if after is not None and page > 1:
-        keys = keys.where(tuple_(sort_key, Worker.id) > tuple_(literal(after[0]), after[1]))
-    else:
-        keys = keys.offset(offset)
-    if filters.query:
-        # A common search word matches thousands of workers that must be sorted to read 501 of
-        # them in order (PostgreSQL: 3 × slower than the page alone, bench/README.md). The page
-        # itself, and a count that stops early because it needs no order, are cheaper.
-        page_rows = keys.with_only_columns(*CARD_COLUMNS, sort_key).limit(per_page)
-        rows = list(db.session.execute(page_rows).all())
-        bounded = matching.with_only_columns(Worker.id).order_by(None).limit(offset + window)
-        counted = db.session.scalar(select(func.count()).select_from(bounded.subquery())) or 0
-        cursor = None
-        if rows and counted > offset + per_page:
-            cursor = f"{rows[-1][-1].isoformat()}.{rows[-1].id}"
-        return rows, counted, cursor
-    # Up to COUNT_CAP + 1 rows: read as plain tuples, the ORM's row machinery cost more than
-    # the index scan.
-    found = db.session.connection().execute(keys).fetchall()
-    if not found and offset:  # past the last page: there are at most ``offset``; say how many
-        bounded = matching.with_only_columns(Worker.id).order_by(None).limit(offset)
-        counted = db.session.scalar(select(func.count()).select_from(bounded.subquery())) or 0
-        return [], counted, None
-    wanted = [worker_id for worker_id, _ in found[:per_page]]
-    rows = list(db.session.execute(select(*CARD_COLUMNS).where(Worker.id.in_(wanted))).all())
+        past_cursor = tuple_(sort_key, Worker.id) > tuple_(literal(after[0]), after[1])
+    by_words = matching_workers(filters, today)
+    if offset and past_cursor is None and not filters.query:
+        return _typed_in_page(by_words, sort_key, offset=offset, per_page=per_page)
+    ids = by_words.with_only_columns(Worker.id).order_by(None)
+    ids = ids.offset(offset) if past_cursor is None else ids.where(past_cursor)
+    found = _count(ids.limit(window))
+    if not found:
+        if not offset:
+            return [], 0, None
+        # Past the last page: there are at most ``offset``; say how many.
+        return [], _count(by_words.with_only_columns(Worker.id).order_by(None).limit(offset)), None
+    common = bool(filters.query) and found == window
+    matching = matching_workers(filters, today, probe_text=True) if common else by_words
+    statement = matching.with_only_columns(*CARD_COLUMNS, sort_key.label("sort_key"))
+    statement = statement.offset(offset) if past_cursor is None else statement.where(past_cursor)
+    # 24 rows as plain tuples: the ORM's row machinery cost more than the statement.
+    rows = list(db.session.connection().execute(statement.limit(per_page)).fetchall())
+    cursor = None
+    if found > per_page and len(rows) == per_page:
+        cursor = f"{rows[-1].sort_key.isoformat()}.{rows[-1].id}"
+    return rows, offset + found, cursor
+
+
+def _typed_in_page(
+    matching: Select[Any], sort_key: ColumnElement[Any], *, offset: int, per_page: int
+) -> tuple[list[Row[Any]], int, str | None]:
+    """A page number typed in (no cursor): skipping ``offset`` workers must skip index entries
+    only. PostgreSQL reads the table row of every entry an OFFSET skips when the statement
+    selects more than the index holds (page 2,000: 133 ms), so one pass reads the ids in order
+    from the index alone, at most COUNT_CAP + 1 (the page and the count), and a second reads
+    the page's cards by id."""
+    window = max(COUNT_CAP, per_page) + 1
+    keys = matching.with_only_columns(Worker.id).offset(offset).limit(window)
+    found = db.session.connection().scalars(keys).all()  # ids only: no dates to convert
+    if not found:  # past the last page: there are at most ``offset``; say how many
+        return [], _count(matching.with_only_columns(Worker.id).order_by(None).limit(offset)), None
+    wanted = list(found[:per_page])
+    cards = select(*CARD_COLUMNS, sort_key.label("sort_key")).where(Worker.id.in_(wanted))
+    rows = list(db.session.connection().execute(cards).fetchall())
     position = {worker_id: n for n, worker_id in enumerate(wanted)}
     rows.sort(key=lambda row: position[row.id])
     cursor = None
-    if len(found) > per_page:
-        last_id, last_key = found[per_page - 1]
-        cursor = f"{last_key.isoformat()}.{last_id}"
+    if len(found) > per_page and len(rows) == per_page:
+        cursor = f"{rows[-1].sort_key.isoformat()}.{rows[-1].id}"
     return rows, offset + len(found), cursor
+
+
+def _count(statement: Select[Any]) -> int:
+    return (
+        db.session.connection().scalar(select(func.count()).select_from(statement.subquery())) or 0
+    )
 
 
 def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
@@ -323,6 +368,7 @@ def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
         ),
         today=today,
         max_selection=max_selection(),
+        locale=current_locale_name(),
         form_key=(
             current_locale_name(),
             tuple(sorted((k, v) for k, v in args.items(multi=True) if k not in _NOT_FORM_ARGS)),

@@ -107,8 +107,11 @@ def age_band_condition(band: AgeBand, today: date) -> ColumnElement[bool]:
     return condition
 
 
-def matching_workers(filters: DirectoryFilters, today: date) -> Select[Any]:
-    """Listed workers matching ``filters``, in the filters' sort order."""
+def matching_workers(
+    filters: DirectoryFilters, today: date, *, probe_text: bool = False
+) -> Select[Any]:
+    """Listed workers matching ``filters``, in the filters' sort order. ``probe_text`` chooses
+    the form of the text search for a common word (``workers.search.search_condition``)."""
     conditions: list[ColumnElement[bool]] = [Worker.is_listed.is_(True)]
     if filters.occupation:
         conditions.append(Worker.occupation == filters.occupation.value)
@@ -120,7 +123,7 @@ def matching_workers(filters: DirectoryFilters, today: date) -> Select[Any]:
         conditions.append(age_band_condition(filters.age_band, today))
     if filters.status:
         conditions.append(status_condition(filters.status, today))
-    text = search_condition(filters.query)
+    text = search_condition(filters.query, probe=probe_text)
     if text is not None:
         conditions.append(text)
     if filters.sort == DirectorySort.LAPSING_SOONEST:
