@@ -131,7 +131,7 @@ class LeanLimiter(Limiter):
         its GET resolved and evaluated them all to find none applied: 12 % of the page)."""
         if not self._no_limits_beyond_the_views():
             return False
-        if request.blueprint and self.limit_manager._blueprint_limits:
+        if self._blueprint_has_limits():
             return False
         groups = self.limit_manager._decorated_limits.get(callable_name)
         method = request.method.lower()
@@ -145,10 +145,13 @@ class LeanLimiter(Limiter):
             return False
         if manager.has_hints(request.endpoint or ""):
             return False
-        blueprint_limits = manager._blueprint_limits
+        return not self._blueprint_has_limits()
+
+    def _blueprint_has_limits(self) -> bool:
+        blueprint_limits = self.limit_manager._blueprint_limits
         if blueprint_limits and request.blueprint:
-            return not any(part in blueprint_limits for part in request.blueprint.split("."))
-        return True
+            return any(part in blueprint_limits for part in request.blueprint.split("."))
+        return False
 
     # After the answer: a request that no limit looked at (no limiter context was made for it)
     # has nothing to deduct, no limit to report in headers and nothing to release. Flask-Limiter
