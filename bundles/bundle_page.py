@@ -101,13 +101,13 @@ def bundle_page_content(slug: str, args: MultiDict[str, str]) -> RenderedPage | 
     bundle is not for sale. Kept per catalogue stamp (see the module's docstring)."""
     choices = page_choices(args)
     key = ("bundle", slug, choices, current_locale_name(), request.script_root)
-    return _rendered.get_or_make(catalog_stamp(), key, lambda: _render_bundle(slug, choices))
+    return _rendered.get_or_make(catalog_stamp, key, lambda: _render_bundle(slug, choices))
 
 
 def catalog_content() -> Markup:
     """The catalogue's own part (``/paket``), rendered; kept per catalogue stamp."""
     key = ("catalog", current_locale_name(), request.script_root)
-    return _rendered.get_or_make(catalog_stamp(), key, _render_catalog)
+    return _rendered.get_or_make(catalog_stamp, key, _render_catalog)
 
 
 def _render_bundle(slug: str, choices: Choices) -> RenderedPage | None:

@@ -14,7 +14,9 @@ a partner edits it. So:
   was made under the same stamp; a new stamp empties the cache. Every gunicorn process keeps
   its own cache and reads the same row, so an edit shows on the next page view in every
   process, never later. The stamp is read before the data it keys, so a rendering kept under a
-  stamp never holds data older than that stamp.
+  stamp never holds data older than that stamp; and read again after a rendering is made, which
+  is kept only if the stamp did not move (a view that itself changed the catalogue, seeding the
+  dues defaults into an empty database, keeps nothing).
 * What is **never** cached: anything of a user (the pages' cached parts hold no user, no CSRF
   token, no session data) and checkout's prices (checkout loads the bundle and the dues tables
   and prices every line again when the cart is checked and when the order is placed).
@@ -108,7 +110,14 @@ class StampedCache:
         self._values: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = Lock()
 
-    def get_or_make(self, stamp: int | None, key: Hashable, make: Callable[[], Value]) -> Value:
+    def get_or_make(
+        self, read_stamp: Callable[[], int | None], key: Hashable, make: Callable[[], Value]
+    ) -> Value:
+        """The value kept for ``key`` under the current stamp, else ``make()``'s, kept only if
+        the stamp is the same after making it: a value made in a transaction that changed the
+        catalogue itself (e.g. the dues defaults seeded into an empty database, not committed
+        by a page view) is used once and not kept."""
+        stamp = read_stamp()
         if stamp is None:
             return make()
         with self._lock:
@@ -116,6 +125,8 @@ class StampedCache:
                 self._values.move_to_end(key)
                 return self._values[key]  # type: ignore[no-any-return]
         value = make()
+        if read_stamp() != stamp:
+            return value
         with self._lock:
             if stamp != self._stamp:
                 self._stamp = stamp

@@ -39,6 +39,26 @@ def test_a_second_view_costs_one_statement_and_shows_the_same_page(
     assert len(queries) == 1
 
 
+def test_a_view_that_seeds_the_dues_defaults_keeps_nothing(
+    client, make_bundle, make_offer, insurer, count_queries
+):
+    """Dues tables still empty: the page view seeds the defaults in its own transaction (and
+    does not commit them), so what it rendered is not kept under the stamp it read."""
+    dues = make_offer(
+        partner=insurer,
+        kind="insurance_dues",
+        unit_price_idr=0,
+        income_idr=1_000_000,
+        billing=OfferBilling.MONTHLY,
+        fulfillment_method="dues_remittance",
+    )
+    url = f"/paket/{make_bundle(offers=[dues]).slug}{QUERY}"
+    assert client.get(url).status_code == 200
+    with count_queries() as queries:
+        assert client.get(url).status_code == 200
+    assert len(queries) > 2
+
+
 def test_a_price_edit_shows_on_the_next_view(client, make_bundle, make_offer):
     offer = make_offer(unit_price_idr=25_000, billing=OfferBilling.MONTHLY)
     bundle = make_bundle(offers=[offer])
