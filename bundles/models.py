@@ -7,7 +7,16 @@ live in the services (``partners``, ``offers``, ``pools``, ``catalog``, ``pricin
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import UtcDateTime, db, utcnow
@@ -302,3 +311,14 @@ class ApiKey(db.Model):
 
     def __repr__(self) -> str:
         return f"<ApiKey {self.id} {self.prefix}…>"
+
+
+class CatalogStamp(db.Model):
+    """One row whose ``stamp`` changes, in the same transaction, with every change to what the
+    public catalogue shows or prices with (partners, offers, bundles and their parts, the dues
+    tables): the key of the per-process page caches (``bundles.catalog_stamp``)."""
+
+    __tablename__ = "catalog_stamps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger)

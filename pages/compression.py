@@ -17,6 +17,8 @@ import brotli
 from flask import Flask, current_app, request
 from werkzeug.wrappers import Response
 
+from security import add_vary
+
 COMPRESSIBLE = frozenset(
     {
         "text/html",
@@ -41,6 +43,8 @@ _static_cache: dict[tuple[str, str], bytes] = {}
 def choose_encoding(accept_encoding: str) -> str | None:
     """The encoding to answer with: the best quality the browser gives one of ours (``*``
     counts for any not named), None for none (``identity`` only, or ``q=0`` for ours)."""
+    if not accept_encoding:
+        return None
     named: dict[str, float] = {}
     for part in accept_encoding.lower().split(","):
         name, _, params = part.strip().partition(";")
@@ -69,12 +73,6 @@ def compress(data: bytes, encoding: str, levels: dict[str, int]) -> bytes:
     return gzip.compress(data, compresslevel=levels["gzip"], mtime=0)
 
 
-def _add_vary(response: Response) -> None:
-    vary = response.headers.get("Vary", "")
-    if "accept-encoding" not in vary.lower():
-        response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
-
-
 def _static_body(response: Response, encoding: str) -> bytes:
     etag, _ = response.get_etag()
     key = (encoding, etag or "")
@@ -94,22 +92,27 @@ def _static_body(response: Response, encoding: str) -> bytes:
 
 
 def compress_response(response: Response) -> Response:
-    if response.mimetype not in COMPRESSIBLE:
+    # The headers read once, without werkzeug's exception per missing header (issue 16).
+    present = {}
+    for name, value in response.headers.items():
+        present.setdefault(name.lower(), value)
+    mimetype = present.get("content-type", "").partition(";")[0].strip().lower()
+    if mimetype not in COMPRESSIBLE:
         return response
-    _add_vary(response)
+    add_vary(response, "Accept-Encoding")
     is_static = request.endpoint == "static"
     if (
         response.status_code != 200
-        or "Content-Encoding" in response.headers
+        or "content-encoding" in present
         or (response.is_streamed and not is_static)
         or (
             response.content_length is not None
             and response.content_length < current_app.config["COMPRESS_MIN_BYTES"]
         )
-        or "no-transform" in response.headers.get("Cache-Control", "")
+        or "no-transform" in present.get("cache-control", "")
     ):
         return response
-    encoding = choose_encoding(request.headers.get("Accept-Encoding", ""))
+    encoding = choose_encoding(request.environ.get("HTTP_ACCEPT_ENCODING", ""))
     if encoding is None:
         return response
     if is_static:

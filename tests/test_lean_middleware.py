@@ -7,6 +7,7 @@ LeanSessionInterface`` opens and saves no session for a visitor without one.
 """
 
 import pytest
+from flask_limiter.util import get_qualified_name
 
 from extensions import limiter
 
@@ -41,3 +42,27 @@ def test_a_session_is_read_and_written_as_before(client):
     assert "Set-Cookie" not in page.headers  # nothing changed, nothing re-sent
     client.set_cookie("payung_session", "tampered.value.here")
     assert 'lang="id"' in client.get("/paket").text  # a forged cookie is an empty session
+
+
+def test_a_view_whose_limits_count_posts_evaluates_none_on_get(app):
+    """GET /klaim skips its POST-only limits (issue 16, third round); a POST evaluates them."""
+    claim_view = get_qualified_name(app.view_functions["claim.enter_code"])
+    with app.test_request_context("/klaim", method="GET"):
+        assert limiter._no_view_limit_for_this_method(claim_view)
+    with app.test_request_context("/klaim", method="POST"):
+        assert not limiter._no_view_limit_for_this_method(claim_view)
+    sign_in_view = get_qualified_name(app.view_functions["accounts.login"])
+    with app.test_request_context("/masuk", method="POST"):
+        assert not limiter._no_view_limit_for_this_method(sign_in_view)
+
+
+def test_no_rate_limit_headers_or_context_where_no_limit_looked(client):
+    page = client.get("/klaim")
+    assert page.status_code == 200
+    assert not any(name.startswith("X-RateLimit") for name, _ in page.headers.items())
+
+
+def test_a_missing_cookie_header_or_a_foreign_cookie_gives_an_empty_session(client):
+    client.set_cookie("other", "x")
+    page = client.get("/paket")
+    assert "Set-Cookie" not in page.headers and "Cookie" in page.headers.get("Vary", "")
