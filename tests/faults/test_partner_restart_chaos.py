@@ -1,7 +1,16 @@
 """Chaos: a real Celery worker SIGKILLed mid-call, twice, and the partner sandbox itself killed
 and restarted mid-run. Every part is issued and the partners act once per member: the sandbox
 keeps its keys and effects across the restart (as a real insurer does), and an attempt after a
-call whose outcome was never recorded asks the partner by reference before calling again."""
+call whose outcome was never recorded asks the partner by reference before calling again.
+
+Run twice: bulk top-ups settled by polls, and by the telco's batch callbacks posted for real to
+Payung's web server (``payung_web``). With callbacks the first sandbox holds every batch's
+callback 30 s and is killed (with the worker) as soon as it has made a bulk top-up: the
+callbacks it took with it never come, and the fallback poll settles those top-ups. The
+restarted sandbox calls back 1.5 s after each later batch, while the worker is killed again
+(callbacks before the batch is committed, or for a batch whose answer the killed worker lost,
+get 404 and are tried again). At the end every callback Payung accepted is posted again and
+must change nothing."""
 
 import os
 import random
@@ -13,13 +22,17 @@ from typing import Any
 
 import pytest
 import redis
+import requests
+from sqlalchemy import func, select
 
 from bundles.models import FulfillmentMethod
 from extensions import db
 from fulfillment import sweeper
-from fulfillment.models import FulfillmentItem, ItemStatus
+from fulfillment.models import ClaimCode, EventKind, FulfillmentEvent, FulfillmentItem, ItemStatus
 from fulfillment.services import start_fulfillment
+from sponsorship.checkout.models import Order, OrderLine, OrderStatus
 from tests.conftest import ON_POSTGRES
+from tests.faults.payung_web import CallbackRelay, callback_settings, payung_web, with_callbacks
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from tests.fulfillment.test_celery_worker import WORKER_SETTINGS, CeleryWorker, count
 from tests.sandbox_support import PartnerSandbox, start_partner_sandbox, stop_partner_sandbox
@@ -83,11 +96,29 @@ def app_config(partner: RestartablePartner, localstripe) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(params=["polls", "callbacks"])
+def settled_by(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def worker(app, tmp_path) -> Iterator[CeleryWorker]:
+def relay(app, settled_by, tmp_path) -> Iterator[CallbackRelay | None]:
+    """With callbacks: Payung's web server and the relay the sandbox posts to."""
+    if settled_by == "polls":
+        yield None
+        return
+    with payung_web(CeleryWorker(app, tmp_path).env, tmp_path) as (_web, relay):
+        app.config.update(callback_settings(relay.url))
+        yield relay
+
+
+@pytest.fixture
+def worker(app, relay, tmp_path) -> Iterator[CeleryWorker]:
     client = redis.Redis.from_url(BROKER)
     client.flushdb()
     celery = CeleryWorker(app, tmp_path)
+    if relay is not None:
+        celery.env = with_callbacks(celery.env, relay.url)
     yield celery
     celery.kill()
     client.flushdb()
@@ -112,22 +143,48 @@ def wait_for(at_least: int, worker: CeleryWorker, partner: RestartablePartner, t
         time.sleep(0.2)
 
 
+def topup_references(partner: RestartablePartner) -> set[str]:
+    effects = partner.handle.stats()["effects"]
+    return {e["reference"] for e in effects if e["kind"] == "telco.topup"}
+
+
+def hold_callbacks(
+    partner: RestartablePartner, relay: CallbackRelay | None, *, delay_ms: int
+) -> None:
+    """The telco keeps each batch's callback ``delay_ms``: kills land while it has some to
+    deliver."""
+    if relay is not None:
+        requests.post(
+            partner.handle.url("/_batch_faults"), json={"callback_delay_ms": delay_ms}, timeout=10
+        ).raise_for_status()
+
+
 def test_kill_9_of_worker_and_partner_restart_double_no_registration_payment_or_topup(
-    app, partner, worker
+    app, partner, relay, worker
 ):
     # Every call takes a while, so kills land between a call and its record.
     partner.handle.set_faults(latency_ms=250, paths=["/telco/", "/health/", "/insurer/"])
+    # The first telco holds every callback past its death; the second calls back within 1.5 s.
+    hold_callbacks(partner, relay, delay_ms=30_000)
     combo = make_combofit(health_method=FulfillmentMethod.PARTNER_API)
     start_fulfillment(make_paid_order(combo.bundle, make_workers(WORKERS)))
     db.session.commit()
     rng = random.Random(13)
 
     worker.start()
-    wait_for(8, worker, partner, timeout=45)
+    if relay is None:
+        wait_for(8, worker, partner, timeout=45)
+    else:  # as soon as the telco holds a batch's callback, so later batches go to the next one
+        deadline = time.monotonic() + 45
+        while not topup_references(partner):
+            assert time.monotonic() < deadline, worker.logs()
+            time.sleep(0.05)
     time.sleep(rng.uniform(0.1, 0.4))
     worker.kill()  # mid-call: notes committed, outcomes not
+    topped_up = topup_references(partner)
     partner.kill_and_restart()  # the partner dies too, and comes back with what it kept
     partner.handle.set_faults(latency_ms=250)
+    hold_callbacks(partner, relay, delay_ms=1500)  # a restarted sandbox has no switches
     worker.start()
     wait_for(issued() + 10, worker, partner, timeout=45)
     time.sleep(rng.uniform(0.1, 0.4))
@@ -138,6 +195,14 @@ def test_kill_9_of_worker_and_partner_restart_double_no_registration_payment_or_
 
     assert partner.restarts == 1
     assert count(FulfillmentItem.status != ItemStatus.ISSUED) == 0
+    settled_everywhere(worker)
+    assert_issued_once()
+    if relay is not None:
+        # The killed telco took its callbacks with it (the fallback poll covered them).
+        held = topped_up - relay.references()
+        print(f"{len(held)} of {len(topped_up)} top-ups' callbacks died with the partner")
+        assert held
+        assert_callbacks_changed_nothing_twice(relay)
     assert count(FulfillmentItem.partner_call_started_at.is_not(None)) == 0  # all reconciled
     stats = partner.handle.stats()
     effects = stats["effects"]
@@ -153,3 +218,48 @@ def test_kill_9_of_worker_and_partner_restart_double_no_registration_payment_or_
     # Per member: one registration (one KPJ each) and one dues payment per KPJ.
     kpjs = Counter(e["effect_id"] for e in effects if e["kind"] == "insurer.registration")
     assert len(kpjs) == WORKERS and set(kpjs.values()) == {1}
+
+
+def settled_everywhere(worker: CeleryWorker) -> None:
+    """Every line settled (its one claim code) and the order fulfilled (the order's
+    completion is a job of its own, so give it the time a sweep takes)."""
+    deadline = time.monotonic() + 30
+    while count(Order.status != OrderStatus.FULFILLED, model=Order):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the order was not completed\n{worker.logs()}")
+        sweeper.sweep()
+        db.session.commit()
+        time.sleep(0.5)
+    assert count(model=ClaimCode) == WORKERS
+    lines = db.session.scalar(select(func.count(func.distinct(ClaimCode.order_line_id))))
+    db.session.commit()
+    assert lines == count(model=OrderLine) == WORKERS
+
+
+def issued_events() -> Counter[int]:
+    return Counter(
+        db.session.scalars(
+            select(FulfillmentEvent.item_id).where(FulfillmentEvent.kind == EventKind.ISSUED)
+        )
+    )
+
+
+def assert_issued_once() -> None:
+    events = issued_events()
+    db.session.commit()
+    assert len(events) == PARTS and set(events.values()) == {1}
+
+
+def assert_callbacks_changed_nothing_twice(relay: CallbackRelay) -> None:
+    """Callbacks really settled top-ups, each at most once, and none changes anything again."""
+    accepted = relay.accepted()
+    assert accepted, f"no callback was accepted: {relay.statuses()}"
+    by_callback = sum(d.settled for d in accepted)
+    print(f"callbacks: {relay.statuses()}, {by_callback} top-ups settled by callback")
+    assert 0 < by_callback <= WORKERS  # the rest by the fallback poll or by reconciling
+    before = issued_events(), count(model=FulfillmentEvent)
+    replays = relay.replay_accepted()
+    assert [d.status for d in replays] == [200] * len(accepted), [d.answer for d in replays]
+    assert sum(d.settled for d in replays) == 0
+    db.session.expire_all()
+    assert (issued_events(), count(model=FulfillmentEvent)) == before

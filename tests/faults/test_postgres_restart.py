@@ -6,6 +6,12 @@ every part issued once, no pool code twice, no effect twice at the partners, not
 
 The server restarted is a private cluster made for this test (``private_postgres``), never the
 machine's shared PostgreSQL: other test runs use that one.
+
+Run twice: bulk top-ups settled by polls, and by the telco's batch callbacks posted for real to
+Payung's web server (``payung_web``, its own gunicorn process on the same private server). With
+callbacks the telco sends each batch's callback 1 s after the batch, so callbacks arrive while
+the server is down (Payung answers 5xx, the telco tries again) and after it is back; at the end
+every accepted callback is posted again and must change nothing.
 """
 
 import os
@@ -16,6 +22,7 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -34,6 +41,7 @@ from fulfillment.models import (
 from fulfillment.services import start_fulfillment
 from sponsorship.checkout.models import Order, OrderStatus
 from tests.conftest import ON_POSTGRES
+from tests.faults.payung_web import CallbackRelay, callback_settings, payung_web, with_callbacks
 from tests.faults.private_postgres import PrivatePostgres, postgres_bin_dir, unavailable_reason
 from tests.fulfillment.conftest import fulfillment_config
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
@@ -68,6 +76,11 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         yield server
     finally:
         server.destroy()
+
+
+@pytest.fixture(params=["polls", "callbacks"])
+def settled_by(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
@@ -124,17 +137,36 @@ def sweep_until(condition: Callable[[], bool], *, timeout: float, worker: Celery
         time.sleep(2)
 
 
+@pytest.fixture
+def relay(pg_app, sandbox, settled_by, tmp_path) -> Iterator[CallbackRelay | None]:
+    """With callbacks: Payung's web server and the relay the sandbox posts to."""
+    if settled_by == "polls":
+        yield None
+        return
+    with payung_web(CeleryWorker(pg_app, tmp_path).env, tmp_path) as (_web, relay):
+        pg_app.config.update(callback_settings(relay.url))
+        yield relay
+    # The session's sandbox keeps its batch switches across /_reset: turn them off.
+    requests.post(sandbox.url("/_batch_faults"), json={}, timeout=10).raise_for_status()
+
+
 def test_postgres_restarted_mid_run_loses_and_doubles_nothing(
-    pg_app, private_postgres, sandbox, tmp_path
+    pg_app, private_postgres, sandbox, relay, tmp_path
 ):
     sandbox.set_faults(latency_ms=150)  # each partner call takes a moment: work is in flight
     sandbox.configure(topup_pending_polls=1)
+    if relay is not None:
+        requests.post(
+            sandbox.url("/_batch_faults"), json={"callback_delay_ms": 1000}, timeout=10
+        ).raise_for_status()
     combo = make_combofit(codes=WORKERS + 10)
     order = make_paid_order(combo.bundle, make_workers(WORKERS))
     start_fulfillment(order)
     db.session.commit()  # 120 jobs go to Redis
     order_id = order.id
     worker = CeleryWorker(pg_app, tmp_path)
+    if relay is not None:
+        worker.env = with_callbacks(worker.env, relay.url)
     worker.start()
     try:
         deadline = time.monotonic() + 120
@@ -213,6 +245,8 @@ def test_postgres_restarted_mid_run_loses_and_doubles_nothing(
         )
         == 0
     )
+    if relay is not None:
+        assert_callbacks_changed_nothing_twice(relay)
     # the partners saw each effect once
     stats = sandbox.stats()
     assert stats["duplicate_effects"] == 0, stats["duplicate_references"]
@@ -221,3 +255,22 @@ def test_postgres_restarted_mid_run_loses_and_doubles_nothing(
         "insurer.dues": WORKERS,
         "telco.topup": WORKERS,
     }
+
+
+def assert_callbacks_changed_nothing_twice(relay: CallbackRelay) -> None:
+    """Callbacks really settled top-ups, each at most once, and none changes anything again."""
+    accepted = relay.accepted()
+    assert accepted, f"no callback was accepted: {relay.statuses()}"
+    by_callback = sum(d.settled for d in accepted)
+    print(f"callbacks: {relay.statuses()}, {by_callback} top-ups settled by callback")
+    assert 0 < by_callback <= WORKERS  # the rest by the fallback poll
+    # Callbacks really met the dead server (Payung answered 5xx, or nothing) and came again.
+    assert any(d.status == 0 or d.status >= 500 for d in relay.deliveries), relay.statuses()
+    events = select(func.count()).select_from(FulfillmentEvent)
+    before = db.session.scalar(events)
+    db.session.commit()
+    replays = relay.replay_accepted()
+    assert [d.status for d in replays] == [200] * len(accepted), [d.answer for d in replays]
+    assert sum(d.settled for d in replays) == 0
+    assert db.session.scalar(events) == before
+    db.session.commit()
