@@ -203,14 +203,15 @@ def _saved_cards(
 
 @dataclass
 class Meter:
-    """Seconds, SQL statements and Stripe HTTP calls per phase, in this process's main thread
-    (a monitor thread's queries are not counted)."""
+    """Seconds, SQL statements and Stripe HTTP calls per phase. Statements are counted in the
+    run's thread only (a monitor thread's queries are not); Stripe calls in any thread."""
 
     seconds: Counter[str] = field(default_factory=Counter)
     statements: Counter[str] = field(default_factory=Counter)
     commits: Counter[str] = field(default_factory=Counter)
     stripe_calls: Counter[str] = field(default_factory=Counter)
     phase: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
     _since: float = 0.0
     _thread: int = 0
 
@@ -238,7 +239,7 @@ PHASES = {
     "claim_period": "claim + orders",
     "claim_periods": "claim + orders",
     "charge": "charges",
-    "charge_many": "charges",
+    "charge_claimed": "charges",
 }
 
 
@@ -268,8 +269,10 @@ def metered(meter: Meter) -> Iterator[None]:
     request = stripe.RequestsClient.request
 
     def counted(client: Any, *args: Any, **kwargs: Any) -> Any:
-        if meter._counting():
-            meter.stripe_calls[meter.phase] += 1
+        phase = meter.phase  # any thread: the run makes its Stripe calls a few at a time
+        if phase is not None:
+            with meter.lock:
+                meter.stripe_calls[phase] += 1
         return request(client, *args, **kwargs)
 
     stripe.RequestsClient.request = counted  # type: ignore[method-assign]
