@@ -17,10 +17,10 @@ _TO_ENQUEUE = "payung_fulfillment_to_enqueue"  # (transaction, item ids) enqueue
 def enqueue_together(item_ids: list[int], enqueue: Callable[[list[int]], None]) -> None:
     """``enqueue(ids)`` once the transaction commits, with every other call's ids of it."""
     session = db.session()
-    if session.in_nested_transaction():
+    root = session.get_transaction()
+    if root is None or session.in_nested_transaction():
         on_commit(lambda: enqueue(item_ids))
         return
-    root = session.get_transaction()
     pending = session.info.get(_TO_ENQUEUE)
     if pending is None or pending[0] is not root:  # the first items of this transaction
         pending = session.info[_TO_ENQUEUE] = (root, [])
