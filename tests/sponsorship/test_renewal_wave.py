@@ -6,10 +6,18 @@ doubled — and does find it when something is."""
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 
 from bench.renewal_wave import CHARGE_DAY, Meter, metered, seed_wave, sponsor_sizes, verify_wave
+from extensions import db
 from fulfillment import clock
+from sponsorship.continuity.renewals.charge import RunSummary
+from sponsorship.continuity.renewals.charge_group import charge_claimed
+from sponsorship.continuity.renewals.models import AttemptStatus, RenewalAttempt, RenewalPlan
 from sponsorship.continuity.renewals.run import run_renewals
+from sponsorship.continuity.renewals.wave import claim_periods
+from sponsorship.payments.gateways import record_payment
+from sponsorship.payments.stripe_gateway import gateway_from_config
 from tests.fulfillment.support import run_until_settled
 
 
@@ -61,3 +69,35 @@ def test_a_tiny_wave_renews_every_worker_once(app, localstripe, sandbox):
         replace(seeded, workers=21), sandbox_stats=sandbox.stats(), localstripe=None
     )
     assert missing["problems"]
+
+
+def test_a_claim_whose_order_was_opened_on_its_pay_page_is_not_charged_off_session(
+    app, localstripe, sandbox
+):
+    """Between the claim and the group's charge the sponsor began paying the order on its
+    page: that attempt takes the one-by-one path (no off-session charge), the other is charged."""
+    seed_wave(2, localstripe, threads=1)
+    attempt_ids = claim_periods(list(db.session.scalars(select(RenewalPlan.id))), CHARGE_DAY)
+    db.session.commit()
+    opened = db.session.get(RenewalAttempt, attempt_ids[0]).order
+    intent = gateway_from_config().create_payment_intent(
+        amount_idr=opened.total_idr,
+        order_reference=opened.reference,
+        idempotency_key=f"pay-page-{opened.id}",
+        metadata={"order_reference": opened.reference},
+    )
+    record_payment(
+        opened.id, gateway="stripe", provider_payment_id=intent.id, amount_idr=opened.total_idr
+    )
+    db.session.commit()
+
+    summary = RunSummary(claimed=2)
+    charge_claimed(attempt_ids, CHARGE_DAY, summary)
+    db.session.expire_all()
+    first, second = (db.session.get(RenewalAttempt, i) for i in attempt_ids)
+    assert (first.status, first.payment_intent_id) == (AttemptStatus.ACTION_REQUIRED, None)
+    assert second.status == AttemptStatus.SUCCEEDED and summary.charged == 1
+    assert localstripe.request("GET", "/v1/charges?limit=10")["data"][0]["amount"] == (
+        second.order.total_idr * 100
+    )
+    assert len(localstripe.request("GET", "/v1/charges?limit=10")["data"]) == 1
