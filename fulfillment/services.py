@@ -22,6 +22,7 @@ from bundles.models import Offer
 from core.locking import lock_row
 from extensions import db
 from fulfillment import clock
+from fulfillment.enqueueing import enqueue_together
 from fulfillment.issuers import (
     AwaitingPartner,
     CannotIssue,
@@ -42,7 +43,7 @@ from fulfillment.models import (
 )
 from fulfillment.progress import OrderProgress, order_progress
 from fulfillment.settling import settle_lines
-from jobs import enqueue_after_commit, on_commit, task
+from jobs import enqueue_after_commit, task
 from sponsorship.checkout.models import Order, OrderLine, OrderLinePart, OrderStatus
 from vault import encrypt
 from workers.models import Worker
@@ -145,8 +146,7 @@ def start_fulfillment(order: Order) -> list[FulfillmentItem]:
         order.transition(OrderStatus.FULFILLING)
     db.session.flush()
     if created:
-        item_ids = [item.id for item in created]
-        on_commit(lambda: enqueue_items(item_ids))
+        enqueue_together([item.id for item in created], enqueue_items)
     else:
         complete_order_if_settled(order.id)
     return list(

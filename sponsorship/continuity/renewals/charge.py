@@ -42,6 +42,7 @@ from sponsorship.payments.declines import decline_text
 from sponsorship.payments.gateway_types import (
     PaymentDeclined,
     PaymentGatewayError,
+    PaymentIntentInfo,
     PayMethod,
 )
 from sponsorship.payments.gateways import STRIPE, XENDIT, record_payment
@@ -157,7 +158,7 @@ def charge(attempt_id: int, today: date, summary: RunSummary) -> None:
             customer_id=customer_for(_sponsor(plan)),
             payment_method_id=plan.payment_method_id,
             amount_idr=order.total_idr,
-            idempotency_key=f"renewal-{plan.id}-{attempt.period:%Y-%m}-{attempt.tries}",
+            idempotency_key=idempotency_key(attempt),
             metadata={
                 "order_reference": order.reference,
                 "order_id": str(order.id),
@@ -165,7 +166,7 @@ def charge(attempt_id: int, today: date, summary: RunSummary) -> None:
             },
         )
     except PaymentDeclined as declined:
-        _declined(attempt, order, declined, today)
+        record_declined(attempt, order, declined, today)
         summary.declined += 1
         db.session.commit()
         return
@@ -173,6 +174,16 @@ def charge(attempt_id: int, today: date, summary: RunSummary) -> None:
         log.warning("renewal %s: Stripe unavailable, resumed later: %s", attempt.id, error)
         db.session.rollback()
         return
+    if record_paid(attempt, order, intent):
+        summary.charged += 1
+    db.session.commit()
+
+
+def idempotency_key(attempt: RenewalAttempt) -> str:
+    return f"renewal-{attempt.plan_id}-{attempt.period:%Y-%m}-{attempt.tries}"
+
+
+def record_paid(attempt: RenewalAttempt, order: Order, intent: PaymentIntentInfo) -> bool:
     payment = record_payment(
         order.id,
         gateway=STRIPE,
@@ -184,8 +195,8 @@ def charge(attempt_id: int, today: date, summary: RunSummary) -> None:
     attempt.payment_intent_id = intent.id
     if result.outcome is Outcome.SUCCEEDED:
         _move(attempt, AttemptStatus.SUCCEEDED)
-        summary.charged += 1
-    db.session.commit()
+        return True
+    return False
 
 
 def _settled_elsewhere(attempt: RenewalAttempt, order: Order, today: date) -> bool:
@@ -232,7 +243,7 @@ def _send_pay_link(attempt: RenewalAttempt, order: Order) -> None:
     db.session.commit()
 
 
-def _declined(
+def record_declined(
     attempt: RenewalAttempt, order: Order, declined: PaymentDeclined, today: date
 ) -> None:
     schedule = retry_days()

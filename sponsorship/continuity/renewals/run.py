@@ -42,6 +42,7 @@ from sponsorship.continuity.renewals.charge import (
     retry_ids,
     stuck_ids,
 )
+from sponsorship.continuity.renewals.charge_group import charge_claimed
 from sponsorship.continuity.renewals.models import (
     AttemptStatus,
     PlanStatus,
@@ -55,6 +56,7 @@ from sponsorship.continuity.renewals.services import (
     days_before_lapse,
     release_if_uncovered,
 )
+from sponsorship.continuity.renewals.wave import CLAIM_CHUNK, claim_periods
 from workers.models import Coverage, Worker
 
 __all__ = ["RunSummary", "claim_period", "due_plan_ids", "run_renewals"]
@@ -66,12 +68,12 @@ def run_renewals(*, today: date | None = None) -> RunSummary:
     plans whose cover ended back in the directory. Safe to run twice or concurrently."""
     today = today or jakarta_today()
     summary = RunSummary()
-    for plan_id in due_plan_ids(today):
-        attempt_id = claim_period(plan_id, today)
+    due = due_plan_ids(today)
+    for start in range(0, len(due), CLAIM_CHUNK):
+        attempt_ids = claim_periods(due[start : start + CLAIM_CHUNK], today)
         db.session.commit()
-        if attempt_id is not None:
-            summary.claimed += 1
-            charge(attempt_id, today, summary)
+        summary.claimed += len(attempt_ids)
+        charge_claimed(attempt_ids, today, summary)
     for attempt_id in retry_ids(today):
         if claim_retry(attempt_id, today):
             db.session.commit()
