@@ -23,15 +23,13 @@ from sqlalchemy import select
 
 from bundles.models import Offer
 from core.locking import begin_write, is_sqlite
-from core.signing import SignatureError, verify
 from extensions import db
 from fulfillment import clock, services
 from fulfillment.batches.chunks import issue_contexts
-from fulfillment.issuers import AwaitingPartner, CannotIssue, IssueContext, RetryLater
-from fulfillment.issuers.endpoints import endpoint_for
+from fulfillment.issuers import AwaitingPartner, CannotIssue, IssueContext
 from fulfillment.issuers.partner_api import topup_outcome, topup_payload
 from fulfillment.models import IN_PROGRESS, FulfillmentItem
-from fulfillment.partners.callbacks import CallbackRefused
+from fulfillment.partners.callbacks import CallbackRefused, verify_telco_signature
 from fulfillment.settling import settle_lines
 from sponsorship.checkout.models import OrderStatus
 
@@ -147,13 +145,7 @@ def _verify(
 ) -> None:
     """Signed with the telco secret of every offer in the batch (one telco per batch)."""
     for offer in db.session.scalars(select(Offer).where(Offer.id.in_(offer_ids))):
-        try:
-            _base_url, secret = endpoint_for(offer, "telco")
-            verify(secret, timestamp, raw_body, signature)
-        except RetryLater:
-            raise CallbackRefused(503, "not_configured") from None
-        except SignatureError as error:
-            raise CallbackRefused(401, error.code) from None
+        verify_telco_signature(offer, raw_body, timestamp=timestamp, signature=signature)
 
 
 def _locked_contexts(batch_id: str) -> tuple[dict[str, IssueContext], set[int]]:

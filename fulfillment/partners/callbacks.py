@@ -29,6 +29,20 @@ class CallbackRefused(Exception):
         self.detail = detail  # for the partner's engineers; never names a number
 
 
+def verify_telco_signature(
+    offer: Offer, raw_body: bytes, *, timestamp: str | None, signature: str | None
+) -> None:
+    """The body was signed with the offer's telco secret, at a time close to ours; raises
+    CallbackRefused (401 bad signature or time, 503 the offer's endpoint is not configured)."""
+    try:
+        _base_url, secret = endpoint_for(offer, "telco")
+        verify(secret, timestamp, raw_body, signature)
+    except RetryLater:
+        raise CallbackRefused(503, "not_configured") from None
+    except SignatureError as error:
+        raise CallbackRefused(401, error.code) from None
+
+
 def accept_telco_callback(
     raw_body: bytes, *, timestamp: str | None, signature: str | None
 ) -> AttemptResult | None:
@@ -51,13 +65,7 @@ def accept_telco_callback(
     )
     offer = db.session.get(Offer, offer_id)
     assert offer is not None
-    try:
-        _base_url, secret = endpoint_for(offer, "telco")
-        verify(secret, timestamp, raw_body, signature)
-    except RetryLater:
-        raise CallbackRefused(503, "not_configured") from None
-    except SignatureError as error:
-        raise CallbackRefused(401, error.code) from None
+    verify_telco_signature(offer, raw_body, timestamp=timestamp, signature=signature)
 
     item = lock_row(FulfillmentItem, item_id)
     assert item is not None
