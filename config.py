@@ -157,6 +157,9 @@ class Config:
     # try is retried this many days after the first one (then the sponsor pays on-session).
     RENEWAL_DAYS_BEFORE_LAPSE = 7
     RENEWAL_RETRY_DAYS = (1, 3)
+    # The nightly run charges saved cards in groups; this many Stripe calls of a group are in
+    # flight at once (each with its own idempotency key; no database work in those threads).
+    RENEWAL_CHARGE_THREADS = 4
 
     # Local payments through Xendit (QRIS, bank virtual accounts, e-wallets). XENDIT_API_BASE
     # None is Xendit itself; development and tests point it at the partner sandbox. Xendit
