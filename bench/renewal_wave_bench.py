@@ -35,7 +35,6 @@ import pstats
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from typing import Any
 import redis
 from sqlalchemy import create_engine, func, select, text
 
+from bench.common import create_schema, drop_schema
 from bench.fulfillment_bench import Workers, _children, _pss_kb, machine, one_row_commit_rate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,9 +160,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
     from tests.stripe_support import running_localstripe
 
     result = Result(workers=args.workers, parts=PARTS_PER_WORKER * args.workers)
-    schema = f"wave_{uuid.uuid4().hex[:8]}"
-    with create_engine(args.database_url).begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    schema = create_schema(args.database_url)
     sandbox_process, sandbox = start_partner_sandbox(log_dir / "sandbox.log")
     broker = redis.Redis.from_url(args.broker)
     broker.flushdb()
@@ -289,8 +287,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
             workers.stop()
         stop_partner_sandbox(sandbox_process)
         broker.flushdb()
-        with create_engine(args.database_url).begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        drop_schema(args.database_url, schema)
     return result
 
 
