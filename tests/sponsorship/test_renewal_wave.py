@@ -18,17 +18,14 @@ from sponsorship.continuity.renewals.run import run_renewals
 from sponsorship.continuity.renewals.wave import claim_periods
 from sponsorship.payments.gateways import record_payment
 from sponsorship.payments.stripe_gateway import gateway_from_config
+from tests.fulfillment.conftest import fulfillment_config
 from tests.fulfillment.support import run_until_settled
 
 
 @pytest.fixture
 def app_config(localstripe, sandbox):
     localstripe.flush()
-    return {
-        **localstripe.app_config(),
-        "PARTNER_SANDBOX_FALLBACK": True,
-        "PARTNER_SANDBOX_URL": sandbox.base_url,
-        "PARTNER_SANDBOX_SECRETS": dict(sandbox.secrets),
+    return fulfillment_config(sandbox, localstripe) | {
         "PARTNER_BATCH_APIS": ["telco", "insurer"],
         "RENEWAL_DAYS_BEFORE_LAPSE": 7,
     }
