@@ -216,7 +216,9 @@ class PoolCode(db.Model):
     __tablename__ = "pool_codes"
     __table_args__ = (
         UniqueConstraint("offer_id", "code_digest"),
-        Index("ix_pool_codes_offer_status", "offer_id", "status"),
+        # Free codes are drawn and held in expiry order: an index walk that stops at the
+        # count asked for, however many codes the offer has.
+        Index("ix_pool_codes_offer_status_expiry", "offer_id", "status", "expires_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -246,13 +246,33 @@ def available_count(offer: Offer, *, today: date | None = None) -> int:
     return stock_for([offer.id], today=today)[offer.id].available
 
 
+def available_up_to(offer: Offer, cap: int) -> int:
+    """``min(available, cap)``: the offer's free, unexpired codes counted until ``cap`` are found.
+    Whether stock is below a threshold needs no more, and stopping there keeps the check cheap
+    however large the pool (the ``(offer_id, status)`` index is read only that far)."""
+    if cap <= 0:
+        return 0
+    free = (
+        select(PoolCode.id)
+        .where(
+            PoolCode.offer_id == offer.id,
+            PoolCode.status == PoolCodeStatus.AVAILABLE,
+            not_expired(jakarta_today()),
+            unreserved(utcnow()),
+        )
+        .limit(cap)
+        .subquery()
+    )
+    return db.session.scalar(select(func.count()).select_from(free)) or 0
+
+
 def check_low_stock(offer: Offer) -> None:
     """Email the partner once each time available stock falls below the threshold; re-arm the
     alert when stock is back at or above it. The guarded UPDATE makes the "once" hold even when
     two requests draw the last codes at the same time."""
     if offer.fulfillment_method != FulfillmentMethod.CODE_POOL:
         return
-    available = available_count(offer)
+    available = available_up_to(offer, offer.low_stock_threshold)
     offers = Offer.__table__
     if available >= offer.low_stock_threshold:
         if offer.low_stock_alerted_at is not None:

@@ -10,7 +10,7 @@ order.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +18,7 @@ from sqlalchemy import case, insert, or_, select, update
 
 from bundles.codes.pools import check_low_stock
 from bundles.codes.reservations import is_postgresql, not_expired, unreserved
-from bundles.models import PoolCode, PoolCodeStatus
+from bundles.models import Offer, PoolCode, PoolCodeStatus
 from core.dates import jakarta_today
 from extensions import db, utcnow
 from fulfillment.issuers import IssueContext, Issued, RetryLater
@@ -31,19 +31,27 @@ class Drawn:
     expires_on: date | None
 
 
-def draw_codes(offer_id: int, order_id: int, count: int) -> list[Drawn]:
-    """Mark up to ``count`` codes of the offer issued in one statement and return them."""
+def draw_codes(offer_id: int, count: int, *, order_id: int | None = None) -> list[Drawn]:
+    """Mark up to ``count`` codes of the offer issued in one statement and return them: codes
+    held for ``order_id`` first, then free ones. Without ``order_id`` only free codes, in the
+    order of the ``(offer_id, status, expires_on, id)`` index, so the pick reads about ``count``
+    index entries however large the pool."""
     today, now = jakarta_today(), utcnow()
-    mine = PoolCode.reserved_order_id == order_id
+    drawable = unreserved(now)
+    order_by = [PoolCode.expires_on, PoolCode.id]
+    if order_id is not None:
+        mine = PoolCode.reserved_order_id == order_id
+        drawable = or_(mine, drawable)
+        order_by.insert(0, case((mine, 0), else_=1))
     picked = (
         select(PoolCode.id)
         .where(
             PoolCode.offer_id == offer_id,
             PoolCode.status == PoolCodeStatus.AVAILABLE,
             not_expired(today),
-            or_(mine, unreserved(now)),
+            drawable,
         )
-        .order_by(case((mine, 0), else_=1), PoolCode.expires_on, PoolCode.id)
+        .order_by(*order_by)
         .limit(count)
     )
     codes = PoolCode.__table__
@@ -58,6 +66,23 @@ def draw_codes(offer_id: int, order_id: int, count: int) -> list[Drawn]:
     statement = statement.where(codes.c.status == PoolCodeStatus.AVAILABLE)
     rows = db.session.execute(statement.returning(codes.c.id, codes.c.expires_on)).all()
     return sorted((Drawn(row.id, row.expires_on) for row in rows), key=lambda d: d.id)
+
+
+def orders_holding_codes(order_ids: Iterable[int]) -> set[int]:
+    """The orders among ``order_ids`` that hold codes still to be drawn (one indexed query)."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(PoolCode.reserved_order_id)
+            .where(
+                PoolCode.reserved_order_id.in_(ids),
+                PoolCode.status == PoolCodeStatus.AVAILABLE,
+            )
+            .distinct()
+        )
+    )
 
 
 def put_back(codes: Sequence[Drawn], order_id: int) -> None:
@@ -81,18 +106,27 @@ def issue_pool_parts(
     contexts: Sequence[IssueContext],
 ) -> dict[int, Issued | RetryLater]:
     """Each code-pool part's outcome, by item id: ``Issued`` with its codes recorded, or
-    ``RetryLater`` when the pool ran out."""
-    groups: dict[tuple[int, int], list[IssueContext]] = defaultdict(list)
+    ``RetryLater`` when the pool ran out.
+
+    Orders that hold codes draw their own first, one draw per order; the parts of all other
+    orders draw free codes together, one draw per offer. The pool's low-stock check runs once
+    per offer."""
+    holding = orders_holding_codes(ctx.line.order_id for ctx in contexts)
+    draws: dict[tuple[int, int | None], list[IssueContext]] = defaultdict(list)
+    offers: dict[int, Offer] = {}
     for ctx in contexts:
-        groups[(ctx.offer.id, ctx.line.order_id)].append(ctx)
+        order_id = ctx.line.order_id if ctx.line.order_id in holding else None
+        draws[(ctx.offer.id, order_id)].append(ctx)
+        offers[ctx.offer.id] = ctx.offer
     outcomes: dict[int, Issued | RetryLater] = {}
     issued_rows: list[dict[str, object]] = []
-    for (offer_id, order_id), group in groups.items():
-        drawn = draw_codes(offer_id, order_id, sum(ctx.units for ctx in group))
-        left = list(drawn)
+    for (offer_id, order_id), group in draws.items():
+        left = draw_codes(offer_id, sum(ctx.units for ctx in group), order_id=order_id)
+        short: IssueContext | None = None
         for ctx in group:
             if len(left) < ctx.units:
                 outcomes[ctx.item.id] = RetryLater("out_of_stock", f"offer {offer_id} is empty")
+                short = short or ctx
                 continue
             mine, left = left[: ctx.units], left[ctx.units :]
             issued_rows.extend({"item_id": ctx.item.id, "pool_code_id": c.id} for c in mine)
@@ -102,8 +136,10 @@ def issue_pool_parts(
                 delivery={"codes": len(mine), "expires_on": expiries[0] if expiries else None},
                 event_data={"pool_code_ids": [c.id for c in mine]},
             )
-        put_back(left, order_id)
-        check_low_stock(group[0].offer)
+        if short is not None:  # what was drawn for parts that go unserved: held for the first
+            put_back(left, short.line.order_id)
+    for offer in offers.values():
+        check_low_stock(offer)
     if issued_rows:
         now = utcnow()
         db.session.execute(insert(IssuedCode), [row | {"created_at": now} for row in issued_rows])
