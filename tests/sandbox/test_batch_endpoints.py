@@ -77,6 +77,27 @@ def test_a_per_item_fault_fails_that_item_alone_and_leaves_it_undone(sandbox):
     assert sandbox.stats()["effects_by_kind"] == {"telco.topup": 1}
 
 
+def test_reset_turns_the_batch_faults_off_with_the_others(sandbox):
+    switches = {
+        "fail_references": ["r-9"],
+        "refuse_references": ["r-8"],
+        "drop_callbacks": True,
+        "callback_delay_ms": 500,
+    }
+    requests.post(sandbox.url("/_batch_faults"), json=switches, timeout=10).raise_for_status()
+    requests.post(sandbox.url("/_reset"), timeout=10).raise_for_status()
+    after = requests.get(sandbox.url("/_batch_faults"), timeout=10).json()
+    assert after == {
+        "fail_references": [],
+        "refuse_references": [],
+        "drop_callbacks": False,
+        "callback_delay_ms": 0,
+        "hits": 0,
+    }
+    results = sandbox.signed_post("/telco/v1/topups/batch", {"topups": [_topup("r-9")]}, "b-9")
+    assert results.json()["results"][0]["status"] == "pending"
+
+
 def test_a_collective_remittance_registers_and_pays_per_member(sandbox):
     members = [
         {"nik": SITI_NIK, "full_name": "Siti", "birth_date": "1990-01-05", "reference": "d-1"},
