@@ -44,8 +44,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
+from accounts.models import OneTimeCode
 from app import create_app
 from bench.common import (
     BENCH_KEYS,
@@ -94,8 +95,12 @@ def seed_all(workers: int, codes: int, codes_file: Path) -> tuple[list[str], flo
 
 def issue_codes(codes_file: Path) -> None:
     """A new unclaimed code for every order line (the old ones replaced), written to
-    ``codes_file``: a kept schema's codes were posted by the run before."""
+    ``codes_file``: a kept schema's codes were posted by the run before. The one-time codes
+    sent by that run are spent too, or a claim within their lifetime would send no SMS."""
     db.session.execute(delete(ClaimCode))
+    db.session.execute(
+        update(OneTimeCode).where(OneTimeCode.consumed_at.is_(None)).values(consumed_at=utcnow())
+    )
     lines = db.session.execute(select(OrderLine.id, OrderLine.worker_id)).all()
     now = utcnow()
     plain, rows = [], []
