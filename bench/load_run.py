@@ -3,7 +3,8 @@ pages and claims, driven by wrk, next to a hello-world route on the same server 
 
     .venv/bin/python -m bench.load_run [--workers 10000] [--codes 6000] [--seconds 30]
         [--connections 8] [--threads 2] [--gunicorn-workers 2] [--paced 0.5,0.75]
-        [--keep-schemas PREFIX] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--keep-schemas PREFIX] [--broker redis://127.0.0.1:6379/13]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Seeds a schema of its own (dropped afterwards): ``--workers`` workers with their search terms
 (as ``bench.directory_bench`` does), two published ComboFit bundles with their partners and code
@@ -25,6 +26,9 @@ package, installed here if missing), each run after a short warm-up:
    fixed timetable whatever the answers take, and latency counts from each request's slot (a
    request that waited for its connection is late, as in wrk2), with the rate actually served;
 6. each page of the mix alone for ``--page-seconds``.
+
+Jobs (the claim's SMS delivery) run eagerly inside the request unless ``--broker URL`` is given:
+then one Celery worker (concurrency 1) runs them beside gunicorn, as in production.
 
 Every answer with a status >= 400 and every socket error or timeout is an error; the run fails
 (exit 1) unless there are none. Claims are legitimate traffic from one IP: each code is posted
@@ -139,6 +143,23 @@ def preflight(port: int, slugs: list[str]) -> None:
             raise RuntimeError(f"GET {path} answered {status}")
 
 
+def start_celery_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """One Celery worker (concurrency 1) on ``PAYUNG_CELERY_BROKER_URL``: jobs leave the
+    request as they do in production."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--loglevel=WARNING",
+        "--concurrency=1", "--without-gossip", "--without-mingle", "-n", "load@%h",
+    ]  # fmt: skip
+    log = (OUT / "load-celery.log").open("wb")
+    worker = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    time.sleep(5)  # its start-up, before anything is measured
+    if worker.poll() is not None:
+        raise RuntimeError(f"the Celery worker stopped: see {OUT / 'load-celery.log'}")
+    return worker
+
+
 def pages(slugs: list[str]) -> dict[str, str]:
     return {
         "directory, first page": "/pekerja",
@@ -232,6 +253,13 @@ def parse_args() -> argparse.Namespace:
         "(comma-separated; empty: none)",
     )
     parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="a Celery broker (e.g. redis://127.0.0.1:6379/13) and one Celery worker of "
+        "concurrency 1 beside gunicorn, as in production: the claim's SMS is delivered there, "
+        "not in the request (default: jobs run eagerly in the request)",
+    )
+    parser.add_argument(
         "--keep-schemas",
         metavar="PREFIX",
         help="PostgreSQL: keep the seeded schemas <PREFIX>payung and <PREFIX>reference and reuse "
@@ -290,8 +318,12 @@ def main() -> int:
 
         env = {**os.environ, **{f"PAYUNG_{k}": v for k, v in config.items() if k != "ENV_NAME"}}
         env["PAYUNG_ENV"] = "production"
+        if args.broker:
+            env["PAYUNG_CELERY_BROKER_URL"] = args.broker
         port = free_port()
         try:
+            if args.broker:
+                servers.append(start_celery_worker(env))
             servers.append(start_gunicorn(env, port, args.gunicorn_workers, timeout=120))
             preflight(port, slugs)
             hello_lua = OUT / "load-hello.lua"
@@ -385,6 +417,7 @@ def main() -> int:
         seconds=args.seconds,
         wrk=f"{args.threads} threads × {args.connections // args.threads} connections",
         gunicorn_workers=args.gunicorn_workers,
+        jobs="Celery worker" if args.broker else "eager, in the request",
         one_time_codes_sent=sent,
         seed_seconds=seeded,
         cpus=os.cpu_count(),
@@ -440,7 +473,8 @@ def print_report(result: dict[str, Any]) -> None:
                   f"p99 {figures['p99_ms']:.1f} ms = {figures['p99_ms'] / reference_p50:.1f} × "
                   "the reference 1-connection p50\n")  # fmt: skip
             print(kinds_table(paced["samples"], "from_slot"))
-    print(f"\nmix statuses: {mix['statuses']}; claim POSTs: {mix['claim_posts']}; "
+    print(f"\njobs (the claim's SMS delivery): {result['jobs']}")
+    print(f"mix statuses: {mix['statuses']}; claim POSTs: {mix['claim_posts']}; "
           f"one-time codes sent (all runs): {result['one_time_codes_sent']}")  # fmt: skip
 
 
