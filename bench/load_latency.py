@@ -1,7 +1,7 @@
-"""Latency by kind of page from ``bench/load_mix.lua``'s samples (``LOAD_SAMPLES``), for
-``bench.load_run``: percentiles over the whole mix and per kind, from when each request was sent
-and, in a paced run, from its slot in the timetable (which also counts the wait for a free
-connection: the honest figure at a fixed offered load)."""
+"""The load run's report (``bench.load_run``), and latency by kind of page from the samples
+of ``bench/load_mix.lua`` (``LOAD_SAMPLES``): percentiles over the whole mix and per kind, from
+when each request was sent and, in a paced run, from its slot in the timetable (which also
+counts the wait for a free connection: the honest figure at a fixed offered load)."""
 
 import math
 from pathlib import Path
@@ -67,3 +67,50 @@ def kinds_table(samples: dict[str, Any], key: str = "from_send") -> str:
             f"| {figures['max_ms']:.1f} |"
         )
     return "\n".join(lines)
+
+
+def print_report(result: dict[str, Any]) -> None:
+    hello_rps = result["hello"]["rps"]
+    threads = result["wrk"]
+    print(f"\nSaturated, closed loop ({threads}, every connection sends again on each answer):\n")
+    print("| route | req/s | vs hello | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|---|---|")
+    rows = {
+        "hello world (baseline)": result["hello"],
+        "**mix** (issue 16 goal 3)": result["mix"],
+        "reference catalog alone (control)": result["reference_catalog_closed"],
+        "mix, one connection per thread (by kind below)": result["mix_by_kind"],
+    }
+    rows.update({f"alone: {name}": row for name, row in result["pages"].items()})
+    for name, row in rows.items():
+        print(
+            f"| {name} | {row['rps']:.0f} | {row['rps'] / hello_rps:.0%} | {row['p50_ms']:.1f} "
+            f"| {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
+        )
+    mix, control = result["mix"], result["reference_catalog_closed"]
+    reference_p50 = sum(result["reference_catalog_p50_1_ms"]) / 2
+    print(
+        f"\nreference catalog p50 at 1 connection (before and after the mix): "
+        f"{' and '.join(f'{p:.2f}' for p in result['reference_catalog_p50_1_ms'])} ms"
+    )
+    print(f"goal as written: mix p99 ÷ that p50 = {mix['p99_ms'] / reference_p50:.1f} (≤ 10)")
+    print(f"same load: mix p99 ÷ the reference catalog's own p99 at {threads} = "
+          f"{mix['p99_ms'] / control['p99_ms']:.2f}; the reference catalog's p99 there ÷ its "
+          f"1-connection p50 = {control['p99_ms'] / reference_p50:.1f}")  # fmt: skip
+    print("\nMix by kind of page, saturated (ms from send):\n")
+    print(kinds_table(result["mix_by_kind"]["samples"]))
+    for run, paced in result["paced"].items():
+        figures = paced["samples"].get("from_slot")
+        reached = paced["rps"] / paced["offered_rps"]
+        print(
+            f"\n{run} of the saturated mix, open timetable: offered {paced['offered_rps']:.0f} "
+            f"req/s, served {paced['rps']:.0f} ({reached:.0%}), errors {paced['errors']}"
+        )
+        if figures:
+            print(f"latency from slot: p50 {figures['p50_ms']:.1f}, p95 {figures['p95_ms']:.1f}, "
+                  f"p99 {figures['p99_ms']:.1f} ms = {figures['p99_ms'] / reference_p50:.1f} × "
+                  "the reference 1-connection p50\n")  # fmt: skip
+            print(kinds_table(paced["samples"], "from_slot"))
+    print(f"\njobs (the claim's SMS delivery): {result['jobs']}")
+    print(f"mix statuses: {mix['statuses']}; claim POSTs: {mix['claim_posts']}; "
+          f"one-time codes sent (all runs): {result['one_time_codes_sent']}")  # fmt: skip

@@ -43,14 +43,12 @@ import os
 import subprocess
 import sys
 import time
-import urllib.parse
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, select
 
-from accounts.models import OneTimeCode
 from app import create_app
 from bench.common import (
     BENCH_KEYS,
@@ -60,70 +58,18 @@ from bench.common import (
     ensure_wrk,
     kept_schema,
 )
-from bench.directory_bench import free_port, seed, start_gunicorn, stop
-from bench.load_latency import kinds_table, read_samples
+from bench.directory_bench import free_port, start_gunicorn, stop
+from bench.load_latency import print_report, read_samples
+from bench.load_seed import seed_all
 from bench.pages import REFERENCE, REPORT_LUA, reference_url, serve
 from bench.pages import wrk as wrk_report
-from bundles.dues.data import ensure_default_dues_data
-from bundles.models import Bundle
-from extensions import db, utcnow
-from fulfillment.claims.codes import generate_claim_code
-from fulfillment.claims.services import claim_digest
-from fulfillment.models import ClaimCode
+from extensions import db
 from messaging.models import Message
-from sponsorship.checkout.models import OrderLine
-from tests.fulfillment.support import make_combofit, make_paid_order
-from workers.models import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 SCRIPT = ROOT / "bench" / "load_mix.lua"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def seed_all(workers: int, codes: int, codes_file: Path) -> tuple[list[str], float]:
-    """Workers, bundles and a paid order for ``codes`` workers, unless a kept schema already
-    holds them; then fresh claimable codes. Returns the bundle slugs and the seconds taken."""
-    started = time.perf_counter()
-    if not db.session.scalar(select(func.count()).select_from(Worker)):
-        seed(workers)
-        ensure_default_dues_data()
-        bundles = [make_combofit(codes=200).bundle for _ in range(2)]
-        holders = db.session.scalars(select(Worker).order_by(Worker.id).limit(codes)).all()
-        make_paid_order(bundles[0], holders)
-        db.session.commit()
-    slugs = list(db.session.scalars(select(Bundle.slug).order_by(Bundle.id)))
-    issue_codes(codes_file)
-    return slugs, time.perf_counter() - started
-
-
-def issue_codes(codes_file: Path) -> None:
-    """A new unclaimed code for every order line (the old ones replaced), written to
-    ``codes_file``: a kept schema's codes were posted by the run before. The one-time codes
-    sent by that run are spent too, or a claim within their lifetime would send no SMS."""
-    db.session.execute(delete(ClaimCode))
-    db.session.execute(
-        update(OneTimeCode).where(OneTimeCode.consumed_at.is_(None)).values(consumed_at=utcnow())
-    )
-    lines = db.session.execute(select(OrderLine.id, OrderLine.worker_id)).all()
-    now = utcnow()
-    plain, rows = [], []
-    for line_id, worker_id in lines:
-        code = generate_claim_code()
-        plain.append(urllib.parse.quote(code, safe=""))
-        rows.append(
-            {
-                "order_line_id": line_id,
-                "worker_id": worker_id,
-                "code_digest": claim_digest(code),
-                "created_at": now,
-                "last_sent_at": now,
-            }
-        )
-    for start in range(0, len(rows), 2_000):
-        db.session.execute(insert(ClaimCode), rows[start : start + 2_000])
-    db.session.commit()
-    codes_file.write_text("\n".join(plain) + "\n")
 
 
 def preflight(port: int, slugs: list[str]) -> None:
@@ -429,53 +375,6 @@ def main() -> int:
     rows = [result[name] for name in ("hello", "mix", "reference_catalog_closed", "mix_by_kind")]
     rows += [*result["paced"].values(), *result["pages"].values()]
     return 1 if any(row["errors"] for row in rows) else 0
-
-
-def print_report(result: dict[str, Any]) -> None:
-    hello_rps = result["hello"]["rps"]
-    threads = result["wrk"]
-    print(f"\nSaturated, closed loop ({threads}, every connection sends again on each answer):\n")
-    print("| route | req/s | vs hello | p50 ms | p95 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|")
-    rows = {
-        "hello world (baseline)": result["hello"],
-        "**mix** (issue 16 goal 3)": result["mix"],
-        "reference catalog alone (control)": result["reference_catalog_closed"],
-        "mix, one connection per thread (by kind below)": result["mix_by_kind"],
-    }
-    rows.update({f"alone: {name}": row for name, row in result["pages"].items()})
-    for name, row in rows.items():
-        print(
-            f"| {name} | {row['rps']:.0f} | {row['rps'] / hello_rps:.0%} | {row['p50_ms']:.1f} "
-            f"| {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
-        )
-    mix, control = result["mix"], result["reference_catalog_closed"]
-    reference_p50 = sum(result["reference_catalog_p50_1_ms"]) / 2
-    print(
-        f"\nreference catalog p50 at 1 connection (before and after the mix): "
-        f"{' and '.join(f'{p:.2f}' for p in result['reference_catalog_p50_1_ms'])} ms"
-    )
-    print(f"goal as written: mix p99 ÷ that p50 = {mix['p99_ms'] / reference_p50:.1f} (≤ 10)")
-    print(f"same load: mix p99 ÷ the reference catalog's own p99 at {threads} = "
-          f"{mix['p99_ms'] / control['p99_ms']:.2f}; the reference catalog's p99 there ÷ its "
-          f"1-connection p50 = {control['p99_ms'] / reference_p50:.1f}")  # fmt: skip
-    print("\nMix by kind of page, saturated (ms from send):\n")
-    print(kinds_table(result["mix_by_kind"]["samples"]))
-    for run, paced in result["paced"].items():
-        figures = paced["samples"].get("from_slot")
-        reached = paced["rps"] / paced["offered_rps"]
-        print(
-            f"\n{run} of the saturated mix, open timetable: offered {paced['offered_rps']:.0f} "
-            f"req/s, served {paced['rps']:.0f} ({reached:.0%}), errors {paced['errors']}"
-        )
-        if figures:
-            print(f"latency from slot: p50 {figures['p50_ms']:.1f}, p95 {figures['p95_ms']:.1f}, "
-                  f"p99 {figures['p99_ms']:.1f} ms = {figures['p99_ms'] / reference_p50:.1f} × "
-                  "the reference 1-connection p50\n")  # fmt: skip
-            print(kinds_table(paced["samples"], "from_slot"))
-    print(f"\njobs (the claim's SMS delivery): {result['jobs']}")
-    print(f"mix statuses: {mix['statuses']}; claim POSTs: {mix['claim_posts']}; "
-          f"one-time codes sent (all runs): {result['one_time_codes_sent']}")  # fmt: skip
 
 
 if __name__ == "__main__":

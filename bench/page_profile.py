@@ -34,7 +34,7 @@ from werkzeug.test import TestResponse
 from accounts.access import public
 from app import create_app
 from bench.common import BENCH_KEYS, create_indexes, create_schema, drop_schema, kept_schema
-from bench.load_run import issue_codes
+from bench.load_seed import issue_codes
 from bench.pages import OUT, payung_pages, seed_pages
 from extensions import db
 
