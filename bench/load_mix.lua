@@ -8,6 +8,14 @@
 -- POST /klaim with a real code, each code posted once: the per-code and per-phone SMS limits
 -- and the per-IP failure limit are never reached by legitimate traffic).
 -- Every status >= 400 counts as an error (no expected 4xx in this mix). Prints one JSON line.
+--
+-- Two switches, read from the environment (wrk's done() never sees the script's arguments):
+-- LOAD_RATE=N paces the run: each thread sends on a fixed timetable of N / THREADS requests a
+-- second (wrk's delay(); run one connection per thread), so the offered load is N whatever the
+-- answers take; a request that waited for its connection is late, and its latency counts from
+-- its slot in the timetable (as wrk2 does), not from when it was sent. LOAD_SAMPLES=FILE writes
+-- one line per answer, "kind status ms_from_send ms_from_slot", for latency by kind of page;
+-- right only with one connection per thread (wrk's hooks do not say which connection answered).
 
 local thread_list = {}
 local next_id = 1
@@ -38,6 +46,36 @@ local DIRECTORY = {
   "/pekerja?gender=female&sort=lapsing-soonest",
 }
 
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } load_timespec;
+int clock_gettime(int clock, load_timespec *now);
+]]
+local clock = ffi.new("load_timespec")
+local function now_us()
+  ffi.C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1e6 + tonumber(clock.tv_nsec) / 1e3
+end
+
+local rate = tonumber(os.getenv("LOAD_RATE") or "")
+local sampling = (os.getenv("LOAD_SAMPLES") or "") ~= ""
+samples = {}
+local interval_us = nil
+local next_slot = nil
+local slot = nil
+local sent_at = nil
+local kind = nil
+
+if rate then
+  function delay()
+    slot = next_slot
+    next_slot = next_slot + interval_us
+    local wait = slot - now_us()
+    if wait <= 0 then return 0 end
+    return math.ceil(wait / 1000)  -- wrk's timers count whole ms: never send early
+  end
+end
+
 local function url_encode(text)
   return (text:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
@@ -51,31 +89,46 @@ function init(args)
   end
   for slug in string.gmatch(args[2], "[^,]+") do table.insert(slugs, slug) end
   math.randomseed(id * 7919)
+  if rate then
+    interval_us = threads * 1e6 / rate
+    next_slot = now_us() + interval_us * (id - 1) / threads  -- threads staggered
+  end
 end
 
-local function get(path)
+local function get(path, what)
+  kind = what
   return wrk.format("GET", path)
 end
 
-function request()
+local function sent(request_text)
+  sent_at = now_us()
+  if not slot then slot = sent_at end
+  return request_text
+end
+
+local function next_request()
   if token == nil then
-    return get("/klaim")  -- a visitor's first page: the session cookie and its CSRF token
+    return get("/klaim", "first visit")  -- the session cookie and its CSRF token
   end
   local roll = math.random(100)
   if roll <= 35 then
-    return get(DIRECTORY[math.random(#DIRECTORY)])
+    local path = DIRECTORY[math.random(#DIRECTORY)]
+    local what = "directory"
+    if path:find("q=", 1, true) then what = "directory, text search" end
+    return get(path, what)
   elseif roll <= 55 then
-    return get("/pekerja?page=" .. math.random(2, 400))
+    return get("/pekerja?page=" .. math.random(2, 400), "directory, pages 2-400")
   elseif roll <= 62 then
-    return get("/paket")
+    return get("/paket", "bundle catalogue")
   elseif roll <= 80 then
-    return get("/paket/" .. slugs[math.random(#slugs)])
+    return get("/paket/" .. slugs[math.random(#slugs)], "bundle page")
   elseif roll <= 90 or code_at > #codes then
-    return get("/klaim")
+    return get("/klaim", "claim page (GET)")
   end
   local code = codes[code_at]
   code_at = code_at + 1
   posts = posts + 1
+  kind = "claim (POST)"
   local body = "csrf_token=" .. url_encode(token) .. "&code=" .. code
   return wrk.format("POST", "/klaim", {
     ["Content-Type"] = "application/x-www-form-urlencoded",
@@ -83,8 +136,18 @@ function request()
   }, body)
 end
 
+function request()
+  return sent(next_request())
+end
+
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if sampling then
+    local now = now_us()
+    table.insert(samples, string.format("%s\t%d\t%.3f\t%.3f", kind, status,
+      (now - sent_at) / 1000, (now - slot) / 1000))
+  end
+  slot = nil
   if token == nil and status == 200 then
     local set_cookie = headers["Set-Cookie"] or ""
     local found_cookie = set_cookie:match("(payung_session=[^;]+)")
@@ -106,6 +169,14 @@ function done(summary, latency, requests)
       counts[status] = (counts[status] or 0) + n
     end
     total_posts = total_posts + thread:get("posts")
+  end
+  local path = os.getenv("LOAD_SAMPLES") or ""
+  if path ~= "" then
+    local out = assert(io.open(path, "w"))
+    for _, thread in ipairs(thread_list) do
+      for _, line in ipairs(thread:get("samples")) do out:write(line, "\n") end
+    end
+    out:close()
   end
   local parts = {}
   for status, n in pairs(counts) do

@@ -1,22 +1,40 @@
 """Load run: gunicorn serving Payung on PostgreSQL under a mix of directory browsing, bundle
 pages and claims, driven by wrk, next to a hello-world route on the same server in the same run.
 
-    .venv/bin/python -m bench.load_run [--workers 10000] [--codes 3000] [--seconds 30]
-        [--connections 8] [--threads 2] [--gunicorn-workers 2]
+    .venv/bin/python -m bench.load_run [--workers 10000] [--codes 6000] [--seconds 30]
+        [--connections 8] [--threads 2] [--gunicorn-workers 2] [--paced 0.5,0.75]
+        [--keep-schemas PREFIX] [--broker redis://127.0.0.1:6379/13]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Seeds a schema of its own (dropped afterwards): ``--workers`` workers with their search terms
 (as ``bench.directory_bench`` does), two published ComboFit bundles with their partners and code
-pools, and a paid order whose first ``--codes`` workers each hold an unclaimed bundle code. Then
-gunicorn (sync workers, production configuration) and wrk (Debian's package, installed here if
-missing): first the hello-world baseline, then the mix of ``bench/load_mix.lua``; each after a
-short warm-up. The reference catalog of ``../shared/perf/reference/`` (100,000 products, in a
-schema of its own on the same server, served by the same gunicorn settings) is measured at one
-connection just before and just after the mix: issue 16's goal 3 is the mix's p99 at most
-10 × that p50. Every answer with a status >= 400 and every socket error or timeout is an error;
-the run fails (exit 1) unless there are none. Claims are legitimate traffic from one IP: each
-code is posted once, so neither the per-code/per-phone SMS limits nor the per-IP failure limit
-(only wrong codes count) is reached. Prints a Markdown table; writes bench/out/load-run.json.
+pools, and a paid order whose first ``--codes`` workers each hold an unclaimed bundle code. With
+``--keep-schemas PREFIX`` the schemas are ``<PREFIX>payung`` and ``<PREFIX>reference``, seeded on
+the first run and reused by the next (every run issues fresh claim codes; drop the schemas by
+hand when done). Then gunicorn (sync workers, production configuration) and wrk (Debian's
+package, installed here if missing), each run after a short warm-up:
+
+1. the hello-world baseline, closed loop (every connection sends again as soon as it has its
+   answer: a saturating load, where latency is about connections ÷ throughput);
+2. the control: the reference catalog of ``../shared/perf/reference/`` (100,000 products, on the
+   same database server, served by the same gunicorn settings) alone under that same load;
+3. the mix of ``bench/load_mix.lua``, closed loop: issue 16's goal 3 is its p99 at most 10 × the
+   reference catalog's p50 at one connection, measured just before and just after it;
+4. the mix again with one connection per wrk thread, so that each answer is paired with its
+   request: latency by kind of page;
+5. paced runs (``--paced``, fractions of the mix's saturated req/s): each connection sends on a
+   fixed timetable whatever the answers take, and latency counts from each request's slot (a
+   request that waited for its connection is late, as in wrk2), with the rate actually served;
+6. each page of the mix alone for ``--page-seconds``.
+
+Jobs (the claim's SMS delivery) run eagerly inside the request unless ``--broker URL`` is given:
+then one Celery worker (concurrency 1) runs them beside gunicorn, as in production.
+
+Every answer with a status >= 400 and every socket error or timeout is an error; the run fails
+(exit 1) unless there are none. Claims are legitimate traffic from one IP: each code is posted
+once (each run gets its own share of the codes), so neither the per-code/per-phone SMS limits
+nor the per-IP failure limit (only wrong codes count) is reached. Prints Markdown tables; writes
+bench/out/load-run.json.
 """
 
 import argparse
@@ -25,66 +43,33 @@ import os
 import subprocess
 import sys
 import time
-import urllib.parse
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from app import create_app
-from bench.common import BENCH_KEYS, create_schema, drop_schema, ensure_wrk
-from bench.directory_bench import free_port, seed, start_gunicorn, stop
+from bench.common import (
+    BENCH_KEYS,
+    create_indexes,
+    create_schema,
+    drop_schema,
+    ensure_wrk,
+    kept_schema,
+)
+from bench.directory_bench import free_port, start_gunicorn, stop
+from bench.load_latency import print_report, read_samples
+from bench.load_seed import seed_all
 from bench.pages import REFERENCE, REPORT_LUA, reference_url, serve
 from bench.pages import wrk as wrk_report
-from bundles.dues.data import ensure_default_dues_data
-from extensions import db, utcnow
-from fulfillment.claims.codes import generate_claim_code
-from fulfillment.claims.services import claim_digest
-from fulfillment.models import ClaimCode
+from extensions import db
 from messaging.models import Message
-from sponsorship.checkout.models import OrderLine
-from tests.fulfillment.support import make_combofit, make_paid_order
-from workers.models import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 SCRIPT = ROOT / "bench" / "load_mix.lua"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def seed_all(workers: int, codes: int, codes_file: Path) -> tuple[list[str], float]:
-    """Workers, bundles and claimable codes; returns the bundle slugs and the seconds taken."""
-    started = time.perf_counter()
-    seed(workers)
-    ensure_default_dues_data()
-    bundles = [make_combofit(codes=200).bundle for _ in range(2)]
-    slugs = [bundle.slug for bundle in bundles]
-    holders = db.session.scalars(select(Worker).order_by(Worker.id).limit(codes)).all()
-    order = make_paid_order(bundles[0], holders)
-    db.session.commit()
-    lines = db.session.execute(
-        select(OrderLine.id, OrderLine.worker_id).where(OrderLine.order_id == order.id)
-    ).all()
-    now = utcnow()
-    plain, rows = [], []
-    for line_id, worker_id in lines:
-        code = generate_claim_code()
-        plain.append(urllib.parse.quote(code, safe=""))
-        rows.append(
-            {
-                "order_line_id": line_id,
-                "worker_id": worker_id,
-                "code_digest": claim_digest(code),
-                "created_at": now,
-                "last_sent_at": now,
-            }
-        )
-    for start in range(0, len(rows), 2_000):
-        db.session.execute(insert(ClaimCode), rows[start : start + 2_000])
-    db.session.commit()
-    codes_file.write_text("\n".join(plain) + "\n")
-    return slugs, time.perf_counter() - started
 
 
 def preflight(port: int, slugs: list[str]) -> None:
@@ -104,6 +89,23 @@ def preflight(port: int, slugs: list[str]) -> None:
             raise RuntimeError(f"GET {path} answered {status}")
 
 
+def start_celery_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """One Celery worker (concurrency 1) on ``PAYUNG_CELERY_BROKER_URL``: jobs leave the
+    request as they do in production."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--loglevel=WARNING",
+        "--concurrency=1", "--without-gossip", "--without-mingle", "-n", "load@%h",
+    ]  # fmt: skip
+    log = (OUT / "load-celery.log").open("wb")
+    worker = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    time.sleep(5)  # its start-up, before anything is measured
+    if worker.poll() is not None:
+        raise RuntimeError(f"the Celery worker stopped: see {OUT / 'load-celery.log'}")
+    return worker
+
+
 def pages(slugs: list[str]) -> dict[str, str]:
     return {
         "directory, first page": "/pekerja",
@@ -116,12 +118,19 @@ def pages(slugs: list[str]) -> dict[str, str]:
     }
 
 
-def wrk(binary: str, args: argparse.Namespace, *script: str, seconds: float) -> str:
+def wrk(
+    binary: str,
+    args: argparse.Namespace,
+    *script: str,
+    seconds: float,
+    threads: int | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
     command = [
-        binary, f"-t{args.threads}", f"-c{args.connections}", f"-d{round(seconds)}s",
+        binary, f"-t{threads or args.threads}", f"-c{args.connections}", f"-d{round(seconds)}s",
         "--timeout", "30s", "--latency", *script,
     ]  # fmt: skip
-    run = subprocess.run(command, capture_output=True, text=True)
+    run = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if run.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{run.stdout}\n{run.stderr}")
     return run.stdout
@@ -137,6 +146,7 @@ def hello_stats(output: str) -> dict[str, Any]:
 
 HELLO_SCRIPT = """
 statuses = {}
+samples = {}
 function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
 """
 
@@ -158,10 +168,22 @@ def summarise(stats: dict[str, Any]) -> dict[str, Any]:
     return {**stats, "rps": stats["requests"] / seconds, "errors": errors}
 
 
-def main() -> int:
+def codes_in_parts(codes_file: Path, parts: int) -> list[Path]:
+    """The codes split into one file per run, so no code is posted twice."""
+    codes = codes_file.read_text().splitlines()
+    size = len(codes) // parts
+    files = []
+    for n in range(parts):
+        part = OUT / f"load-codes-{n}.txt"
+        part.write_text("\n".join(codes[n * size : (n + 1) * size]) + "\n")
+        files.append(part)
+    return files
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=10_000)
-    parser.add_argument("--codes", type=int, default=3_000)
+    parser.add_argument("--codes", type=int, default=6_000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
@@ -170,36 +192,66 @@ def main() -> int:
     parser.add_argument(
         "--page-seconds", type=float, default=5, help="each page of the mix alone (0: skip)"
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--paced",
+        default="0.5,0.75",
+        help="offered loads of the paced runs, as fractions of the mix's saturated req/s "
+        "(comma-separated; empty: none)",
+    )
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="a Celery broker (e.g. redis://127.0.0.1:6379/13) and one Celery worker of "
+        "concurrency 1 beside gunicorn, as in production: the claim's SMS is delivered there, "
+        "not in the request (default: jobs run eagerly in the request)",
+    )
+    parser.add_argument(
+        "--keep-schemas",
+        metavar="PREFIX",
+        help="PostgreSQL: keep the seeded schemas <PREFIX>payung and <PREFIX>reference and reuse "
+        "them on the next run, with fresh claim codes (drop them by hand when done)",
+    )
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
     binary = ensure_wrk()
     OUT.mkdir(parents=True, exist_ok=True)
     codes_file = OUT / "load-codes.txt"
     url = args.database_url
-    schema = create_schema(url) if url.startswith("postgresql") else None
-    reference_schema = create_schema(url) if schema else None
+    keep = args.keep_schemas if url.startswith("postgresql") else None
+    schema = reference_schema = None
+    reference_ready = False
+    if keep:
+        schema, _ = kept_schema(url, f"{keep}payung")
+        reference_schema, reference_ready = kept_schema(url, f"{keep}reference", "products")
+    elif url.startswith("postgresql"):
+        schema, reference_schema = create_schema(url), create_schema(url)
     config: dict[str, Any] = {"ENV_NAME": "production", "DATABASE_URL": url, **BENCH_KEYS}
     if schema:
         config["DATABASE_SCHEMA"] = schema
+    fractions = [float(part) for part in args.paced.split(",") if part.strip()]
     result: dict[str, Any] = {}
     try:
         app = create_app(config)
         with app.app_context():
             db.create_all()
+            create_indexes()
             slugs, seeded = seed_all(args.workers, args.codes, codes_file)
             messages_before = db.session.scalar(select(func.count()).select_from(Message))
             db.session.remove()
             db.engine.dispose()
-        print(
-            f"seeded {args.workers:,} workers, {args.codes:,} codes in {seeded:.1f} s", flush=True
-        )
+        print(f"seeded (or reused) and issued {args.codes:,} codes in {seeded:.1f} s", flush=True)
         # The reference catalog (../shared/perf/reference) on the same database server, for
         # goal 3 of issue 16: the mix's p99 against its p50 at one connection, same run.
         reference_db = reference_url(url if schema else None, reference_schema)
-        subprocess.run(
-            [sys.executable, str(REFERENCE / "mkdb.py"), reference_db],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        if not reference_ready:
+            subprocess.run(
+                [sys.executable, str(REFERENCE / "mkdb.py"), reference_db],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         catalog_port = free_port()
         catalog = serve(
             "catalog_app:app", catalog_port, {**os.environ, "DATABASE_URL": reference_db}, REFERENCE
@@ -212,21 +264,33 @@ def main() -> int:
 
         env = {**os.environ, **{f"PAYUNG_{k}": v for k, v in config.items() if k != "ENV_NAME"}}
         env["PAYUNG_ENV"] = "production"
+        if args.broker:
+            env["PAYUNG_CELERY_BROKER_URL"] = args.broker
         port = free_port()
         try:
+            if args.broker:
+                servers.append(start_celery_worker(env))
             servers.append(start_gunicorn(env, port, args.gunicorn_workers, timeout=120))
             preflight(port, slugs)
             hello_lua = OUT / "load-hello.lua"
             mix_done = SCRIPT.read_text().split("function done", 1)[1]
-            hello_lua.write_text(
+            report = (
                 HELLO_SCRIPT + "thread_list = {}\nnext_id = 1\nposts = 0\n"
                 "function setup(thread) table.insert(thread_list, thread) end\n"
                 "function done" + mix_done
             )
+            hello_lua.write_text(report)
+            # The control: the reference catalog alone under the very load the mix gets.
+            catalog_load_lua = OUT / "load-catalog-closed.lua"
+            catalog_load_lua.write_text((REFERENCE / "wrk_catalog.lua").read_text() + report)
             base = f"http://127.0.0.1:{port}"
             hello = ["-s", str(hello_lua), f"{base}/bench/hello"]
-            mix = ["-s", str(SCRIPT), base, "--", str(codes_file), ",".join(slugs)]
-            mix.append(str(args.threads))
+            runs = ["warm-up", "mix", "mix by kind"] + [f"paced {f:.0%}" for f in fractions]
+            code_files = dict(zip(runs, codes_in_parts(codes_file, len(runs)), strict=True))
+
+            def mix(run: str) -> list[str]:
+                return ["-s", str(SCRIPT), base, "--", str(code_files[run]), ",".join(slugs)]
+
             wrk(binary, args, *hello, seconds=2)  # warm-up
             result["load_average_at_start"] = os.getloadavg()
             catalog_p50s = [one_connection_p50(binary, catalog_url, catalog_lua)]
@@ -234,17 +298,45 @@ def main() -> int:
                 hello_stats(wrk(binary, args, *hello, seconds=args.seconds))
             )
             print(f"hello world: {result['hello']['rps']:.0f} req/s", flush=True)
-            # Warm-up of the mix with the codes' second half; the measured run posts the first.
-            half = codes_file.read_text().splitlines()
-            warm_file = OUT / "load-codes-warm.txt"
-            warm_file.write_text("\n".join(half[len(half) // 2 :]) + "\n")
-            codes_file.write_text("\n".join(half[: len(half) // 2]) + "\n")
-            warm = ["-s", str(SCRIPT), base, "--", str(warm_file), ",".join(slugs)]
-            wrk(binary, args, *warm, str(args.threads), seconds=3)
-            result["mix"] = summarise(hello_stats(wrk(binary, args, *mix, seconds=args.seconds)))
+            control = ["-s", str(catalog_load_lua), catalog_url]
+            result["reference_catalog_closed"] = summarise(
+                hello_stats(wrk(binary, args, *control, seconds=args.seconds))
+            )
+            print(f"reference catalog, same load: {result['reference_catalog_closed']['rps']:.0f}"
+                  " req/s", flush=True)  # fmt: skip
+            wrk(binary, args, *mix("warm-up"), str(args.threads), seconds=3)
+            result["mix"] = summarise(
+                hello_stats(wrk(binary, args, *mix("mix"), str(args.threads), seconds=args.seconds))
+            )
             print(f"mix: {result['mix']['rps']:.0f} req/s", flush=True)
             catalog_p50s.append(one_connection_p50(binary, catalog_url, catalog_lua))
             result["reference_catalog_p50_1_ms"] = catalog_p50s
+            # Latency by kind: one connection per thread, so each answer is paired with its
+            # request (wrk's hooks do not say which connection answered).
+            samples_file = OUT / "load-samples.txt"
+            one_each = args.connections
+            by_kind = wrk(binary, args, *mix("mix by kind"), str(one_each), seconds=args.seconds,
+                          threads=one_each, env={"LOAD_SAMPLES": str(samples_file)})  # fmt: skip
+            result["mix_by_kind"] = {
+                **summarise(hello_stats(by_kind)),
+                "samples": read_samples(samples_file),
+            }
+            # Offered loads below saturation: a fixed timetable, latency from each slot.
+            result["paced"] = {}
+            for fraction in fractions:
+                rate = fraction * result["mix"]["rps"]
+                run = f"paced {fraction:.0%}"
+                paced = wrk(binary, args, *mix(run), str(one_each), seconds=args.seconds,
+                            threads=one_each,
+                            env={"LOAD_SAMPLES": str(samples_file),
+                                 "LOAD_RATE": f"{rate:.3f}"})  # fmt: skip
+                stats = summarise(hello_stats(paced))
+                result["paced"][run] = {
+                    **stats,
+                    "offered_rps": rate,
+                    "samples": read_samples(samples_file),
+                }
+                print(f"{run}: offered {rate:.0f} req/s, got {stats['rps']:.0f}", flush=True)
             # Where the time goes: each kind of page of the mix alone, same server and settings.
             result["pages"] = {}
             if args.page_seconds:
@@ -261,7 +353,7 @@ def main() -> int:
             db.engine.dispose()
     finally:
         for dropped in (schema, reference_schema):
-            if dropped:
+            if dropped and not keep:
                 drop_schema(url, dropped)
 
     result.update(
@@ -271,6 +363,7 @@ def main() -> int:
         seconds=args.seconds,
         wrk=f"{args.threads} threads × {args.connections // args.threads} connections",
         gunicorn_workers=args.gunicorn_workers,
+        jobs="Celery worker" if args.broker else "eager, in the request",
         one_time_codes_sent=sent,
         seed_seconds=seeded,
         cpus=os.cpu_count(),
@@ -278,25 +371,10 @@ def main() -> int:
         date=date.today().isoformat(),
     )
     (OUT / "load-run.json").write_text(json.dumps(result, indent=2))
-    hello_rps = result["hello"]["rps"]
-    print("\n| route | req/s | vs hello | p50 ms | p95 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|")
-    rows = {"hello world (baseline)": result["hello"], "mix": result["mix"]}
-    rows.update({f"alone: {name}": row for name, row in result["pages"].items()})
-    for name, row in rows.items():
-        print(
-            f"| {name} | {row['rps']:.0f} | {row['rps'] / hello_rps:.0%} | {row['p50_ms']:.1f} "
-            f"| {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
-        )
-    mix = result["mix"]
-    reference_p50 = sum(result["reference_catalog_p50_1_ms"]) / 2
-    ratio = mix["p99_ms"] / reference_p50
-    print(f"\nreference catalog p50 at 1 connection (before and after the mix): "
-          f"{' and '.join(f'{p:.2f}' for p in result['reference_catalog_p50_1_ms'])} ms; "
-          f"mix p99 ÷ their mean = {ratio:.1f} (issue 16 goal 3: ≤ 10)")  # fmt: skip
-    print(f"\nmix statuses: {mix['statuses']}; claim POSTs: {mix['claim_posts']}; "
-          f"one-time codes sent (warm-up included): {sent}")  # fmt: skip
-    return 1 if any(row["errors"] for row in rows.values()) else 0
+    print_report(result)
+    rows = [result[name] for name in ("hello", "mix", "reference_catalog_closed", "mix_by_kind")]
+    rows += [*result["paced"].values(), *result["pages"].values()]
+    return 1 if any(row["errors"] for row in rows) else 0
 
 
 if __name__ == "__main__":

@@ -2,32 +2,70 @@
 
     .venv/bin/python -m bench.page_profile [--workers 100000] [--requests 200] [--db FILE]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--top 25]
-        [--only NAME] [--as-served] [--keep-schemas PREFIX]
+        [--only NAME] [--as-served] [--keep-schemas PREFIX] [--claims]
 
 Seeds ``--workers`` workers (``bench.directory_bench.seed``) and two ComboFit bundles into a
 SQLite file (``--db``, default bench/out/pages-payung.db, kept for the next run) or a
 PostgreSQL schema of its own, then, for each page of ``bench.pages``, times ``--requests``
-requests unprofiled, counts the SQL statements of one, and prints the functions with the most
+requests unprofiled (wall time and this process's CPU time: the database server's is not in
+it), counts the SQL statements of one, and prints the functions with the most
 cumulative time under cProfile. With ``--keep-schemas PREFIX`` (PostgreSQL) it uses the schema
 ``<PREFIX>payung`` that ``bench.pages --keep-schemas PREFIX`` keeps (seeding it if empty) and
-leaves it in place.
+leaves it in place. ``--claims`` adds the claim POST, on the schema ``bench.load_run
+--keep-schemas load_`` keeps (``--keep-schemas load_``; it replaces that schema's claim codes).
 """
 
 import argparse
 import cProfile
 import pstats
+import re
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
+from flask import Flask
 from sqlalchemy import event
+from werkzeug.test import TestResponse
 
 from accounts.access import public
 from app import create_app
 from bench.common import BENCH_KEYS, create_indexes, create_schema, drop_schema, kept_schema
+from bench.load_seed import issue_codes
 from bench.pages import OUT, payung_pages, seed_pages
 from extensions import db
+
+
+def claim_poster(app: Flask, count: int) -> Callable[[], TestResponse]:
+    """One legitimate claim per call (``POST /klaim`` with a fresh code, as in the load run:
+    302 and a one-time code by SMS), from a client of its own that keeps its session for the
+    CSRF token. Needs the paid order of ``bench.load_run``'s schema."""
+    with app.app_context():
+        issue_codes(OUT / "profile-codes.txt")
+    codes = iter(unquote(code) for code in (OUT / "profile-codes.txt").read_text().split())
+    # Over https with a Referer, as a browser posts it: production's session cookie is Secure
+    # and Flask-WTF checks the Referer of a secure POST.
+    site = "https://localhost"
+    poster = app.test_client()
+    page = poster.get("/klaim", base_url=site).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert found, "no CSRF token on /klaim"
+    form = {"csrf_token": found.group(1)}
+
+    def post() -> TestResponse:
+        answer = poster.post(
+            "/klaim",
+            base_url=site,
+            data={**form, "code": next(codes)},
+            headers={"Referer": f"{site}/klaim"},
+        )
+        assert answer.status_code == 302, answer.status_code
+        return answer
+
+    return post
 
 
 def main() -> int:
@@ -44,6 +82,11 @@ def main() -> int:
         help="rate limits on and no cookies kept between requests, as under gunicorn with wrk",
     )
     parser.add_argument("--keep-schemas", metavar="PREFIX", help="see bench.pages")
+    parser.add_argument(
+        "--claims",
+        action="store_true",
+        help="also claim POSTs (needs bench.load_run's schema: --keep-schemas load_)",
+    )
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(args.db).resolve()}"
     config: dict[str, Any] = {"ENV_NAME": "production", "DATABASE_URL": url, **BENCH_KEYS}
@@ -72,22 +115,29 @@ def main() -> int:
 
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute", counter)
-        for name, path in payung_pages(slugs).items():
+        visits: dict[str, tuple[str, Callable[[], TestResponse]]] = {
+            name: (path, partial(client.get, path)) for name, path in payung_pages(slugs).items()
+        }
+        if args.claims:
+            visits["claim (POST /klaim)"] = ("/klaim", claim_poster(app, 2 * args.requests + 2))
+        for name, (path, visit) in visits.items():
             if args.only and args.only not in name:
                 continue
-            assert client.get(path).status_code == 200, path
+            assert visit().status_code in (200, 302), path
             statements = 0
-            client.get(path)
+            visit()
             per_page = statements
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for _ in range(args.requests):
-                client.get(path)
+                visit()
             ms = (time.perf_counter() - started) * 1000 / args.requests
-            print(f"\n## {name} ({path}): {ms:.2f} ms a request, {per_page} statements")
+            cpu_ms = (time.process_time() - cpu_started) * 1000 / args.requests
+            print(f"\n## {name} ({path}): {ms:.2f} ms a request ({cpu_ms:.2f} ms of this "
+                  f"process's CPU), {per_page} statements")  # fmt: skip
             profile = cProfile.Profile()
             profile.enable()
             for _ in range(args.requests):
-                client.get(path)
+                visit()
             profile.disable()
             pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
     finally:

@@ -17,7 +17,7 @@ from bundles.models import Offer, OfferKind, PoolCode
 from core.dates import jakarta_today
 from core.identity import mask_phone
 from extensions import db, utcnow
-from fulfillment.claims import claiming
+from fulfillment.claims import claiming, limits
 from fulfillment.claims.codes import InvalidClaimCode, generate_claim_code
 from fulfillment.claims.services import issue_claim_code
 from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode, ItemStatus
@@ -376,6 +376,19 @@ class TestRateLimits:
         response = owner.post("/klaim", data={"code": line["code"]})
         assert response.status_code == 302, response.text
         assert claimed_at(line["claim_id"]) is not None
+
+
+def test_the_per_phone_limit_looks_the_phone_up_once_a_request(app, count_queries):
+    # Flask-Limiter asks for the key before the view and again around it; under load every
+    # round trip to the database lengthens the claim's tail.
+    line = build_line()
+    posted = {"method": "POST", "data": {"code": line["code"]}}
+    with app.test_request_context("/klaim", **posted), count_queries() as statements:
+        keys = {limits.claim_phone_key() for _ in range(3)}
+    assert len(statements) == 1
+    assert len(keys) == 1 and keys != {"claim-phone:none"}
+    with app.test_request_context("/klaim", method="POST", data={"code": generate_claim_code()}):
+        assert limits.claim_phone_key() == "claim-phone:none"
 
 
 # --- reach ------------------------------------------------------------------------------------
