@@ -63,4 +63,5 @@ def issue_codes(codes_file: Path) -> None:
     for start in range(0, len(rows), 2_000):
         db.session.execute(insert(ClaimCode), rows[start : start + 2_000])
     db.session.commit()
+    codes_file.parent.mkdir(parents=True, exist_ok=True)  # bench/out is not in a fresh clone
     codes_file.write_text("\n".join(plain) + "\n")

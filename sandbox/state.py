@@ -9,6 +9,7 @@ file under ``STATE_DIR`` that survives a restart.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -87,6 +88,8 @@ class SandboxState:
     # endpoints (``…/by-reference/<reference>``) return.
     by_reference: dict[str, RecordBook] = field(init=False)
     stopping: threading.Event = field(default_factory=threading.Event)
+    # What other parts of the sandbox (the batch faults) put back on ``/_reset``.
+    on_reset: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.settings = self.default_settings
@@ -117,6 +120,8 @@ class SandboxState:
             stores = (self.ledger, self.idempotency, self.topups, self.activations, self.members)
             for store in (*stores, *self.by_reference.values()):
                 store.clear()
+        for hook in self.on_reset:
+            hook()
 
 
 def build_state(config: dict[str, Any]) -> SandboxState:

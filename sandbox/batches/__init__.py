@@ -15,6 +15,6 @@ from sandbox.batches import control, insurer, telco
 
 
 def register_batches(app: Flask) -> None:
-    control.init_state(app)
+    control.init_state(app, app.extensions["sandbox"])
     for module in (telco, insurer, control):
         app.register_blueprint(module.bp)

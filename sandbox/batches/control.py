@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, request
 
 from sandbox.errors import PartnerError
+from sandbox.state import SandboxState
 from sandbox.validation import parse_json_object
 
 bp = Blueprint("batch_control", __name__)
@@ -40,9 +41,16 @@ class ItemFaults:
             "hits": self.hits,
         }
 
+    def clear(self) -> None:
+        """Every switch off, as at start-up (``/_reset``)."""
+        with self.lock:
+            self.fail_references, self.refuse_references = set(), set()
+            self.drop_callbacks, self.callback_delay_ms, self.hits = False, 0, 0
 
-def init_state(app: Flask) -> None:
-    app.extensions[_KEY] = ItemFaults()
+
+def init_state(app: Flask, state: SandboxState) -> None:
+    faults = app.extensions[_KEY] = ItemFaults()
+    state.on_reset.append(faults.clear)
 
 
 def item_faults() -> ItemFaults:
