@@ -35,7 +35,7 @@ from typing import Any
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Row, Select, func, literal, select, tuple_
+from sqlalchemy import Row
 from werkzeug.datastructures import MultiDict
 
 from core.dates import jakarta_today
@@ -44,30 +44,11 @@ from extensions import db
 from i18n import current_locale_name, local_date
 from workers.coverage import CoverageStatus, coverage_status
 from workers.directory.forms import DirectoryFilterForm
-from workers.directory.queries import (
-    PAGE_SIZE,
-    DirectoryFilters,
-    directory_order,
-    matching_workers,
-    max_selection,
-)
-from workers.models import Worker
+from workers.directory.plans import DirectoryPlan, directory_plan
+from workers.directory.queries import PAGE_SIZE, DirectoryFilters, max_selection
 
 COUNT_CAP = 500
 _SENTINEL = 987654321  # a worker id no URL rule rewrites: replaced by each card's id
-
-CARD_COLUMNS = (
-    Worker.id,
-    Worker.full_name,
-    Worker.occupation,
-    Worker.province_code,
-    Worker.regency,
-    Worker.birth_date,
-    Worker.story,
-    Worker.photo_version,
-    Worker.covered_until,
-    Worker.needs_sponsor,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +249,7 @@ def directory_rows(
     per_page: int = PAGE_SIZE,
 ) -> tuple[list[Row[Any]], int, str | None]:
     """The page's card columns, how many workers were counted (see DirectoryPagination), and
-    the cursor of the next page. Two statements:
+    the cursor of the next page. Two statements of the filters' plan (``plans``):
 
     1. How many workers match from this page on, at most COUNT_CAP + 1: a count in no order,
        so the database reads whichever index is cheapest (mostly index-only), and stops early.
@@ -285,29 +266,26 @@ def directory_rows(
     workers. Otherwise at most COUNT_CAP match past the page, and reading them from the words
     and sorting them is the cheap plan (a walk would read the whole index for a rare word).
     """
-    sort_key = directory_order(filters)[0]
+    connection = db.session.connection()
+    plan, values = directory_plan(filters, today, connection.dialect.name)
     offset = (page - 1) * per_page
     window = max(COUNT_CAP, per_page) + 1
-    past_cursor = None
-    if after is not None and page > 1:
-        past_cursor = tuple_(sort_key, Worker.id) > tuple_(literal(after[0]), after[1])
-    by_words = matching_workers(filters, today)
-    if offset and past_cursor is None and not filters.query:
-        return _typed_in_page(by_words, sort_key, offset=offset, per_page=per_page)
-    ids = by_words.with_only_columns(Worker.id).order_by(None)
-    ids = ids.offset(offset) if past_cursor is None else ids.where(past_cursor)
-    found = _count(ids.limit(window))
+    values.update(offset=offset, window=window, per_page=per_page)
+    by_cursor = after is not None and page > 1
+    if by_cursor:
+        values.update(after_key=after[0], after_id=after[1])  # type: ignore[index]
+    if offset and not by_cursor and not filters.query:
+        return _typed_in_page(plan, values, offset=offset, per_page=per_page)
+    found = connection.scalar(plan.statement("count_after" if by_cursor else "count"), values)
     if not found:
         if not offset:
             return [], 0, None
         # Past the last page: there are at most ``offset``; say how many.
-        return [], _count(by_words.with_only_columns(Worker.id).order_by(None).limit(offset)), None
+        return [], connection.scalar(plan.statement("count_before"), values) or 0, None
     common = bool(filters.query) and found == window
-    matching = matching_workers(filters, today, probe_text=True) if common else by_words
-    statement = matching.with_only_columns(*CARD_COLUMNS, sort_key.label("sort_key"))
-    statement = statement.offset(offset) if past_cursor is None else statement.where(past_cursor)
+    kind = ("page_after" if by_cursor else "page") + ("_probe" if common else "")
     # 24 rows as plain tuples: the ORM's row machinery cost more than the statement.
-    rows = list(db.session.connection().execute(statement.limit(per_page)).fetchall())
+    rows = list(connection.execute(plan.statement(kind), values).fetchall())
     cursor = None
     if found > per_page and len(rows) == per_page:
         cursor = f"{rows[-1].sort_key.isoformat()}.{rows[-1].id}"
@@ -315,33 +293,25 @@ def directory_rows(
 
 
 def _typed_in_page(
-    matching: Select[Any], sort_key: ColumnElement[Any], *, offset: int, per_page: int
+    plan: DirectoryPlan, values: dict[str, Any], *, offset: int, per_page: int
 ) -> tuple[list[Row[Any]], int, str | None]:
     """A page number typed in (no cursor): skipping ``offset`` workers must skip index entries
     only. PostgreSQL reads the table row of every entry an OFFSET skips when the statement
     selects more than the index holds (page 2,000: 133 ms), so one pass reads the ids in order
     from the index alone, at most COUNT_CAP + 1 (the page and the count), and a second reads
     the page's cards by id."""
-    window = max(COUNT_CAP, per_page) + 1
-    keys = matching.with_only_columns(Worker.id).offset(offset).limit(window)
-    found = db.session.connection().scalars(keys).all()  # ids only: no dates to convert
+    connection = db.session.connection()
+    found = connection.scalars(plan.statement("typed_ids"), values).all()
     if not found:  # past the last page: there are at most ``offset``; say how many
-        return [], _count(matching.with_only_columns(Worker.id).order_by(None).limit(offset)), None
+        return [], connection.scalar(plan.statement("count_before"), values) or 0, None
     wanted = list(found[:per_page])
-    cards = select(*CARD_COLUMNS, sort_key.label("sort_key")).where(Worker.id.in_(wanted))
-    rows = list(db.session.connection().execute(cards).fetchall())
+    rows = list(connection.execute(plan.statement("cards_by_id"), {"ids": wanted}).fetchall())
     position = {worker_id: n for n, worker_id in enumerate(wanted)}
     rows.sort(key=lambda row: position[row.id])
     cursor = None
     if len(found) > per_page and len(rows) == per_page:
         cursor = f"{rows[-1].sort_key.isoformat()}.{rows[-1].id}"
     return rows, offset + len(found), cursor
-
-
-def _count(statement: Select[Any]) -> int:
-    return (
-        db.session.connection().scalar(select(func.count()).select_from(statement.subquery())) or 0
-    )
 
 
 def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
