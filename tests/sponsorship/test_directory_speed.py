@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from flask import render_template_string
+from flask import render_template_string, url_for
 from flask_babel import force_locale
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectField
@@ -220,3 +220,26 @@ def test_kept_cards_follow_the_worker_and_the_viewer(
     login_as(make_user(Role.SPONSOR))
     html = client.get("/pekerja").text
     assert f'value="{worker.id}" id="pick-{worker.id}"' in html and sign_in not in html
+
+
+def test_pagination_links_are_the_urls_url_for_builds(app):
+    """The directory's pagination fills its links from one URL a page; they are the links
+    the shared macro's url_for per link made, filters, page and cursor included."""
+    args = {"q": "siti & budi", "province": "31", "sort": "lapsing-soonest"}
+    with app.test_request_context("/"):
+        pagination = directory.DirectoryPagination(
+            page=3,
+            per_page=24,
+            counted=200,
+            cap=500,
+            next_args={"after": "2026-01-31.4711"},
+            base_url=url_for("sponsorship.directory", **args),
+        )
+        assert pagination.link(2) == url_for("sponsorship.directory", **args, page=2)
+        assert pagination.link(4, **pagination.next_args) == url_for(
+            "sponsorship.directory", **args, page=4, after="2026-01-31.4711"
+        )
+        bare = directory.DirectoryPagination(
+            page=1, per_page=24, counted=30, cap=500, base_url=url_for("sponsorship.directory")
+        )
+        assert bare.link(2) == url_for("sponsorship.directory", page=2)

@@ -32,6 +32,7 @@ from functools import lru_cache
 from math import ceil
 from threading import Lock
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import url_for
 from markupsafe import Markup
@@ -74,6 +75,13 @@ class DirectoryPagination:
     counted: int  # min(matching workers, workers before this page + COUNT_CAP + 1)
     cap: int
     next_args: dict[str, str] = field(default_factory=dict)  # the "next" link's cursor
+    base_url: str = ""  # the directory's URL with the filters, built once a page
+
+    def link(self, number: int, **extra: str) -> str:
+        """The URL of page ``number``: what ``url_for`` builds for the filters, the page and
+        ``extra``, without a ``url_for`` per link (``_macros.pagination``; tested)."""
+        separator = "&" if "?" in self.base_url else "?"
+        return f"{self.base_url}{separator}{urlencode({'page': number, **extra})}"
 
     @property
     def total_is_exact(self) -> bool:
@@ -169,7 +177,7 @@ CARD_CACHE = FragmentCache(4096)
 
 @dataclass(frozen=True, slots=True)
 class DirectoryPage:
-    form: DirectoryFilterForm
+    args: MultiDict[str, str]
     filters: DirectoryFilters
     cards: list[DirectoryCard]
     pagination: DirectoryPagination
@@ -179,6 +187,13 @@ class DirectoryPage:
     form_cache: FragmentCache = FORM_CACHE
     locale: str = ""
     card_cache: FragmentCache = CARD_CACHE
+
+    @property
+    def form(self) -> DirectoryFilterForm:
+        """The filter form, built when the template renders it (not kept in FORM_CACHE)."""
+        form = DirectoryFilterForm(formdata=self.args)
+        form.validate()
+        return form
 
     @property
     def total(self) -> int:
@@ -314,19 +329,38 @@ def _typed_in_page(
     return rows, offset + len(found), cursor
 
 
+def _filters(args_key: tuple[tuple[str, str], ...]) -> DirectoryFilters:
+    """The valid filters of a query string (a wrong value counts as "any"), kept per query
+    string: they follow from it alone (the form's choices are fixed)."""
+    found = _FILTERS.get(args_key)
+    if found is None:
+        form = DirectoryFilterForm(formdata=MultiDict(args_key))
+        form.validate()
+        found = form.filters()
+        with _FILTERS_LOCK:
+            _FILTERS[args_key] = found
+            while len(_FILTERS) > 512:
+                _FILTERS.popitem(last=False)
+    return found
+
+
+_FILTERS: OrderedDict[tuple[tuple[str, str], ...], DirectoryFilters] = OrderedDict()
+_FILTERS_LOCK = Lock()
+
+
 def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
     """The directory for a query string: filters checked (a wrong value counts as "any"), the
     page of cards, the capped count, the next page's cursor."""
-    form = DirectoryFilterForm(formdata=args)
-    form.validate()
-    filters = form.filters()
+    args_key = tuple(sorted((k, v) for k, v in args.items(multi=True) if k not in _NOT_FORM_ARGS))
+    filters = _filters(args_key)
     page = max(args.get("page", 1, type=int) or 1, 1)
     today = jakarta_today()
     rows, counted, cursor = directory_rows(
         filters, page=page, today=today, after=parse_cursor(args.get("after"))
     )
+    locale = current_locale_name()
     return DirectoryPage(
-        form=form,
+        args=args,
         filters=filters,
         cards=_cards(rows, today),
         pagination=DirectoryPagination(
@@ -335,12 +369,10 @@ def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
             counted=counted,
             cap=max(COUNT_CAP, PAGE_SIZE),
             next_args={"after": cursor} if cursor else {},
+            base_url=url_for("sponsorship.directory", **filters.as_args()),
         ),
         today=today,
         max_selection=max_selection(),
-        locale=current_locale_name(),
-        form_key=(
-            current_locale_name(),
-            tuple(sorted((k, v) for k, v in args.items(multi=True) if k not in _NOT_FORM_ARGS)),
-        ),
+        locale=locale,
+        form_key=(locale, args_key),
     )
