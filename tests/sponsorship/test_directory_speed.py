@@ -18,6 +18,7 @@ from core.dates import jakarta_today
 from extensions import db
 from i18n import Form, current_translations, rupiah
 from workers.directory import page as directory
+from workers.directory import plans
 from workers.directory.forms import DirectoryFilterForm, FixedChoicesSelect
 from workers.search import index_workers
 
@@ -243,3 +244,45 @@ def test_pagination_links_are_the_urls_url_for_builds(app):
             page=1, per_page=24, counted=30, cap=500, base_url=url_for("sponsorship.directory")
         )
         assert bare.link(2) == url_for("sponsorship.directory", page=2)
+
+
+@pytest.mark.parametrize("query", ["siti", "siti garut", "sit"])
+def test_the_count_read_from_the_terms_matches_the_plain_count(
+    client, make_registered_worker, monkeypatch, count_queries, query
+):
+    """A text-only count driven by the first word's terms (DISTINCT: a worker whose name and
+    story both start with the word counts once; unlisted workers not at all) shows the same
+    count and cards as the planner's ``id IN`` count, below and at the cap, paged on too."""
+    workers = [
+        make_registered_worker(
+            full_name=f"Siti Pekerja {n}",
+            regency="Garut" if n % 2 else "Bandung",
+            story="Sitinah, ibu saya, menjual sayur" if n % 3 else None,
+            covered_until=TODAY - timedelta(days=n % 5),
+        )
+        for n in range(30)
+    ]
+    workers.append(make_registered_worker(full_name="Siti Tersembunyi", is_listed=False))
+    workers.append(make_registered_worker(full_name="Budi Lain"))
+    index_workers(workers)
+    db.session.commit()
+
+    def pages(driven: frozenset[str], cap: int) -> list[tuple[list[int], str]]:
+        monkeypatch.setattr(plans, "TERM_DRIVEN_COUNT", driven)
+        monkeypatch.setattr(directory, "COUNT_CAP", cap)
+        plans.PLANS._plans.clear()
+        with count_queries() as queries:
+            first = client.get(f"/pekerja?q={query}").text
+        assert ("DISTINCT" in queries[0].upper()) == bool(driven)
+        shown = [(card_ids(first), re.search(r'role="status">([^<]+)<', first).group(1))]
+        link = next_link(first)
+        if link:
+            later = client.get(link).text
+            shown.append((card_ids(later), re.search(r'role="status">([^<]+)<', later).group(1)))
+        return shown
+
+    for cap in (500, 10):
+        by_terms = pages(frozenset({"sqlite", "postgresql"}), cap)
+        plain = pages(frozenset(), cap)
+        assert by_terms == plain
+        assert by_terms[0][0]  # the query finds someone
