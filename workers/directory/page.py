@@ -18,7 +18,10 @@ and in a count of every matching worker. So here:
   sorted (``directory_rows``);
 * the "next" link carries a cursor (the last card's sort date and id): the next page starts
   there in the index (keyset pagination), so paging on costs what the first page costs; a page
-  number typed in reads the ids from the index alone, then the cards by id (``_typed_in_page``).
+  number typed in reads the ids from the index alone, then the cards by id (``_typed_in_page``);
+* the statements are built once per filter set and run with each page's values
+  (``workers.directory.plans``); the filters are parsed once per query string, and the filter
+  form is built only when its rendering is not kept.
 
 Statements stay two a page whatever the number of workers (one when the count finds nobody;
 a page past the last one counts the workers before it instead).
