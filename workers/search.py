@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from flask_babel import force_locale
-from sqlalchemy import ColumnElement, and_, delete, exists, insert, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, insert, select
 
 from core.identity import OCCUPATION_LABELS, PROVINCES, Occupation
 from extensions import db
@@ -79,11 +79,37 @@ def _upper_bound(prefix: str) -> str | None:
     return stripped[:-1] + ALPHABET[ALPHABET.index(last) + 1]
 
 
-def _term_range(word: str) -> list[ColumnElement[bool]]:
-    in_range = [WorkerSearchTerm.term >= word]
-    upper = _upper_bound(word)
+def query_terms(query: str) -> list[tuple[str, str | None]]:
+    """The query's distinct words (at most MAX_QUERY_WORDS), each with the upper end of its
+    prefix range (None when no string is above the prefix)."""
+    words = dict.fromkeys(fold(query)[:MAX_QUERY_WORDS])
+    return [(word, _upper_bound(word)) for word in words]
+
+
+def term_values(query: str) -> dict[str, str]:
+    """The bound values of ``search_condition(query)``, by parameter name: a statement built
+    for one query serves another of the same shape (``query_shape``) with these values."""
+    values = {}
+    for n, (word, upper) in enumerate(query_terms(query)):
+        values[f"term_from_{n}"] = word
+        if upper is not None:
+            values[f"term_to_{n}"] = upper
+    return values
+
+
+def query_shape(query: str) -> tuple[bool, ...]:
+    """What a statement built for ``query`` depends on: per word, whether its range has an
+    upper end. Two queries of the same shape differ only in ``term_values``."""
+    return tuple(upper is not None for _, upper in query_terms(query))
+
+
+def term_range(
+    word: str, upper: str | None, n: int, term: ColumnElement[str] = WorkerSearchTerm.term
+) -> list[ColumnElement[bool]]:
+    """``term`` starts with ``word``: a range with named bound values (see ``term_values``)."""
+    in_range = [term >= bindparam(f"term_from_{n}", word)]
     if upper is not None:
-        in_range.append(WorkerSearchTerm.term < upper)
+        in_range.append(term < bindparam(f"term_to_{n}", upper))
     return in_range
 
 
@@ -97,16 +123,16 @@ def search_condition(query: str, *, probe: bool = False) -> ColumnElement[bool] 
     word, where walking the directory's order index and probing finds a page's 24 workers
     long before the matches could all be read and sorted.
     """
-    words = fold(query)[:MAX_QUERY_WORDS]
-    if not words:
+    terms = query_terms(query)
+    if not terms:
         return None
     conditions = []
-    for word in dict.fromkeys(words):
+    for n, (word, upper) in enumerate(terms):
         if probe:
             conditions.append(
-                exists().where(WorkerSearchTerm.worker_id == Worker.id, *_term_range(word))
+                exists().where(WorkerSearchTerm.worker_id == Worker.id, *term_range(word, upper, n))
             )
         else:
-            matching = select(WorkerSearchTerm.worker_id).where(*_term_range(word))
+            matching = select(WorkerSearchTerm.worker_id).where(*term_range(word, upper, n))
             conditions.append(Worker.id.in_(matching))
     return and_(*conditions)

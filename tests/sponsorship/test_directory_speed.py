@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from flask import render_template_string
+from flask import render_template_string, url_for
 from flask_babel import force_locale
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectField
@@ -18,6 +18,7 @@ from core.dates import jakarta_today
 from extensions import db
 from i18n import Form, current_translations, rupiah
 from workers.directory import page as directory
+from workers.directory import plans
 from workers.directory.forms import DirectoryFilterForm, FixedChoicesSelect
 from workers.search import index_workers
 
@@ -220,3 +221,71 @@ def test_kept_cards_follow_the_worker_and_the_viewer(
     login_as(make_user(Role.SPONSOR))
     html = client.get("/pekerja").text
     assert f'value="{worker.id}" id="pick-{worker.id}"' in html and sign_in not in html
+
+
+def test_pagination_links_are_the_urls_url_for_builds(app):
+    """The directory's pagination fills its links from one URL a page; they are the links
+    the shared macro's url_for per link made, filters, page and cursor included."""
+    args = {"q": "siti & budi", "province": "31", "sort": "lapsing-soonest"}
+    with app.test_request_context("/"):
+        pagination = directory.DirectoryPagination(
+            page=3,
+            per_page=24,
+            counted=200,
+            cap=500,
+            next_args={"after": "2026-01-31.4711"},
+            base_url=url_for("sponsorship.directory", **args),
+        )
+        assert pagination.link(2) == url_for("sponsorship.directory", **args, page=2)
+        assert pagination.link(4, **pagination.next_args) == url_for(
+            "sponsorship.directory", **args, page=4, after="2026-01-31.4711"
+        )
+        bare = directory.DirectoryPagination(
+            page=1, per_page=24, counted=30, cap=500, base_url=url_for("sponsorship.directory")
+        )
+        assert bare.link(2) == url_for("sponsorship.directory", page=2)
+
+
+@pytest.mark.parametrize("form", ["distinct", "first_term"])
+@pytest.mark.parametrize("query", ["siti", "siti garut", "sit"])
+def test_the_count_read_from_the_terms_matches_the_plain_count(
+    client, make_registered_worker, monkeypatch, count_queries, query, form
+):
+    """A text-only count driven by the first word's terms (each worker once, by DISTINCT or by
+    its first matching term: a worker whose name and story both start with the word counts
+    once; unlisted workers not at all) shows the same count and cards as the planner's
+    ``id IN`` count, below and at the cap, paged on too; both forms run on either database."""
+    workers = [
+        make_registered_worker(
+            full_name=f"Siti Pekerja {n}",
+            regency="Garut" if n % 2 else "Bandung",
+            story="Sitinah, ibu saya, menjual sayur" if n % 3 else None,
+            covered_until=TODAY - timedelta(days=n % 5),
+        )
+        for n in range(30)
+    ]
+    workers.append(make_registered_worker(full_name="Siti Tersembunyi", is_listed=False))
+    workers.append(make_registered_worker(full_name="Budi Lain"))
+    index_workers(workers)
+    db.session.commit()
+    driven_sql = {"distinct": "DISTINCT", "first_term": "NOT (EXISTS"}[form]
+
+    def pages(driven: dict[str, str], cap: int) -> list[tuple[list[int], str]]:
+        monkeypatch.setattr(plans, "TERM_DRIVEN_COUNT", driven)
+        monkeypatch.setattr(directory, "COUNT_CAP", cap)
+        plans.PLANS._plans.clear()
+        with count_queries() as queries:
+            first = client.get(f"/pekerja?q={query}").text
+        assert (driven_sql in queries[0].upper()) == bool(driven)
+        shown = [(card_ids(first), re.search(r'role="status">([^<]+)<', first).group(1))]
+        link = next_link(first)
+        if link:
+            later = client.get(link).text
+            shown.append((card_ids(later), re.search(r'role="status">([^<]+)<', later).group(1)))
+        return shown
+
+    for cap in (500, 10):
+        by_terms = pages({"sqlite": form, "postgresql": form}, cap)
+        plain = pages({}, cap)
+        assert by_terms == plain
+        assert by_terms[0][0]  # the query finds someone

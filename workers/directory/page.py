@@ -18,7 +18,10 @@ and in a count of every matching worker. So here:
   sorted (``directory_rows``);
 * the "next" link carries a cursor (the last card's sort date and id): the next page starts
   there in the index (keyset pagination), so paging on costs what the first page costs; a page
-  number typed in reads the ids from the index alone, then the cards by id (``_typed_in_page``).
+  number typed in reads the ids from the index alone, then the cards by id (``_typed_in_page``);
+* the statements are built once per filter set and run with each page's values
+  (``workers.directory.plans``); the filters are parsed once per query string, and the filter
+  form is built only when its rendering is not kept.
 
 Statements stay two a page whatever the number of workers (one when the count finds nobody;
 a page past the last one counts the workers before it instead).
@@ -32,10 +35,11 @@ from functools import lru_cache
 from math import ceil
 from threading import Lock
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Row, Select, func, literal, select, tuple_
+from sqlalchemy import Row
 from werkzeug.datastructures import MultiDict
 
 from core.dates import jakarta_today
@@ -44,30 +48,11 @@ from extensions import db
 from i18n import current_locale_name, local_date
 from workers.coverage import CoverageStatus, coverage_status
 from workers.directory.forms import DirectoryFilterForm
-from workers.directory.queries import (
-    PAGE_SIZE,
-    DirectoryFilters,
-    directory_order,
-    matching_workers,
-    max_selection,
-)
-from workers.models import Worker
+from workers.directory.plans import DirectoryPlan, directory_plan
+from workers.directory.queries import PAGE_SIZE, DirectoryFilters, max_selection
 
 COUNT_CAP = 500
 _SENTINEL = 987654321  # a worker id no URL rule rewrites: replaced by each card's id
-
-CARD_COLUMNS = (
-    Worker.id,
-    Worker.full_name,
-    Worker.occupation,
-    Worker.province_code,
-    Worker.regency,
-    Worker.birth_date,
-    Worker.story,
-    Worker.photo_version,
-    Worker.covered_until,
-    Worker.needs_sponsor,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +78,13 @@ class DirectoryPagination:
     counted: int  # min(matching workers, workers before this page + COUNT_CAP + 1)
     cap: int
     next_args: dict[str, str] = field(default_factory=dict)  # the "next" link's cursor
+    base_url: str = ""  # the directory's URL with the filters, built once a page
+
+    def link(self, number: int, **extra: str) -> str:
+        """The URL of page ``number``: what ``url_for`` builds for the filters, the page and
+        ``extra``, without a ``url_for`` per link (``_macros.pagination``; tested)."""
+        separator = "&" if "?" in self.base_url else "?"
+        return f"{self.base_url}{separator}{urlencode({'page': number, **extra})}"
 
     @property
     def total_is_exact(self) -> bool:
@@ -188,7 +180,7 @@ CARD_CACHE = FragmentCache(4096)
 
 @dataclass(frozen=True, slots=True)
 class DirectoryPage:
-    form: DirectoryFilterForm
+    args: MultiDict[str, str]
     filters: DirectoryFilters
     cards: list[DirectoryCard]
     pagination: DirectoryPagination
@@ -198,6 +190,13 @@ class DirectoryPage:
     form_cache: FragmentCache = FORM_CACHE
     locale: str = ""
     card_cache: FragmentCache = CARD_CACHE
+
+    @property
+    def form(self) -> DirectoryFilterForm:
+        """The filter form, built when the template renders it (not kept in FORM_CACHE)."""
+        form = DirectoryFilterForm(formdata=self.args)
+        form.validate()
+        return form
 
     @property
     def total(self) -> int:
@@ -268,7 +267,7 @@ def directory_rows(
     per_page: int = PAGE_SIZE,
 ) -> tuple[list[Row[Any]], int, str | None]:
     """The page's card columns, how many workers were counted (see DirectoryPagination), and
-    the cursor of the next page. Two statements:
+    the cursor of the next page. Two statements of the filters' plan (``plans``):
 
     1. How many workers match from this page on, at most COUNT_CAP + 1: a count in no order,
        so the database reads whichever index is cheapest (mostly index-only), and stops early.
@@ -285,29 +284,26 @@ def directory_rows(
     workers. Otherwise at most COUNT_CAP match past the page, and reading them from the words
     and sorting them is the cheap plan (a walk would read the whole index for a rare word).
     """
-    sort_key = directory_order(filters)[0]
+    connection = db.session.connection()
+    plan, values = directory_plan(filters, today, connection.dialect.name)
     offset = (page - 1) * per_page
     window = max(COUNT_CAP, per_page) + 1
-    past_cursor = None
-    if after is not None and page > 1:
-        past_cursor = tuple_(sort_key, Worker.id) > tuple_(literal(after[0]), after[1])
-    by_words = matching_workers(filters, today)
-    if offset and past_cursor is None and not filters.query:
-        return _typed_in_page(by_words, sort_key, offset=offset, per_page=per_page)
-    ids = by_words.with_only_columns(Worker.id).order_by(None)
-    ids = ids.offset(offset) if past_cursor is None else ids.where(past_cursor)
-    found = _count(ids.limit(window))
+    values.update(offset=offset, window=window, per_page=per_page)
+    by_cursor = after is not None and page > 1
+    if by_cursor:
+        values.update(after_key=after[0], after_id=after[1])  # type: ignore[index]
+    if offset and not by_cursor and not filters.query:
+        return _typed_in_page(plan, values, offset=offset, per_page=per_page)
+    found = connection.scalar(plan.statement("count_after" if by_cursor else "count"), values)
     if not found:
         if not offset:
             return [], 0, None
         # Past the last page: there are at most ``offset``; say how many.
-        return [], _count(by_words.with_only_columns(Worker.id).order_by(None).limit(offset)), None
+        return [], connection.scalar(plan.statement("count_before"), values) or 0, None
     common = bool(filters.query) and found == window
-    matching = matching_workers(filters, today, probe_text=True) if common else by_words
-    statement = matching.with_only_columns(*CARD_COLUMNS, sort_key.label("sort_key"))
-    statement = statement.offset(offset) if past_cursor is None else statement.where(past_cursor)
+    kind = ("page_after" if by_cursor else "page") + ("_probe" if common else "")
     # 24 rows as plain tuples: the ORM's row machinery cost more than the statement.
-    rows = list(db.session.connection().execute(statement.limit(per_page)).fetchall())
+    rows = list(connection.execute(plan.statement(kind), values).fetchall())
     cursor = None
     if found > per_page and len(rows) == per_page:
         cursor = f"{rows[-1].sort_key.isoformat()}.{rows[-1].id}"
@@ -315,21 +311,19 @@ def directory_rows(
 
 
 def _typed_in_page(
-    matching: Select[Any], sort_key: ColumnElement[Any], *, offset: int, per_page: int
+    plan: DirectoryPlan, values: dict[str, Any], *, offset: int, per_page: int
 ) -> tuple[list[Row[Any]], int, str | None]:
     """A page number typed in (no cursor): skipping ``offset`` workers must skip index entries
     only. PostgreSQL reads the table row of every entry an OFFSET skips when the statement
     selects more than the index holds (page 2,000: 133 ms), so one pass reads the ids in order
     from the index alone, at most COUNT_CAP + 1 (the page and the count), and a second reads
     the page's cards by id."""
-    window = max(COUNT_CAP, per_page) + 1
-    keys = matching.with_only_columns(Worker.id).offset(offset).limit(window)
-    found = db.session.connection().scalars(keys).all()  # ids only: no dates to convert
+    connection = db.session.connection()
+    found = connection.scalars(plan.statement("typed_ids"), values).all()
     if not found:  # past the last page: there are at most ``offset``; say how many
-        return [], _count(matching.with_only_columns(Worker.id).order_by(None).limit(offset)), None
+        return [], connection.scalar(plan.statement("count_before"), values) or 0, None
     wanted = list(found[:per_page])
-    cards = select(*CARD_COLUMNS, sort_key.label("sort_key")).where(Worker.id.in_(wanted))
-    rows = list(db.session.connection().execute(cards).fetchall())
+    rows = list(connection.execute(plan.statement("cards_by_id"), {"ids": wanted}).fetchall())
     position = {worker_id: n for n, worker_id in enumerate(wanted)}
     rows.sort(key=lambda row: position[row.id])
     cursor = None
@@ -338,25 +332,38 @@ def _typed_in_page(
     return rows, offset + len(found), cursor
 
 
-def _count(statement: Select[Any]) -> int:
-    return (
-        db.session.connection().scalar(select(func.count()).select_from(statement.subquery())) or 0
-    )
+def _filters(args_key: tuple[tuple[str, str], ...]) -> DirectoryFilters:
+    """The valid filters of a query string (a wrong value counts as "any"), kept per query
+    string: they follow from it alone (the form's choices are fixed)."""
+    found = _FILTERS.get(args_key)
+    if found is None:
+        form = DirectoryFilterForm(formdata=MultiDict(args_key))
+        form.validate()
+        found = form.filters()
+        with _FILTERS_LOCK:
+            _FILTERS[args_key] = found
+            while len(_FILTERS) > 512:
+                _FILTERS.popitem(last=False)
+    return found
+
+
+_FILTERS: OrderedDict[tuple[tuple[str, str], ...], DirectoryFilters] = OrderedDict()
+_FILTERS_LOCK = Lock()
 
 
 def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
     """The directory for a query string: filters checked (a wrong value counts as "any"), the
     page of cards, the capped count, the next page's cursor."""
-    form = DirectoryFilterForm(formdata=args)
-    form.validate()
-    filters = form.filters()
+    args_key = tuple(sorted((k, v) for k, v in args.items(multi=True) if k not in _NOT_FORM_ARGS))
+    filters = _filters(args_key)
     page = max(args.get("page", 1, type=int) or 1, 1)
     today = jakarta_today()
     rows, counted, cursor = directory_rows(
         filters, page=page, today=today, after=parse_cursor(args.get("after"))
     )
+    locale = current_locale_name()
     return DirectoryPage(
-        form=form,
+        args=args,
         filters=filters,
         cards=_cards(rows, today),
         pagination=DirectoryPagination(
@@ -365,12 +372,10 @@ def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
             counted=counted,
             cap=max(COUNT_CAP, PAGE_SIZE),
             next_args={"after": cursor} if cursor else {},
+            base_url=url_for("sponsorship.directory", **filters.as_args()),
         ),
         today=today,
         max_selection=max_selection(),
-        locale=current_locale_name(),
-        form_key=(
-            current_locale_name(),
-            tuple(sorted((k, v) for k, v in args.items(multi=True) if k not in _NOT_FORM_ARGS)),
-        ),
+        locale=locale,
+        form_key=(locale, args_key),
     )

@@ -107,11 +107,9 @@ def age_band_condition(band: AgeBand, today: date) -> ColumnElement[bool]:
     return condition
 
 
-def matching_workers(
-    filters: DirectoryFilters, today: date, *, probe_text: bool = False
-) -> Select[Any]:
-    """Listed workers matching ``filters``, in the filters' sort order. ``probe_text`` chooses
-    the form of the text search for a common word (``workers.search.search_condition``)."""
+def filter_conditions(filters: DirectoryFilters, today: date) -> list[ColumnElement[bool]]:
+    """Every condition of ``filters`` but the text search: listed, the chosen filters, and
+    for "cover ending soonest" a cover still running."""
     conditions: list[ColumnElement[bool]] = [Worker.is_listed.is_(True)]
     if filters.occupation:
         conditions.append(Worker.occupation == filters.occupation.value)
@@ -123,12 +121,21 @@ def matching_workers(
         conditions.append(age_band_condition(filters.age_band, today))
     if filters.status:
         conditions.append(status_condition(filters.status, today))
-    text = search_condition(filters.query, probe=probe_text)
-    if text is not None:
-        conditions.append(text)
     if filters.sort == DirectorySort.LAPSING_SOONEST:
         # Only workers whose cover is still running can lapse.
         conditions.append(Worker.covered_until >= today)
+    return conditions
+
+
+def matching_workers(
+    filters: DirectoryFilters, today: date, *, probe_text: bool = False
+) -> Select[Any]:
+    """Listed workers matching ``filters``, in the filters' sort order. ``probe_text`` chooses
+    the form of the text search for a common word (``workers.search.search_condition``)."""
+    conditions = filter_conditions(filters, today)
+    text = search_condition(filters.query, probe=probe_text)
+    if text is not None:
+        conditions.append(text)
     return select(Worker).where(*conditions).order_by(*directory_order(filters))
 
 
