@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from celery import Celery, Task
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask.globals import request_ctx
 from flask_babel import Babel
 from flask_limiter import Limiter, RequestLimit
@@ -85,7 +85,10 @@ class LeanCSRFProtect(CSRFProtect):
     PATCH or DELETE is checked exactly as before, exemptions included."""
 
     def protect(self, apply_exemptions: bool = False) -> None:
-        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+        # The request context itself: every attribute read through the ``request`` and
+        # ``current_app`` proxies raises and catches an AttributeError inside Python 3.11.
+        context = request_ctx._get_current_object()
+        if context.request.method not in context.app.config["WTF_CSRF_METHODS"]:
             return
         super().protect(apply_exemptions=apply_exemptions)
 
@@ -143,14 +146,17 @@ class LeanLimiter(Limiter):
         manager = self.limit_manager
         if not self._no_limits_beyond_the_views():
             return False
-        if manager.has_hints(request.endpoint or ""):
+        current = request_ctx._get_current_object().request  # not the proxy, as in protect()
+        if manager.has_hints(current.endpoint or ""):
             return False
-        return not self._blueprint_has_limits()
+        return not self._blueprint_has_limits(current.blueprint)
 
-    def _blueprint_has_limits(self) -> bool:
+    def _blueprint_has_limits(self, blueprint: str | None = None) -> bool:
         blueprint_limits = self.limit_manager._blueprint_limits
-        if blueprint_limits and request.blueprint:
-            return any(part in blueprint_limits for part in request.blueprint.split("."))
+        if blueprint_limits:
+            blueprint = blueprint or request.blueprint
+            if blueprint:
+                return any(part in blueprint_limits for part in blueprint.split("."))
         return False
 
     # After the answer: a request that no limit looked at (no limiter context was made for it)

@@ -7,7 +7,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, Response, current_app, request, session
+from flask import Flask, Request, Response, current_app
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -83,18 +84,58 @@ def _policy_headers(stripe_js: str | None, strict_transport: bool) -> tuple[tupl
     return tuple(headers)
 
 
+class PayungResponse(Response):
+    """Flask's response, carrying the security headers as a prebuilt list of header lines.
+
+    werkzeug checks every value for newlines when it is added to ``response.headers`` and once
+    more when the headers are copied for the server: the policy headers (the CSP alone is 400
+    characters) made a fifth of a minimal page's instructions (issue 16). Their values are
+    fixed per configuration and checked once when built; they join the answer's header lines
+    as they leave for the server, where a header the view set itself wins as before."""
+
+    policy_headers: tuple[tuple[str, str, str], ...] = ()
+
+    def get_wsgi_response(
+        self, environ: Mapping[str, Any]
+    ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
+        app_iter, status, headers = super().get_wsgi_response(environ)  # type: ignore[arg-type]
+        if self.policy_headers:
+            present = {name.lower() for name, _ in headers}
+            headers.extend(
+                (name, value) for name, value, lower in self.policy_headers if lower not in present
+            )
+        return app_iter, status, headers
+
+
+@lru_cache(maxsize=16)
+def _policy_lines(
+    stripe_js: str | None, strict_transport: bool
+) -> tuple[tuple[str, str, str], ...]:
+    lines = tuple(
+        (name, value, name.lower()) for name, value in _policy_headers(stripe_js, strict_transport)
+    )
+    for _, value, _ in lines:
+        if "\r" in value or "\n" in value:  # what werkzeug checked on every answer
+            raise ValueError("Header values must not contain newline characters.")
+    return lines
+
+
 def set_security_headers(response: Response) -> Response:
-    """Our headers, unless the view set its own. Looked up once per answer: werkzeug's
-    ``Headers.setdefault`` raised and caught a KeyError per missing header, a sixth of a
-    minimal page's time (issue 16)."""
-    config = current_app.config
-    policy = _policy_headers(config.get("STRIPE_JS_URL"), bool(config["SESSION_COOKIE_SECURE"]))
+    """Our headers, unless the view set its own (see ``PayungResponse``)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config
+    lines = _policy_lines(config.get("STRIPE_JS_URL"), bool(config["SESSION_COOKIE_SECURE"]))
     headers = response.headers
-    present = {name.lower() for name, _ in headers.items()}
-    for name, value in policy:
-        if name.lower() not in present:
-            headers.add(name, value)
-    if "cache-control" not in present and is_personal(response):
+    if isinstance(response, PayungResponse):
+        response.policy_headers = lines
+        has_cache_control = header_value(headers.items(), "Cache-Control") is not None
+    else:  # a response class of someone else's: the headers the ordinary way
+        present = {name.lower() for name, _ in headers.items()}
+        for name, value, lower in lines:
+            if lower not in present:
+                headers.add(name, value)
+        has_cache_control = "cache-control" in present
+    if not has_cache_control and is_personal(response):
         headers.add("Cache-Control", "private, no-store")
     return response
 
@@ -102,13 +143,16 @@ def set_security_headers(response: Response) -> Response:
 def is_personal(response: Response) -> bool:
     """A signed-in user's page or an API answer to a key: shared caches and the browser's
     back/forward history must not keep it (worker home, claim pages, receipts, settlement)."""
-    if request.endpoint == "static" or response.status_code >= 300:
+    # The request context itself, not the request and session proxies (each attribute read
+    # through a proxy raised and caught an AttributeError inside Python 3.11).
+    context = request_ctx._get_current_object()  # type: ignore[attr-defined]
+    if context.request.endpoint == "static" or response.status_code >= 300:
         return False
     # The environ, not request.headers: a missing header there costs a KeyError raised,
     # built as a werkzeug exception and caught.
-    if request.environ.get("HTTP_AUTHORIZATION"):
+    if context.request.environ.get("HTTP_AUTHORIZATION"):
         return True
-    return bool(session.get("_user_id"))
+    return bool(context.session.get("_user_id"))
 
 
 class LeanSessionInterface(SecureCookieSessionInterface):
@@ -214,6 +258,7 @@ def register_security(app: Flask) -> None:
         if missing:
             raise RuntimeError(f"set PAYUNG_{', PAYUNG_'.join(missing)} before starting Payung")
     app.session_interface = LeanSessionInterface()
+    app.response_class = PayungResponse
     app.after_request(set_security_headers)
     mask_access_logs()
     trust_proxies(app)

@@ -14,7 +14,8 @@ import gzip
 from typing import Any
 
 import brotli
-from flask import Flask, current_app, request
+from flask import Flask
+from flask.globals import request_ctx
 from werkzeug.wrappers import Response
 
 from security import add_vary
@@ -100,6 +101,10 @@ def compress_response(response: Response) -> Response:
     if mimetype not in COMPRESSIBLE:
         return response
     add_vary(response, "Accept-Encoding")
+    # The request context itself, not the request and current_app proxies (each read through a
+    # proxy raises and catches an AttributeError inside Python 3.11).
+    context = request_ctx._get_current_object()  # type: ignore[attr-defined]
+    request = context.request
     is_static = request.endpoint == "static"
     if (
         response.status_code != 200
@@ -107,7 +112,7 @@ def compress_response(response: Response) -> Response:
         or (response.is_streamed and not is_static)
         or (
             response.content_length is not None
-            and response.content_length < current_app.config["COMPRESS_MIN_BYTES"]
+            and response.content_length < context.app.config["COMPRESS_MIN_BYTES"]
         )
         or "no-transform" in present.get("cache-control", "")
     ):

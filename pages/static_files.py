@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from flask import Flask, current_app, request
+from flask.globals import request_ctx
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
 
@@ -55,7 +56,11 @@ def _add_version(endpoint: str, values: dict[str, Any]) -> None:
 
 
 def _cache_static(response: Response) -> Response:
-    if request.endpoint != "static" or response.status_code not in (200, 304):
+    # The request context, not the request proxy: most answers stop here (issue 16).
+    if (
+        request_ctx._get_current_object().request.endpoint != "static"  # type: ignore[attr-defined]
+        or response.status_code not in (200, 304)
+    ):
         return response
     filename = (request.view_args or {}).get("filename", "")
     wanted = request.args.get(VERSION_ARG)
