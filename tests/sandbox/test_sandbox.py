@@ -614,12 +614,14 @@ def test_stops_promptly_and_cleanly_even_with_a_hanging_request(
 
         started = time.monotonic()
         process.send_signal(stop_signal)
-        exit_code = process.wait(timeout=5)
+        exit_code = process.wait(timeout=10)
     finally:
         stop_partner_sandbox(process)
 
     assert exit_code == 0
-    assert time.monotonic() - started < 3
+    # Without waiting out the hanging request (60 s) or its client (30 s). The bound is loose
+    # on purpose: a loaded 2-core machine once took 4 s to stop it, and 3 s failed.
+    assert time.monotonic() - started < 10
     assert "partner sandbox stopped" in (tmp_path / "sandbox.log").read_text()
     with pytest.raises(requests.ConnectionError):
         requests.get(handle.url("/_stats"), timeout=1)
