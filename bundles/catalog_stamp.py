@@ -26,7 +26,6 @@ but ``bundles.codes.pools`` setting ``offers.low_stock_alerted_at``, which no pa
 """
 
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from itertools import chain
 from threading import Lock
@@ -38,6 +37,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from bundles.dues.models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
 from bundles.models import Bundle, BundlePart, CatalogStamp, Offer, Partner
+from core.lru import Lru
 from extensions import db
 
 CATALOG_MODELS = (
@@ -105,10 +105,9 @@ class StampedCache:
     (least recently used out first). Shared by the threads of one process."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
         self._stamp: int | None = None
-        self._values: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = Lock()
+        self._values: Lru[Any] = Lru(size)
+        self._lock = Lock()  # the stamp and the values it holds change together
 
     def get_or_make(
         self, read_stamp: Callable[[], int | None], key: Hashable, make: Callable[[], Value]
@@ -121,9 +120,9 @@ class StampedCache:
         if stamp is None:
             return make()
         with self._lock:
-            if stamp == self._stamp and key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key]  # type: ignore[no-any-return]
+            found = self._values.get(key) if stamp == self._stamp else None
+        if found is not None:
+            return found  # type: ignore[no-any-return]
         value = make()
         if read_stamp() != stamp:
             return value
@@ -131,9 +130,7 @@ class StampedCache:
             if stamp != self._stamp:
                 self._stamp = stamp
                 self._values.clear()
-            self._values[key] = value
-            if len(self._values) > self.size:
-                self._values.popitem(last=False)
+            self._values.put(key, value)
         return value
 
     def clear(self) -> None:

@@ -273,7 +273,7 @@ def test_the_count_read_from_the_terms_matches_the_plain_count(
     def pages(driven: dict[str, str], cap: int) -> list[tuple[list[int], str]]:
         monkeypatch.setattr(plans, "TERM_DRIVEN_COUNT", driven)
         monkeypatch.setattr(directory, "COUNT_CAP", cap)
-        plans.PLANS._plans.clear()
+        plans.PLANS.clear()
         with count_queries() as queries:
             first = client.get(f"/pekerja?q={query}").text
         assert (driven_sql in queries[0].upper()) == bool(driven)

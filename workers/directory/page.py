@@ -27,13 +27,11 @@ Statements stay two a page whatever the number of workers (one when the count fi
 a page past the last one counts the workers before it instead).
 """
 
-from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from math import ceil
-from threading import Lock
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,6 +42,7 @@ from werkzeug.datastructures import MultiDict
 
 from core.dates import jakarta_today
 from core.identity import OCCUPATION_LABELS, PROVINCES, age_band, first_name_and_initial
+from core.lru import Lru
 from extensions import db
 from i18n import current_locale_name, local_date
 from workers.coverage import CoverageStatus, coverage_status
@@ -142,26 +141,12 @@ class DirectoryPagination:
             previous = number
 
 
-class FragmentCache:
-    """Rendered HTML fragments by key, the least recently used dropped past ``size``."""
+class FragmentCache(Lru[Markup]):
+    """Rendered HTML fragments by key, the least recently used dropped past ``size``; ``put``
+    answers "" so a template can call it inside ``{% set %}``."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Markup] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key: Hashable) -> Markup | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: Hashable, html: str) -> str:
-        with self._lock:
-            self._items[key] = Markup(html)  # noqa: S704 (rendered by Jinja, escaped there)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+    def put(self, key: Hashable, html: str) -> str:  # type: ignore[override]
+        super().put(key, Markup(html))  # noqa: S704 (rendered by Jinja, escaped there)
         return ""
 
 
@@ -340,15 +325,11 @@ def _filters(args_key: tuple[tuple[str, str], ...]) -> DirectoryFilters:
         form = DirectoryFilterForm(formdata=MultiDict(args_key))
         form.validate()
         found = form.filters()
-        with _FILTERS_LOCK:
-            _FILTERS[args_key] = found
-            while len(_FILTERS) > 512:
-                _FILTERS.popitem(last=False)
+        _FILTERS.put(args_key, found)
     return found
 
 
-_FILTERS: OrderedDict[tuple[tuple[str, str], ...], DirectoryFilters] = OrderedDict()
-_FILTERS_LOCK = Lock()
+_FILTERS: Lru[DirectoryFilters] = Lru(512)
 
 
 def directory_page(args: MultiDict[str, str]) -> DirectoryPage:

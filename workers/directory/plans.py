@@ -12,16 +12,14 @@ Nothing read from the database is kept here, only SQL: a plan can never show sta
 Plans of past days are never used again (today is in the key) and fall out of the LRU.
 """
 
-from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import replace
 from datetime import date
-from threading import Lock
 from typing import Any
 
 from sqlalchemy import Date, Integer, Select, bindparam, exists, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
+from core.lru import Lru
 from workers.directory.queries import (
     DirectoryFilters,
     directory_order,
@@ -155,32 +153,20 @@ def _counted(ids: Select[Any]) -> Select[Any]:
     return select(func.count()).select_from(ids.subquery())
 
 
-class _PlanCache:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._plans: OrderedDict[Hashable, DirectoryPlan] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, filters: DirectoryFilters, today: date, dialect: str) -> DirectoryPlan:
-        key = (replace(filters, query=""), query_shape(filters.query), today, dialect)
-        with self._lock:
-            plan = self._plans.get(key)
-            if plan is not None:
-                self._plans.move_to_end(key)
-                return plan
+def _plan(filters: DirectoryFilters, today: date, dialect: str) -> DirectoryPlan:
+    key = (replace(filters, query=""), query_shape(filters.query), today, dialect)
+    plan = PLANS.get(key)
+    if plan is None:
         plan = DirectoryPlan(filters, today, dialect)
-        with self._lock:
-            self._plans[key] = plan
-            while len(self._plans) > self.size:
-                self._plans.popitem(last=False)
-        return plan
+        PLANS.put(key, plan)
+    return plan
 
 
-PLANS = _PlanCache(256)
+PLANS: Lru[DirectoryPlan] = Lru(256)
 
 
 def directory_plan(
     filters: DirectoryFilters, today: date, dialect: str
 ) -> tuple[DirectoryPlan, dict[str, Any]]:
     """The plan of ``filters`` today, and the values its statements take for this query."""
-    return PLANS.get(filters, today, dialect), dict(term_values(filters.query))
+    return _plan(filters, today, dialect), dict(term_values(filters.query))
