@@ -70,8 +70,11 @@ def _content_security_policy(stripe_js: str | None) -> str:
 
 
 @lru_cache(maxsize=16)
-def _policy_headers(stripe_js: str | None, strict_transport: bool) -> tuple[tuple[str, str], ...]:
-    """The headers every answer carries, for one configuration (built once, not per answer)."""
+def _policy_lines(
+    stripe_js: str | None, strict_transport: bool
+) -> tuple[tuple[str, str, str], ...]:
+    """The headers every answer carries, for one configuration, as ``(name, value, lowercase
+    name)`` lines: built and checked for newlines once, not per answer."""
     headers = [
         ("Content-Security-Policy", _content_security_policy(stripe_js)),
         ("X-Content-Type-Options", "nosniff"),
@@ -81,7 +84,10 @@ def _policy_headers(stripe_js: str | None, strict_transport: bool) -> tuple[tupl
     ]
     if strict_transport:
         headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
-    return tuple(headers)
+    for _, value in headers:
+        if "\r" in value or "\n" in value:  # what werkzeug checked on every answer
+            raise ValueError("Header values must not contain newline characters.")
+    return tuple((name, value, name.lower()) for name, value in headers)
 
 
 class PayungResponse(Response):
@@ -105,19 +111,6 @@ class PayungResponse(Response):
                 (name, value) for name, value, lower in self.policy_headers if lower not in present
             )
         return app_iter, status, headers
-
-
-@lru_cache(maxsize=16)
-def _policy_lines(
-    stripe_js: str | None, strict_transport: bool
-) -> tuple[tuple[str, str, str], ...]:
-    lines = tuple(
-        (name, value, name.lower()) for name, value in _policy_headers(stripe_js, strict_transport)
-    )
-    for _, value, _ in lines:
-        if "\r" in value or "\n" in value:  # what werkzeug checked on every answer
-            raise ValueError("Header values must not contain newline characters.")
-    return lines
 
 
 def set_security_headers(response: Response) -> Response:
