@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, insert, or_, select, update
 
-from bundles.codes.reservations import is_postgresql, not_expired, unreserved
+from bundles.codes.reservations import free_codes, is_postgresql, not_expired, unreserved
 from bundles.csv_upload import RowProblem, UploadRefused, read_csv_upload
 from bundles.csv_upload import refuse as _refuse
 from bundles.models import (
@@ -242,24 +242,15 @@ def stock_for(offer_ids: Iterable[int], *, today: date | None = None) -> dict[in
     return result
 
 
-def available_count(offer: Offer, *, today: date | None = None) -> int:
-    return stock_for([offer.id], today=today)[offer.id].available
-
-
 def available_up_to(offer: Offer, cap: int) -> int:
-    """``min(available, cap)``: the offer's free, unexpired codes counted until ``cap`` are found.
+    """``min(available, cap)``: the offer's free codes counted until ``cap`` are found.
     Whether stock is below a threshold needs no more, and stopping there keeps the check cheap
-    however large the pool (the ``(offer_id, status)`` index is read only that far)."""
+    however large the pool (the index is read only that far)."""
     if cap <= 0:
         return 0
     free = (
         select(PoolCode.id)
-        .where(
-            PoolCode.offer_id == offer.id,
-            PoolCode.status == PoolCodeStatus.AVAILABLE,
-            not_expired(jakarta_today()),
-            unreserved(utcnow()),
-        )
+        .where(*free_codes(offer.id, jakarta_today(), utcnow()))
         .limit(cap)
         .subquery()
     )

@@ -33,6 +33,17 @@ def unreserved(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def free_codes(offer_id: int, today: date, now: datetime) -> list[ColumnElement[bool]]:
+    """The offer's codes anyone may take: available, unexpired, held by no order. Read in
+    ``(expires_on, id)`` order they walk the ``(offer_id, status, expires_on, id)`` index."""
+    return [
+        PoolCode.offer_id == offer_id,
+        PoolCode.status == PoolCodeStatus.AVAILABLE,
+        not_expired(today),
+        unreserved(now),
+    ]
+
+
 def reserve_codes(
     offer_id: int, count: int, *, order_id: int, until: datetime, today: date | None = None
 ) -> int:
@@ -52,12 +63,7 @@ def reserve_codes(
     now = utcnow()
     candidates = (
         select(PoolCode.id)
-        .where(
-            PoolCode.offer_id == offer_id,
-            PoolCode.status == PoolCodeStatus.AVAILABLE,
-            not_expired(today),
-            unreserved(now),
-        )
+        .where(*free_codes(offer_id, today, now))
         .order_by(PoolCode.expires_on, PoolCode.id)
         .limit(count)
     )
