@@ -149,7 +149,8 @@ def pgbench_tps(url: str, seconds: int) -> float:
     return float(found.group(1))
 
 
-def _children(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, theirs, …), read from /proc."""
     found = []
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():
@@ -157,7 +158,7 @@ def _children(pid: int) -> list[int]:
             found.extend(int(c) for c in text_)
     except OSError:
         return []
-    return found + [g for c in found for g in _children(c)]
+    return found + [g for c in found for g in descendants(c)]
 
 
 def _status_kb(pid: int, key: str) -> int:
@@ -170,7 +171,8 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
-def _pss_kb(pid: int) -> int:
+def pss_kb(pid: int) -> int:
+    """The proportional set size of ``pid`` in KiB (0 once it is gone)."""
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
@@ -203,8 +205,8 @@ class WebServer:
         raise RuntimeError("the web server did not start; see web.log")
 
     def pss_mb(self) -> float:
-        pids = [self.process.pid, *_children(self.process.pid)]
-        return sum(_pss_kb(pid) for pid in pids) / 1024
+        pids = [self.process.pid, *descendants(self.process.pid)]
+        return sum(pss_kb(pid) for pid in pids) / 1024
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -241,7 +243,7 @@ class Workers:
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes] + [
-            c for p in self.processes for c in _children(p.pid)
+            c for p in self.processes for c in descendants(p.pid)
         ]
 
     def sample_mb(self) -> tuple[float, float]:
@@ -250,7 +252,7 @@ class Workers:
         rss = pss = 0
         for pid in self.pids():
             rss += _status_kb(pid, "VmRSS")
-            pss += _pss_kb(pid)
+            pss += pss_kb(pid)
             self.hwm[pid] = max(self.hwm.get(pid, 0), _status_kb(pid, "VmHWM"))
         return rss / 1024, pss / 1024
 

@@ -43,7 +43,7 @@ import redis
 from sqlalchemy import create_engine, func, select, text
 
 from bench.common import create_schema, drop_schema
-from bench.fulfillment_bench import Workers, _children, _pss_kb, machine, one_row_commit_rate
+from bench.fulfillment_bench import Workers, descendants, machine, one_row_commit_rate, pss_kb
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -123,10 +123,10 @@ class Monitor(threading.Thread):
         grouped = {name: set(pids) for name, pids in self.groups.items()}
         for pids in grouped.values():
             for pid in list(pids):
-                pids.update(_children(pid))
+                pids.update(descendants(pid))
         known = set().union(*grouped.values())
-        grouped["bench (run)"] = {me} | (set(_children(me)) - known)
-        return {name: sum(_pss_kb(pid) for pid in pids) / 1024 for name, pids in grouped.items()}
+        grouped["bench (run)"] = {me} | (set(descendants(me)) - known)
+        return {name: sum(pss_kb(pid) for pid in pids) / 1024 for name, pids in grouped.items()}
 
     def analyze(self) -> None:
         with self.engine.connect() as conn:
@@ -227,7 +227,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> Result:
                 sandbox.reset()
                 localstripe_pids = [
                     pid
-                    for pid in _children(os.getpid())
+                    for pid in descendants(os.getpid())
                     if "localstripe" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
                 ]
                 monitor = Monitor(
