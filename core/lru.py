@@ -30,6 +30,10 @@ class Lru(Generic[Value]):
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def discard(self, key: Hashable) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

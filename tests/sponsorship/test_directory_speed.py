@@ -18,7 +18,7 @@ from core.dates import jakarta_today
 from extensions import db
 from i18n import Form, current_translations, rupiah
 from workers.directory import page as directory
-from workers.directory import plans
+from workers.directory import plans, positions
 from workers.directory.forms import DirectoryFilterForm, FixedChoicesSelect
 from workers.search import index_workers
 
@@ -289,3 +289,98 @@ def test_the_count_read_from_the_terms_matches_the_plain_count(
         plain = pages({}, cap)
         assert by_terms == plain
         assert by_terms[0][0]  # the query finds someone
+
+
+def walk_by_next(client, url: str) -> list[int]:
+    """Every card id of ``url``'s filter set in order, page after page by the "next" cursor
+    (which never uses the anchors)."""
+    walked: list[int] = []
+    link: str | None = url
+    while link:
+        html = client.get(link).text
+        walked += card_ids(html)
+        link = next_link(html)
+    return walked
+
+
+@pytest.mark.parametrize("sort", ["", "sort=lapsing-soonest"])
+def test_deep_typed_in_pages_start_from_anchors(
+    client, make_registered_worker, monkeypatch, count_queries, sort
+):
+    """A typed-in page past the first anchor starts after it: the same cards as stepping over
+    every worker before; the map is read once, then each deep page costs its two statements;
+    past the end the count starts at the last anchor. A kept map is off by the workers who
+    joined before an anchor since it was read, until POSITIONS_TTL; then exact again."""
+
+    def worker(days: int) -> None:
+        covered_until = TODAY + timedelta(days=days)
+        make_registered_worker(
+            covered_until=covered_until, needs_cover_from=covered_until + timedelta(days=1)
+        )
+
+    for n in range(60):
+        worker(n % 7 + 1)
+    monkeypatch.setattr(positions, "ANCHOR_EVERY", 7)
+    walked = walk_by_next(client, f"/pekerja?{sort}")
+    assert len(walked) == len(set(walked)) == 60
+
+    def page_ids(number: int) -> list[int]:
+        return card_ids(client.get(f"/pekerja?page={number}&{sort}").text)
+
+    with count_queries() as queries:
+        assert page_ids(2) == walked[24:48]  # after the 3rd anchor (worker 21), 3 skipped
+    assert len(queries) == 3 and "row_number" in queries[0].lower()
+    with count_queries() as queries:
+        assert page_ids(3) == walked[48:]  # the map extended from its last anchor
+    assert len(queries) == 3 and "row_number" in queries[0].lower()
+    with count_queries() as queries:
+        assert page_ids(2) == walked[24:48]
+    assert len(queries) == 2
+    beyond = client.get(f"/pekerja?page=7&{sort}").text
+    assert card_ids(beyond) == [] and re.search(r"\b60 pekerja (cocok|terlindungi)", beyond)
+
+    worker(0)  # first in either order: every anchor moves one place down
+    moved = walk_by_next(client, f"/pekerja?{sort}")
+    assert moved[1:] == walked
+    assert page_ids(2) == moved[25:49]  # the kept map: one off
+    monkeypatch.setattr(positions, "POSITIONS_TTL", 0.0)
+    assert page_ids(2) == moved[24:48]
+
+
+def test_a_count_that_reached_the_cap_is_kept_for_the_first_page_only(
+    client, make_registered_worker, monkeypatch, count_queries
+):
+    """A first page whose count reached the cap skips the count for POSITIONS_TTL; an exact
+    count is read every time; a kept "more than" whose page comes back short is read again."""
+    workers = [make_registered_worker(gender="male" if n < 10 else "female") for n in range(30)]
+    index_workers(workers)
+    db.session.commit()
+    monkeypatch.setattr(directory, "COUNT_CAP", 25)
+    for url in ("/pekerja", "/pekerja?q=siti"):
+        with count_queries() as queries:
+            assert "Lebih dari 25 pekerja cocok" in client.get(url).text
+        assert len(queries) == 2
+        with count_queries() as queries:
+            html = client.get(url).text
+        assert len(queries) == 1 and "Lebih dari 25 pekerja cocok" in html
+        assert len(card_ids(html)) == 24
+    with count_queries() as queries:  # an exact count (10 men): read every time
+        assert "10 pekerja cocok" in client.get("/pekerja?gender=male").text
+        assert "10 pekerja cocok" in client.get("/pekerja?gender=male").text
+    assert len(queries) == 4
+    with count_queries() as queries:  # the next page by cursor counts from its cursor
+        client.get(next_link(client.get("/pekerja").text))
+    assert len(queries) == 1 + 2
+
+    for worker in workers[5:]:  # 5 left: the kept "more than 25" is wrong, and seen to be
+        worker.is_listed = False
+    db.session.commit()
+    html = client.get("/pekerja").text
+    assert len(card_ids(html)) == 5 and "5 pekerja cocok" in html
+    with count_queries() as queries:
+        client.get("/pekerja")
+    assert len(queries) == 2  # not kept: below the cap
+    monkeypatch.setattr(positions, "POSITIONS_TTL", -1.0)
+    with count_queries() as queries:
+        assert "5 pekerja cocok" in client.get("/pekerja?q=siti").text
+    assert len(queries) == 2

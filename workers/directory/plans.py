@@ -48,6 +48,8 @@ TERM_DRIVEN_COUNT = {"sqlite": "distinct", "postgresql": "first_term"}
 _OFFSET = bindparam("offset", type_=Integer)
 _WINDOW = bindparam("window", type_=Integer)
 _PER_PAGE = bindparam("per_page", type_=Integer)
+_SPAN = bindparam("span", type_=Integer)
+_EVERY = bindparam("every", type_=Integer)
 
 
 class DirectoryPlan:
@@ -63,8 +65,9 @@ class DirectoryPlan:
         self._statements: dict[str, Select[Any]] = {}
 
     def statement(self, kind: str) -> Select[Any]:
-        """``count``, ``count_after``, ``count_before``, ``page``, ``page_after``,
-        ``page_probe``, ``page_after_probe``, ``typed_ids`` or ``cards_by_id``."""
+        """``count``, ``count_after``, ``count_before``, ``count_before_after``, ``page``,
+        ``page_after``, ``page_probe``, ``page_after_probe``, ``typed_ids``,
+        ``typed_ids_after``, ``anchors``, ``anchors_after`` or ``cards_by_id``."""
         found = self._statements.get(kind)
         if found is None:
             found = self._statements[kind] = self._build(kind)
@@ -81,11 +84,17 @@ class DirectoryPlan:
             return select(*CARD_COLUMNS, self.sort_key.label("sort_key")).where(
                 Worker.id.in_(bindparam("ids", expanding=True))
             )
-        if kind == "typed_ids":
+        if kind.startswith("typed_ids"):
             ids = matching_workers(filters, today).with_only_columns(Worker.id)
+            if kind == "typed_ids_after":
+                ids = ids.where(self._past_cursor())
             return ids.offset(_OFFSET).limit(_WINDOW)
-        if kind == "count_before":  # past the last page: how many there are, at most ``offset``
+        if kind.startswith("anchors"):
+            return self._anchors(after=kind == "anchors_after")
+        if kind.startswith("count_before"):  # past the last page: how many, at most ``offset``
             ids = matching_workers(filters, today).with_only_columns(Worker.id).order_by(None)
+            if kind == "count_before_after":  # from an anchor on (``anchors``)
+                ids = ids.where(self._past_cursor())
             return _counted(ids.limit(_OFFSET))
         if kind.startswith("count"):
             return _counted(self._count(after=kind == "count_after"))
@@ -93,6 +102,26 @@ class DirectoryPlan:
         page = matching.with_only_columns(*CARD_COLUMNS, self.sort_key.label("sort_key"))
         page = page.where(self._past_cursor()) if "after" in kind else page.offset(_OFFSET)
         return page.limit(_PER_PAGE)
+
+    def _anchors(self, *, after: bool) -> Select[Any]:
+        """The sort key and id of every ``every``-th worker of the next ``span`` in the
+        directory's order (from the start, or after the cursor), numbered by the database:
+        the rows stream from the order's index through ``row_number()`` and only the
+        anchors reach Python (``workers.directory.positions``)."""
+        order = directory_order(self.filters)
+        walk = matching_workers(self.filters, self.today).with_only_columns(
+            self.sort_key.label("sort_key"),
+            Worker.id.label("id"),
+            func.row_number().over(order_by=order).label("n"),
+        )
+        if after:
+            walk = walk.where(self._past_cursor())
+        numbered = walk.limit(_SPAN).subquery()
+        return (
+            select(numbered.c.sort_key, numbered.c.id)
+            .where(numbered.c.n % _EVERY == 0)
+            .order_by(numbered.c.n)
+        )
 
     def _count(self, *, after: bool) -> Select[Any]:
         """The ids to count, in no order, at most ``window`` of them.
