@@ -61,7 +61,7 @@ from bench.common import (
 from bench.directory_bench import free_port, start_gunicorn, stop
 from bench.load_latency import print_report, read_samples
 from bench.load_seed import seed_all
-from bench.pages import REFERENCE, REPORT_LUA, reference_url, serve
+from bench.pages import REFERENCE, REPORT_LUA, reference_url, serve, vacuum_analyze
 from bench.pages import wrk as wrk_report
 from extensions import db
 from messaging.models import Message
@@ -252,6 +252,8 @@ def main() -> int:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
+        if schema and reference_schema:
+            vacuum_analyze(url, [schema, reference_schema])
         catalog_port = free_port()
         catalog = serve(
             "catalog_app:app", catalog_port, {**os.environ, "DATABASE_URL": reference_db}, REFERENCE
