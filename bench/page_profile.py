@@ -76,6 +76,7 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--only", help="profile only pages whose name contains this")
+    parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime…")
     parser.add_argument(
         "--as-served",
         action="store_true",
@@ -139,7 +140,7 @@ def main() -> int:
             for _ in range(args.requests):
                 visit()
             profile.disable()
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+            pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
     finally:
         if schema and not args.keep_schemas:
             drop_schema(url, schema)
