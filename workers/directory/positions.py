@@ -78,7 +78,7 @@ def deepest_anchor(
     workers lie up to it and its cursor; None when the offset is before the first anchor or
     the filter set has fewer than ANCHOR_EVERY workers. Reads (or extends) the map if needed."""
     wanted = offset // ANCHOR_EVERY
-    if not wanted:
+    if not wanted or plan.filters.query:  # a plan serves every query of a shape: no anchors
         return None
     key = (plan.filters, plan.today, plan.dialect)
     maps = _anchor_maps()
