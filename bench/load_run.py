@@ -4,6 +4,7 @@ pages and claims, driven by wrk, next to a hello-world route on the same server 
     .venv/bin/python -m bench.load_run [--workers 10000] [--codes 6000] [--seconds 30]
         [--connections 8] [--threads 2] [--gunicorn-workers 2] [--paced 0.5,0.75]
         [--keep-schemas PREFIX] [--broker redis://127.0.0.1:6379/13]
+        [--limits redis://127.0.0.1:6379/9]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Seeds a schema of its own (dropped afterwards): ``--workers`` workers with their search terms
@@ -47,6 +48,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import redis
 from sqlalchemy import func, select
 
 from app import create_app
@@ -206,6 +208,12 @@ def parse_args() -> argparse.Namespace:
         "not in the request (default: jobs run eagerly in the request)",
     )
     parser.add_argument(
+        "--limits",
+        metavar="URL",
+        help="the rate limits' storage, emptied first (e.g. redis://127.0.0.1:6379/9, as the "
+        "README's production set-up; default: memory://, each gunicorn process its own)",
+    )
+    parser.add_argument(
         "--keep-schemas",
         metavar="PREFIX",
         help="PostgreSQL: keep the seeded schemas <PREFIX>payung and <PREFIX>reference and reuse "
@@ -231,6 +239,10 @@ def main() -> int:
     config: dict[str, Any] = {"ENV_NAME": "production", "DATABASE_URL": url, **BENCH_KEYS}
     if schema:
         config["DATABASE_SCHEMA"] = schema
+    if args.limits:
+        # A fresh storage: the codes' phones asked for sign-in codes in earlier runs.
+        redis.Redis.from_url(args.limits).flushdb()
+        config["RATELIMIT_STORAGE_URI"] = args.limits
     fractions = [float(part) for part in args.paced.split(",") if part.strip()]
     result: dict[str, Any] = {}
     try:
