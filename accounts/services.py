@@ -6,7 +6,7 @@ Services flush; the caller commits once.
 import hmac
 import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -118,13 +118,19 @@ def resend_wait(phone_e164: str) -> int:
     """Seconds before another code may be sent to the phone: OTP_RESEND_SECONDS after the last
     one, while that one still works (unused, unexpired, not tried too often). Asking for codes
     from many addresses thus never spends the worker's budget, and never floods the phone."""
-    latest = db.session.scalar(
+    return _wait(_latest_unused(phone_e164), utcnow())
+
+
+def _latest_unused(phone_e164: str) -> OneTimeCode | None:
+    return db.session.scalar(
         select(OneTimeCode)
         .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
         .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
         .limit(1)
     )
-    now = utcnow()
+
+
+def _wait(latest: OneTimeCode | None, now: datetime) -> int:
     if latest is None or latest.expires_at <= now:
         return 0
     if latest.attempts >= current_app.config["OTP_MAX_ATTEMPTS"]:
@@ -138,15 +144,19 @@ def request_sign_in_code(phone_e164: str) -> OneTimeCode:
 
     Raises ResendTooSoon while the last code sent is recent and still works.
     """
-    wait = resend_wait(phone_e164)
+    latest = _latest_unused(phone_e164)
+    now = utcnow()
+    wait = _wait(latest, now)
     if wait > 0:
         raise ResendTooSoon(wait)
-    now = utcnow()
-    db.session.execute(
-        update(OneTimeCode)
-        .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
-        .values(consumed_at=now)
-    )
+    if latest is not None:
+        # No unused code, nothing to expire: the UPDATE is skipped (most requests). When there
+        # is one, every unused code of the phone goes, as two requests at once may have left two.
+        db.session.execute(
+            update(OneTimeCode)
+            .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
+            .values(consumed_at=now)
+        )
     code = f"{secrets.randbelow(1_000_000):06d}"
     otp = OneTimeCode(
         phone_e164=phone_e164,
