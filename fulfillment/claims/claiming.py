@@ -19,7 +19,7 @@ from accounts.services import (
     InvalidCode,
     ResendTooSoon,
     WrongCode,
-    request_sign_in_code,
+    send_sign_in_code,
     verify_sign_in_code,
 )
 from bundles.models import Bundle, Offer, OfferKind, PoolCode
@@ -88,7 +88,7 @@ def start_claim(found: TypedClaim | None, *, user: User | None = None) -> Pendin
         return mark_claimed(claim)
     masked = mask_phone(found.phone_e164)
     try:
-        request_sign_in_code(found.phone_e164)
+        send_sign_in_code(found.phone_e164, latest=found.latest_code)
     except ResendTooSoon:
         return PendingClaim(claim.id, claim.version, masked, sent=False)
     return PendingClaim(claim.id, claim.version, masked)

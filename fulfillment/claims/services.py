@@ -8,14 +8,15 @@ be compared with any other digest Payung keeps.
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import select
 
-from accounts.models import User
+from accounts.models import OneTimeCode, User
+from accounts.services import latest_unused_code_id
 from bundles.models import Bundle
 from extensions import db
 from fulfillment.claims.codes import (
@@ -55,22 +56,25 @@ def find_claim_code(typed: str) -> ClaimCode | None:
 
 @dataclass(frozen=True)
 class TypedClaim:
-    """The claim a typed bundle code names, with what claiming it needs of its worker: the
-    phone the one-time code goes to and the account the worker is linked to (if any)."""
+    """The claim a typed bundle code names, with what claiming it needs: its worker's phone
+    (where the one-time code goes) and account (if linked), and that phone's latest unused
+    one-time code (whether a new one may be sent yet; ``accounts.services.send_sign_in_code``)."""
 
     claim: ClaimCode
-    phone_e164: str
+    phone_e164: str = field(repr=False)  # never in a log line or a traceback's locals
     worker_user_id: int | None
+    latest_code: OneTimeCode | None
 
 
 def look_up_claim(typed: str) -> TypedClaim | None:
-    """``find_claim_code`` with the worker's phone and account, in one statement: the claim
-    POST's limits and the claim itself share it (it was three, with a second copy for the
-    per-phone limit). Raises InvalidClaimCode (before any lookup) as ``find_claim_code``."""
+    """``find_claim_code`` with all the claim POST reads, in one statement: the claim POST's
+    limits and the claim itself share it (it read the claim twice, the worker and the phone's
+    last code in four statements). Raises InvalidClaimCode (before any lookup)."""
     digest = claim_digest(normalize_claim_code(typed))
     row = db.session.execute(
-        select(ClaimCode, Worker.phone_e164, Worker.user_id)
+        select(ClaimCode, Worker.phone_e164, Worker.user_id, OneTimeCode)
         .join(Worker, Worker.id == ClaimCode.worker_id)
+        .outerjoin(OneTimeCode, OneTimeCode.id == latest_unused_code_id(Worker.phone_e164))
         .where(ClaimCode.code_digest == digest)
     ).first()
     return None if row is None else TypedClaim(*row)
