@@ -6,13 +6,13 @@ Services flush; the caller commits once.
 import hmac
 import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
 
 from accounts.models import OneTimeCode, Role, User, new_session_token
 from extensions import db, utcnow
@@ -26,6 +26,8 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 SIGN_IN = "sign_in"
+# An alias: never correlated with a one_time_codes of the query it is put in.
+_LATEST_CODE = OneTimeCode.__table__.alias("latest_code")
 
 
 class AccountError(Exception):
@@ -118,13 +120,30 @@ def resend_wait(phone_e164: str) -> int:
     """Seconds before another code may be sent to the phone: OTP_RESEND_SECONDS after the last
     one, while that one still works (unused, unexpired, not tried too often). Asking for codes
     from many addresses thus never spends the worker's budget, and never floods the phone."""
-    latest = db.session.scalar(
-        select(OneTimeCode)
-        .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
-        .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
-        .limit(1)
+    return _wait(latest_unused_code(phone_e164), utcnow())
+
+
+def latest_unused_code(phone_e164: str) -> OneTimeCode | None:
+    return db.session.scalar(
+        select(OneTimeCode).where(OneTimeCode.id == latest_unused_code_id(phone_e164))
     )
-    now = utcnow()
+
+
+def latest_unused_code_id(phone: str | ColumnElement[str]) -> ScalarSelect[int]:
+    """The id of the phone's latest unused code, as a subquery: a caller that reads the phone
+    in a statement of its own (a column) reads the code in the same statement, and passes it
+    to ``send_sign_in_code``."""
+    code = _LATEST_CODE.c
+    return (
+        select(code.id)
+        .where(code.phone_e164 == phone, code.consumed_at.is_(None))
+        .order_by(code.created_at.desc(), code.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _wait(latest: OneTimeCode | None, now: datetime) -> int:
     if latest is None or latest.expires_at <= now:
         return 0
     if latest.attempts >= current_app.config["OTP_MAX_ATTEMPTS"]:
@@ -138,15 +157,28 @@ def request_sign_in_code(phone_e164: str) -> OneTimeCode:
 
     Raises ResendTooSoon while the last code sent is recent and still works.
     """
-    wait = resend_wait(phone_e164)
+    return send_sign_in_code(phone_e164, latest=latest_unused_code(phone_e164))
+
+
+def send_sign_in_code(phone_e164: str, *, latest: OneTimeCode | None) -> OneTimeCode:
+    """``request_sign_in_code`` for a caller that read the phone's latest unused code in this
+    transaction already (``latest_unused_code_id``; None: there is none).
+
+    Raises ResendTooSoon while that code is recent and still works.
+    """
+    now = utcnow()
+    wait = _wait(latest, now)
     if wait > 0:
         raise ResendTooSoon(wait)
-    now = utcnow()
-    db.session.execute(
-        update(OneTimeCode)
-        .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
-        .values(consumed_at=now)
-    )
+    if latest is not None:
+        # Only then can there be a code to expire: with none the UPDATE is skipped (most
+        # codes sent). Every unused code of the phone goes, as two requests at once may have
+        # left two.
+        db.session.execute(
+            update(OneTimeCode)
+            .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
+            .values(consumed_at=now)
+        )
     code = f"{secrets.randbelow(1_000_000):06d}"
     otp = OneTimeCode(
         phone_e164=phone_e164,

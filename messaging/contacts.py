@@ -108,6 +108,10 @@ def route(
     ``contacts``: the batch's contacts, when the caller looked them up (``contacts_among``)."""
     if channel == Channel.EMAIL:
         return channel, None, False
+    if purpose in SMS_ONLY_PURPOSES and purpose in ESSENTIAL_PURPOSES:
+        # A one-time code goes by SMS even to a number that sent STOP: nothing the number
+        # asked for changes that, so it is not looked up (a statement less per code sent).
+        return Channel.SMS, None, False
     contact = contacts.get(recipient) if contacts is not None else find_contact(recipient)
     suppressed = bool(contact and contact.stopped_at) and purpose not in ESSENTIAL_PURPOSES
     if purpose in SMS_ONLY_PURPOSES:

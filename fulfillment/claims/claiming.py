@@ -19,13 +19,13 @@ from accounts.services import (
     InvalidCode,
     ResendTooSoon,
     WrongCode,
-    request_sign_in_code,
+    send_sign_in_code,
     verify_sign_in_code,
 )
 from bundles.models import Bundle, Offer, OfferKind, PoolCode
 from core.identity import mask_phone
 from extensions import db, utcnow
-from fulfillment.claims.services import find_claim_code
+from fulfillment.claims.services import TypedClaim
 from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode
 from fulfillment.progress import PartState, part_state
 from sponsorship.checkout.models import OrderLine
@@ -67,31 +67,31 @@ class PendingClaim:
     sent: bool = True  # False: the code sent to the phone moments ago still works
 
 
-def start_claim(typed: str, *, user: User | None = None) -> PendingClaim | ClaimCode:
-    """Check the typed bundle code. For the signed-in owner it is claimed at once (their phone
-    is already proven) and the ClaimCode is returned; otherwise a one-time code goes to the
-    worker's registered phone and a PendingClaim is returned (no new one while the code sent
-    moments ago still works: whoever asked, it went to the worker's phone).
+def start_claim(found: TypedClaim | None, *, user: User | None = None) -> PendingClaim | ClaimCode:
+    """Claim what the typed bundle code names (``services.look_up_claim``; None: nothing).
+    For the signed-in owner it is claimed at once (their phone is already proven) and the
+    ClaimCode is returned; otherwise a one-time code goes to the worker's registered phone
+    and a PendingClaim is returned (no new one while the code sent moments ago still works:
+    whoever asked, it went to the worker's phone).
 
-    Raises InvalidClaimCode (shape, typo), UnknownClaimCode, AlreadyClaimed, NotThisWorker.
+    Raises UnknownClaimCode, AlreadyClaimed, NotThisWorker.
     """
-    claim = find_claim_code(typed)
-    if claim is None:
+    if found is None:
         raise UnknownClaimCode()
+    claim = found.claim
     if claim.claimed_at is not None:
         raise AlreadyClaimed()
-    worker = db.session.get(Worker, claim.worker_id)
-    assert worker is not None
     if user is not None and user.is_authenticated and user.phone_e164:
-        if user.phone_e164 != worker.phone_e164:
+        if user.phone_e164 != found.phone_e164:
             raise NotThisWorker()
-        _link(user, worker)
+        _link(user, found.worker_user_id)
         return mark_claimed(claim)
+    masked = mask_phone(found.phone_e164)
     try:
-        request_sign_in_code(worker.phone_e164)
+        send_sign_in_code(found.phone_e164, latest=found.latest_code)
     except ResendTooSoon:
-        return PendingClaim(claim.id, claim.version, mask_phone(worker.phone_e164), sent=False)
-    return PendingClaim(claim.id, claim.version, mask_phone(worker.phone_e164))
+        return PendingClaim(claim.id, claim.version, masked, sent=False)
+    return PendingClaim(claim.id, claim.version, masked)
 
 
 def finish_claim(claim_id: int, version: int, otp: str) -> tuple[User, ClaimCode]:
@@ -107,14 +107,17 @@ def finish_claim(claim_id: int, version: int, otp: str) -> tuple[User, ClaimCode
     worker = db.session.get(Worker, claim.worker_id)
     assert worker is not None
     user = verify_sign_in_code(worker.phone_e164, otp)
-    _link(user, worker)
+    _link(user, worker.user_id)
     return user, mark_claimed(claim)
 
 
-def _link(user: User, worker: Worker) -> None:
-    if worker.user_id is None:
-        link_enrolled_worker(user)
-    if worker.user_id != user.id:
+def _link(user: User, worker_user_id: int | None) -> None:
+    """The claim's worker is ``user`` (whose phone is the worker's): linked now if the
+    worker's record has no account yet, else NotThisWorker unless it is this one."""
+    if worker_user_id is None:
+        linked = link_enrolled_worker(user)
+        worker_user_id = linked.user_id if linked is not None else None
+    if worker_user_id != user.id:
         raise NotThisWorker()
 
 

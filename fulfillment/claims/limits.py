@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from core.rate_limits import phone_key
 from extensions import db
 from fulfillment.claims.codes import InvalidClaimCode, normalize_claim_code
-from fulfillment.claims.services import claim_digest
+from fulfillment.claims.services import TypedClaim, look_up_claim
 from fulfillment.models import ClaimCode
 from workers.models import Worker
 
@@ -49,30 +49,25 @@ def code_key() -> str:
 
 
 def claim_phone_key() -> str:
-    """Per phone behind the typed bundle code. Flask-Limiter asks for the key when it checks
-    the limit and again when it counts a sent SMS: the phone is looked up once a request, with
-    the code, in one query (under load every round trip to the database lengthens the tail).
-    Kept with the code it was found for: an app context (``g``) may outlive one request."""
-    typed = request.form.get("code", "")
-    found = g.get("claim_phone_key")
-    if found is None or found[0] != typed:
-        found = g.claim_phone_key = (typed, _claim_phone_key(typed))
-    return str(found[1])
-
-
-def _claim_phone_key(typed: str) -> str:
+    """Per phone behind the typed bundle code (``claim-phone:none`` when there is none)."""
     try:
-        digest = claim_digest(normalize_claim_code(typed))
+        found = typed_claim(request.form.get("code", ""))
     except InvalidClaimCode:
         return "claim-phone:none"
-    found = db.session.execute(
-        select(Worker.phone_e164)
-        .join(ClaimCode, ClaimCode.worker_id == Worker.id)
-        .where(ClaimCode.code_digest == digest)
-    ).first()
     if found is None:
         return "claim-phone:none"
-    return "claim-phone:" + hashlib.sha256(str(found.phone_e164).encode()).hexdigest()[:32]
+    return "claim-phone:" + hashlib.sha256(found.phone_e164.encode()).hexdigest()[:32]
+
+
+def typed_claim(typed: str) -> TypedClaim | None:
+    """``look_up_claim(typed)``, once a request: Flask-Limiter asks for the per-phone key when
+    it checks the limit and again when it counts a sent SMS, and the view claims with the same
+    row (under load every round trip to the database lengthens the tail). Kept with the code it
+    was found for: an app context (``g``) may outlive one request. Raises InvalidClaimCode."""
+    found = g.get("typed_claim")
+    if found is None or found[0] != typed:
+        found = g.typed_claim = (typed, look_up_claim(typed))
+    return found[1]  # type: ignore[no-any-return]
 
 
 def pending_phone_key() -> str:

@@ -8,12 +8,15 @@ be compared with any other digest Payung keeps.
 import hashlib
 import hmac
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import select
 
-from accounts.models import User
+from accounts.models import OneTimeCode, User
+from accounts.services import latest_unused_code_id
 from bundles.models import Bundle
 from extensions import db
 from fulfillment.claims.codes import (
@@ -31,7 +34,13 @@ from workers.models import Worker
 
 
 def claim_key() -> bytes:
-    return hmac.new(lookup_key(), b"payung-claim-code", hashlib.sha256).digest()
+    return _claim_key(lookup_key())
+
+
+@lru_cache(maxsize=4)
+def _claim_key(lookup: bytes) -> bytes:
+    # Derived once per LOOKUP_KEY, not twice on every claim POST.
+    return hmac.new(lookup, b"payung-claim-code", hashlib.sha256).digest()
 
 
 def claim_digest(code: str) -> str:
@@ -43,6 +52,32 @@ def find_claim_code(typed: str) -> ClaimCode | None:
     when what was typed cannot be a claim code."""
     digest = claim_digest(normalize_claim_code(typed))
     return db.session.scalar(select(ClaimCode).where(ClaimCode.code_digest == digest))
+
+
+@dataclass(frozen=True)
+class TypedClaim:
+    """The claim a typed bundle code names, with what claiming it needs: its worker's phone
+    (where the one-time code goes) and account (if linked), and that phone's latest unused
+    one-time code (whether a new one may be sent yet; ``accounts.services.send_sign_in_code``)."""
+
+    claim: ClaimCode
+    phone_e164: str = field(repr=False)  # never in a log line or a traceback's locals
+    worker_user_id: int | None
+    latest_code: OneTimeCode | None
+
+
+def look_up_claim(typed: str) -> TypedClaim | None:
+    """``find_claim_code`` with all the claim POST reads, in one statement: the claim POST's
+    limits and the claim itself share it (it read the claim twice, the worker and the phone's
+    last code in four statements). Raises InvalidClaimCode (before any lookup)."""
+    digest = claim_digest(normalize_claim_code(typed))
+    row = db.session.execute(
+        select(ClaimCode, Worker.phone_e164, Worker.user_id, OneTimeCode)
+        .join(Worker, Worker.id == ClaimCode.worker_id)
+        .outerjoin(OneTimeCode, OneTimeCode.id == latest_unused_code_id(Worker.phone_e164))
+        .where(ClaimCode.code_digest == digest)
+    ).first()
+    return None if row is None else TypedClaim(*row)
 
 
 def claim_url() -> str:

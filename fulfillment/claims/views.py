@@ -65,7 +65,8 @@ def enter_code() -> str | Response | tuple[str, int]:
         session.pop(PENDING, None)
         user = current_user._get_current_object() if current_user.is_authenticated else None
         try:
-            outcome = claiming.start_claim(form.code.data, user=user)
+            # Read once a request: the per-phone limit above looked the same code up.
+            outcome = claiming.start_claim(limits.typed_claim(form.code.data), user=user)
         except (InvalidClaimCode, claiming.ClaimError) as exc:
             if isinstance(exc, claiming.UnknownClaimCode):
                 count_failure()  # a well-formed code that does not exist: a guess, not a typo

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import current_app
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from accounts.models import OneTimeCode, Role, User
 from bundles.models import Offer, OfferKind, PoolCode
@@ -19,7 +19,7 @@ from core.identity import mask_phone
 from extensions import db, utcnow
 from fulfillment.claims import claiming, limits
 from fulfillment.claims.codes import InvalidClaimCode, generate_claim_code
-from fulfillment.claims.services import issue_claim_code
+from fulfillment.claims.services import issue_claim_code, look_up_claim
 from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode, ItemStatus
 from messaging.models import Message
 from sponsorship.checkout.models import OrderLine, OrderLinePart
@@ -300,7 +300,7 @@ def test_two_claims_at_the_same_moment_give_exactly_one_success(app):
             me = db.session.get(User, user_id)
             barrier.wait()
             try:
-                claiming.start_claim(line["code"], user=me)
+                claiming.start_claim(look_up_claim(line["code"]), user=me)
                 db.session.commit()
                 outcomes.append("claimed")
             except claiming.AlreadyClaimed:
@@ -382,17 +382,67 @@ class TestRateLimits:
         assert claimed_at(line["claim_id"]) is not None
 
 
-def test_the_per_phone_limit_looks_the_phone_up_once_a_request(app, count_queries):
-    # Flask-Limiter asks for the key before the view and again around it; under load every
-    # round trip to the database lengthens the claim's tail.
+def test_the_per_phone_limit_and_the_claim_look_the_code_up_once_a_request(app, count_queries):
+    # Flask-Limiter asks for the key before the view and again around it, and the view claims
+    # with the same row; under load every round trip to the database lengthens the claim's tail.
     line = build_line()
     posted = {"method": "POST", "data": {"code": line["code"]}}
     with app.test_request_context("/klaim", **posted), count_queries() as statements:
         keys = {limits.claim_phone_key() for _ in range(3)}
+        found = limits.typed_claim(line["code"])
     assert len(statements) == 1
     assert len(keys) == 1 and keys != {"claim-phone:none"}
+    assert found is not None and found.claim.id == line["claim_id"]
+    assert found.phone_e164 == line["phone"]
     with app.test_request_context("/klaim", method="POST", data={"code": generate_claim_code()}):
         assert limits.claim_phone_key() == "claim-phone:none"
+        assert limits.typed_claim(generate_claim_code()) is None
+
+
+class TestStatements:
+    @pytest.fixture
+    def app_config(self) -> dict[str, Any]:
+        return {"RATELIMIT_ENABLED": True}  # the limits' lookups are part of the cost
+
+    def test_a_claim_post_runs_three_statements_and_commits_once(self, app, client):
+        """The claim POST sends a one-time code in three statements and one commit: the claim
+        with its worker's phone and that phone's last unused code (read once, for the
+        per-phone limit, the resend wait and the claim), the new code and its SMS. It ran 8
+        (10 with the delivery job): the limit and the claim each read the claim, the worker
+        was read again, the phone's last code on its own, an UPDATE expired unused codes when
+        there were none, and the phone's channel and STOP were looked up for a one-time code,
+        which goes by SMS whatever they say. The delivery job (eager here, a Celery worker in
+        production) commits on its own afterwards."""
+        line = build_line()
+        events = self.post(client, line["code"])
+        request = events[: events.index("COMMIT")]
+        assert len(request) == 3, events
+        assert [e.split()[0] for e in request] == ["SELECT", "INSERT", "INSERT"]
+        assert events.count("COMMIT") == 2, events  # the request's, then the delivery job's
+        assert messages_to(line["phone"], "sign_in") == 1
+        # asked again at once: the code sent moments ago still works, nothing is written
+        assert self.post(app.test_client(), line["code"]) == [events[0], "COMMIT"]
+        assert messages_to(line["phone"], "sign_in") == 1
+
+    @staticmethod
+    def post(client: Any, code: str) -> list[str]:
+        """The statements (their first words) and commits of one claim POST, in order."""
+        events: list[str] = []
+
+        def statement(conn: Any, cursor: Any, text: str, *args: Any) -> None:
+            events.append(" ".join(text.split()[:3]))
+
+        def commit(conn: Any) -> None:
+            events.append("COMMIT")
+
+        event.listen(db.engine, "before_cursor_execute", statement)
+        event.listen(db.engine, "commit", commit)
+        try:
+            assert client.post("/klaim", data={"code": code}).status_code == 302
+        finally:
+            event.remove(db.engine, "before_cursor_execute", statement)
+            event.remove(db.engine, "commit", commit)
+        return events
 
 
 # --- reach ------------------------------------------------------------------------------------
