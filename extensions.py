@@ -172,8 +172,8 @@ class LeanLimiter(Limiter):
     def _nothing_before_the_view(self) -> bool:
         # Written out rather than through the properties and helpers above: this runs on every
         # request (the properties build lists to test them for emptiness; 23,000 of a minimal
-        # page's 530,000 instructions, issue 16). The raw groups can only be non-empty where
-        # the lists are: a wrong answer here means a full pass, never a skipped limit.
+        # page's 530,000 instructions, issue 16). The raw groups are non-empty whenever the
+        # lists are, and at worst (empty groups) this answers "full pass", never "skip".
         manager = self.limit_manager
         if (
             manager._application_limits
