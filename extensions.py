@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from celery import Celery, Task
-from flask import Flask, request
+from flask import Flask, Response
 from flask.globals import request_ctx
 from flask_babel import Babel
 from flask_limiter import Limiter, RequestLimit
@@ -72,9 +72,35 @@ def append_only(model: ModelClass) -> ModelClass:
     return model
 
 
-db = SQLAlchemy(model_class=Base)
+class LeanSQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy, removing the request's session at teardown only when the request made
+    one. ``scoped_session.remove()`` looked the session up twice and raised and caught a
+    KeyError on every request that never touched the database (8,500 of a minimal page's
+    530,000 instructions, issue 16). A session that was used is closed exactly as before."""
+
+    def _teardown_session(self, exc: BaseException | None) -> None:
+        if self.session.registry.has():
+            self.session.remove()
+
+
+class LeanLoginManager(LoginManager):
+    """Flask-Login, whose after-request hook returns at once when there is nothing to do: no
+    remember-me cookie to set or clear (``_remember`` in the session) and no refresh on every
+    request configured. It read the session and the config through their proxies on every
+    answer (20,000 of a minimal page's 530,000 instructions, issue 16); otherwise unchanged."""
+
+    def _update_remember_cookie(self, response: Response) -> Response:
+        context = request_ctx._get_current_object()  # type: ignore[attr-defined]
+        if "_remember" not in context.session and not context.app.config.get(
+            "REMEMBER_COOKIE_REFRESH_EACH_REQUEST"
+        ):
+            return response
+        return super()._update_remember_cookie(response)  # type: ignore[no-any-return]
+
+
+db = LeanSQLAlchemy(model_class=Base)
 migrate = Migrate()
-login_manager = LoginManager()
+login_manager = LeanLoginManager()
 babel = Babel()
 
 
@@ -134,29 +160,39 @@ class LeanLimiter(Limiter):
         its GET resolved and evaluated them all to find none applied: 12 % of the page)."""
         if not self._no_limits_beyond_the_views():
             return False
-        if self._blueprint_has_limits():
+        current = request_ctx._get_current_object().request
+        if self._blueprint_has_limits(current.blueprint):
             return False
         groups = self.limit_manager._decorated_limits.get(callable_name)
-        method = request.method.lower()
+        method = current.method.lower()
         return bool(groups) and all(
             group.methods and method not in group.methods for group in groups
         )
 
     def _nothing_before_the_view(self) -> bool:
+        # Written out rather than through the properties and helpers above: this runs on every
+        # request (the properties build lists to test them for emptiness; 23,000 of a minimal
+        # page's 530,000 instructions, issue 16). The raw groups are non-empty whenever the
+        # lists are, and at worst (empty groups) this answers "full pass", never "skip".
         manager = self.limit_manager
-        if not self._no_limits_beyond_the_views():
+        if (
+            manager._application_limits
+            or manager._default_limits
+            or self._meta_limits
+            or self._storage_dead
+        ):
             return False
         current = request_ctx._get_current_object().request  # not the proxy, as in protect()
-        if manager.has_hints(current.endpoint or ""):
+        endpoint = current.endpoint or ""
+        if manager._endpoint_hints.get(endpoint):
             return False
-        return not self._blueprint_has_limits(current.blueprint)
+        return "." not in endpoint or not self._blueprint_has_limits(current.blueprint)
 
-    def _blueprint_has_limits(self, blueprint: str | None = None) -> bool:
+    def _blueprint_has_limits(self, blueprint: str | None) -> bool:
+        """Whether ``blueprint`` (the request's, dotted when nested) or a parent has limits."""
         blueprint_limits = self.limit_manager._blueprint_limits
-        if blueprint_limits:
-            blueprint = blueprint or request.blueprint
-            if blueprint:
-                return any(part in blueprint_limits for part in blueprint.split("."))
+        if blueprint_limits and blueprint:
+            return any(part in blueprint_limits for part in blueprint.split("."))
         return False
 
     # After the answer: a request that no limit looked at (no limiter context was made for it)

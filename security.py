@@ -91,44 +91,65 @@ def _policy_lines(
 
 
 class PayungResponse(Response):
-    """Flask's response, carrying the security headers as a prebuilt list of header lines.
+    """Flask's response, carrying the security headers as a prebuilt list of header lines and
+    the ``Vary`` names the after-request hooks added.
 
     werkzeug checks every value for newlines when it is added to ``response.headers`` and once
     more when the headers are copied for the server: the policy headers (the CSP alone is 400
     characters) made a fifth of a minimal page's instructions (issue 16). Their values are
     fixed per configuration and checked once when built; they join the answer's header lines
-    as they leave for the server, where a header the view set itself wins as before."""
+    as they leave for the server, where a header the view set itself wins as before. ``Vary``
+    names (``Accept-Encoding`` from compression, ``Cookie`` from the session) join the same
+    way: each one written through ``response.headers`` cost a scan, a parse and a check (a
+    tenth of a minimal page). They go first in the ``Vary`` line, before any names the view
+    or Flask set there, each name once whatever its case."""
 
     policy_headers: tuple[tuple[str, str, str], ...] = ()
+    vary_names: tuple[str, ...] = ()
 
     def get_wsgi_response(
         self, environ: Mapping[str, Any]
     ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
         app_iter, status, headers = super().get_wsgi_response(environ)  # type: ignore[arg-type]
-        if self.policy_headers:
-            present = {name.lower() for name, _ in headers}
-            headers.extend(
-                (name, value) for name, value, lower in self.policy_headers if lower not in present
-            )
+        if not (self.policy_headers or self.vary_names):
+            return app_iter, status, headers
+        present: dict[str, int] = {}
+        for index, (name, _) in enumerate(headers):
+            present.setdefault(name.lower(), index)
+        if self.vary_names:
+            index = present.get("vary")
+            if index is None:
+                headers.append(("Vary", ", ".join(self.vary_names)))
+            else:
+                name, value = headers[index]
+                named = {part.strip().lower() for part in value.split(",")}
+                added = [vary for vary in self.vary_names if vary.lower() not in named]
+                if added:
+                    headers[index] = (name, ", ".join([*added, value]))
+        headers.extend(
+            (name, value) for name, value, lower in self.policy_headers if lower not in present
+        )
         return app_iter, status, headers
 
 
 def set_security_headers(response: Response) -> Response:
     """Our headers, unless the view set its own (see ``PayungResponse``)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    config = app.config
+    # The request context itself, not the request, session and current_app proxies (each
+    # attribute read through a proxy raised and caught an AttributeError inside Python 3.11).
+    context = request_ctx._get_current_object()  # type: ignore[attr-defined]
+    config = context.app.config
     lines = _policy_lines(config.get("STRIPE_JS_URL"), bool(config["SESSION_COOKIE_SECURE"]))
     headers = response.headers
     if isinstance(response, PayungResponse):
         response.policy_headers = lines
-        has_cache_control = header_value(headers.items(), "Cache-Control") is not None
+        has_cache_control = header_value(headers, "Cache-Control") is not None
     else:  # a response class of someone else's: the headers the ordinary way
-        present = {name.lower() for name, _ in headers.items()}
+        present = {name.lower() for name, _ in headers}
         for name, value, lower in lines:
             if lower not in present:
                 headers.add(name, value)
         has_cache_control = "cache-control" in present
-    if not has_cache_control and is_personal(response):
+    if not has_cache_control and _is_personal(context, response):
         headers.add("Cache-Control", "private, no-store")
     return response
 
@@ -136,14 +157,16 @@ def set_security_headers(response: Response) -> Response:
 def is_personal(response: Response) -> bool:
     """A signed-in user's page or an API answer to a key: shared caches and the browser's
     back/forward history must not keep it (worker home, claim pages, receipts, settlement)."""
-    # The request context itself, not the request and session proxies (each attribute read
-    # through a proxy raised and caught an AttributeError inside Python 3.11).
-    context = request_ctx._get_current_object()  # type: ignore[attr-defined]
-    if context.request.endpoint == "static" or response.status_code >= 300:
+    return _is_personal(request_ctx._get_current_object(), response)  # type: ignore[attr-defined]
+
+
+def _is_personal(context: Any, response: Response) -> bool:
+    request = context.request
+    if response.status_code >= 300 or request.endpoint == "static":
         return False
     # The environ, not request.headers: a missing header there costs a KeyError raised,
     # built as a werkzeug exception and caught.
-    if context.request.environ.get("HTTP_AUTHORIZATION"):
+    if request.environ.get("HTTP_AUTHORIZATION"):
         return True
     return bool(context.session.get("_user_id"))
 
@@ -192,7 +215,7 @@ class LeanSessionInterface(SecureCookieSessionInterface):
 def header_value(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     """The first value of ``name`` (any case) or None. werkzeug's ``headers.get`` and ``in``
     raise, build and catch an exception for every missing header: a few per answer, a tenth of
-    a minimal page (issue 16)."""
+    a minimal page (issue 16). Pass the ``Headers`` themselves: ``items()`` is a generator."""
     wanted = name.lower()
     for key, value in headers:
         if key.lower() == wanted:
@@ -201,8 +224,13 @@ def header_value(headers: Iterable[tuple[str, str]], name: str) -> str | None:
 
 
 def add_vary(response: Response, name: str) -> None:
-    """``response.vary.add(name)`` without parsing the header into a set and writing it back."""
-    vary = header_value(response.headers.items(), "Vary")
+    """``response.vary.add(name)`` without parsing the header into a set and writing it back;
+    on a ``PayungResponse`` the name joins the header as the answer leaves."""
+    if isinstance(response, PayungResponse):
+        if name not in response.vary_names:
+            response.vary_names = (*response.vary_names, name)
+        return
+    vary = header_value(response.headers, "Vary")
     if not vary:
         response.headers["Vary"] = name
     elif name.lower() not in (part.strip().lower() for part in vary.split(",")):

@@ -92,10 +92,16 @@ def _static_body(response: Response, encoding: str) -> bytes:
     return body
 
 
+def _shorter_than(content_length: str | None, size: int) -> bool:
+    """``response.content_length < size`` from the header already read (``content_length``
+    reads the headers again, and is None when the header is missing or not a number)."""
+    return content_length is not None and content_length.isdigit() and int(content_length) < size
+
+
 def compress_response(response: Response) -> Response:
     # The headers read once, without werkzeug's exception per missing header (issue 16).
-    present = {}
-    for name, value in response.headers.items():
+    present: dict[str, str] = {}
+    for name, value in response.headers:  # the list itself: ``items()`` yields one by one
         present.setdefault(name.lower(), value)
     mimetype = present.get("content-type", "").partition(";")[0].strip().lower()
     if mimetype not in COMPRESSIBLE:
@@ -110,10 +116,7 @@ def compress_response(response: Response) -> Response:
         response.status_code != 200
         or "content-encoding" in present
         or (response.is_streamed and not is_static)
-        or (
-            response.content_length is not None
-            and response.content_length < context.app.config["COMPRESS_MIN_BYTES"]
-        )
+        or _shorter_than(present.get("content-length"), context.app.config["COMPRESS_MIN_BYTES"])
         or "no-transform" in present.get("cache-control", "")
     ):
         return response

@@ -7,9 +7,12 @@ LeanSessionInterface`` opens and saves no session for a visitor without one.
 """
 
 import pytest
+from flask import Response, session
 from flask_limiter.util import get_qualified_name
+from sqlalchemy import select
 
-from extensions import limiter
+from accounts.access import public
+from extensions import db, limiter, login_manager
 
 
 @pytest.fixture
@@ -66,3 +69,62 @@ def test_a_missing_cookie_header_or_a_foreign_cookie_gives_an_empty_session(clie
     client.set_cookie("other", "x")
     page = client.get("/paket")
     assert "Set-Cookie" not in page.headers and "Cookie" in page.headers.get("Vary", "")
+
+
+def test_vary_names_join_a_vary_line_the_view_set_each_name_once(app):
+    """``PayungResponse`` adds compression's and the session's Vary names as the answer leaves;
+    a name the view already gave, in any case, is not repeated."""
+
+    @app.route("/test-vary")
+    @public
+    def vary_page() -> Response:
+        response = Response("<p>" + "x" * 600 + "</p>", mimetype="text/html")
+        response.headers["Vary"] = "accept-encoding, Origin"
+        return response
+
+    page = app.test_client().get("/test-vary", headers={"Accept-Encoding": "gzip"})
+    names = [part.strip() for part in page.headers["Vary"].split(",")]
+    assert [name.lower() for name in names].count("accept-encoding") == 1
+    assert "Origin" in names and "Cookie" in names
+    assert len(page.headers.getlist("Vary")) == 1
+    assert page.headers["Content-Encoding"] == "gzip"
+
+
+def test_a_page_without_a_session_still_gets_vary_cookie_and_the_policy_headers(client):
+    page = client.get("/klaim", headers={"Accept-Encoding": "br"})
+    vary = [part.strip() for part in page.headers["Vary"].split(",")]
+    assert vary == ["Accept-Encoding", "Cookie"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_the_database_session_is_removed_after_a_request_that_used_it(app):
+    seen = []
+
+    @app.route("/test-session")
+    @public
+    def session_page() -> str:
+        seen.append(db.session())
+        db.session.execute(select(1))
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/test-session").status_code == 200
+    assert client.get("/test-session").status_code == 200
+    assert seen[0] is not seen[1]  # each request its own session, the first one closed
+    with app.app_context():
+        assert not db.session.registry.has()
+
+
+def test_a_remember_me_cookie_is_still_set_and_cleared(app):
+    """``LeanLoginManager`` returns early only when the session asks for nothing."""
+    with app.test_request_context("/"):
+        session["_remember"] = "set"
+        session["_user_id"] = "1:token"
+        response = login_manager._update_remember_cookie(Response("x"))
+        assert "remember_token=" in response.headers.get("Set-Cookie", "")
+        assert "_remember" not in session
+    with app.test_request_context("/"):
+        session["_remember"] = "clear"
+        response = login_manager._update_remember_cookie(Response("x"))
+        assert "remember_token=;" in response.headers.get("Set-Cookie", "")
