@@ -282,25 +282,32 @@ def directory_rows(
         return _typed_in_page(plan, values, offset=offset, per_page=per_page)
     first_page = not offset and not by_cursor
     count_key = (filters, today, connection.dialect.name, window)
-    if first_page and capped_recently(count_key):
-        found = window
+    kept_capped = first_page and capped_recently(count_key)
+    if not filters.query and not kept_capped:
+        # The count rides along with the page, in one statement (``page_counted``).
+        kind = "page_after_counted" if by_cursor else "page_counted"
+        rows = list(connection.execute(plan.statement(kind), values).fetchall())
+        found = rows[0].found if rows else 0
     else:
-        found = connection.scalar(plan.statement("count_after" if by_cursor else "count"), values)
-        if first_page and found == window:
-            keep_capped(count_key)
-    if not found:
-        if not offset:
-            return [], 0, None
-        # Past the last page: there are at most ``offset``; say how many.
-        return [], connection.scalar(plan.statement("count_before"), values) or 0, None
-    common = bool(filters.query) and found == window
-    kind = ("page_after" if by_cursor else "page") + ("_probe" if common else "")
-    # 24 rows as plain tuples: the ORM's row machinery cost more than the statement.
-    rows = list(connection.execute(plan.statement(kind), values).fetchall())
-    if first_page and found == window and len(rows) < per_page:
+        found = window
+        if not kept_capped:
+            found = connection.scalar(
+                plan.statement("count_after" if by_cursor else "count"), values
+            )
+        common = bool(filters.query) and found == window
+        kind = ("page_after" if by_cursor else "page") + ("_probe" if common else "")
+        # 24 rows as plain tuples: the ORM's row machinery cost more than the statement.
+        rows = list(connection.execute(plan.statement(kind), values).fetchall()) if found else []
+    if kept_capped and len(rows) < per_page:
         # Far fewer match than when the count was kept: count again, and forget it.
         forget_capped(count_key)
+        kept_capped = False
         found = connection.scalar(plan.statement("count"), values) or 0
+    if first_page and found == window and not kept_capped:
+        keep_capped(count_key)  # counted just now: kept for POSITIONS_TTL from now
+    if not found and offset:
+        # Past the last page: there are at most ``offset``; say how many.
+        return [], connection.scalar(plan.statement("count_before"), values) or 0, None
     cursor = None
     if found > per_page and len(rows) == per_page:
         cursor = f"{rows[-1].sort_key.isoformat()}.{rows[-1].id}"
@@ -315,7 +322,7 @@ def _typed_in_page(
     selects more than the index holds (page 2,000: 133 ms), so one pass reads the ids in order
     from the index alone, at most COUNT_CAP + 1 (the page and the count), and a second reads
     the page's cards by id. Deep pages start from the nearest anchor before them
-    (``workers.directory.positions``): page 2,000 steps over 976 entries, not 47,976."""
+    (``workers.directory.positions``): page 2,000 steps over 216 entries, not 47,976."""
     connection = db.session.connection()
     anchor = deepest_anchor(connection, plan, offset)
     ids_kind, count_kind, skipped = "typed_ids", "count_before", 0
