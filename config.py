@@ -38,6 +38,10 @@ class Config:
     # Pages, stylesheets, scripts and JSON go out compressed (brotli or gzip) from this size on.
     COMPRESS_MIN_BYTES = 500
 
+    # Once the app is built, freeze what lives as long as the process (``core.runtime``).
+    GC_FREEZE_AFTER_START = True
+    GC_FREEZE_AGAIN_AFTER_S = 20.0
+
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead of a clock
 
     # How many proxies in front of Payung set X-Forwarded-For/-Proto (a TLS proxy: 1). Limits
@@ -192,6 +196,7 @@ class DevelopmentConfig(Config):
     }
     PARTNER_CALLBACK_BASE_URL = "http://127.0.0.1:5000"  # the sandbox calls `make run` back
     XENDIT_API_BASE = "http://127.0.0.1:8430/xendit"  # the partner sandbox plays Xendit
+    GC_FREEZE_AFTER_START = False
 
 
 class TestingConfig(DevelopmentConfig):

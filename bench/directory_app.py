@@ -1,5 +1,15 @@
 """The app gunicorn serves for ``bench.directory_bench``: Payung as configured by PAYUNG_*
-variables, plus a hello-world route measured in the same run as the baseline."""
+variables, plus a hello-world route measured in the same run as the baseline.
+
+``BENCH_GC_LOG=1`` prints every garbage collection of generation 1 or 2 that takes over 2 ms to
+stderr, with its generation and what it freed (how the load run's 170–212 ms pauses were
+found; see ``core.runtime``)."""
+
+import gc
+import os
+import sys
+import time
+from typing import Any
 
 from accounts.access import public
 from app import create_app
@@ -11,3 +21,26 @@ app = create_app()
 @public
 def hello() -> str:
     return "hello"
+
+
+def _log_long_collections() -> None:
+    started = 0.0
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        nonlocal started
+        if phase == "start":
+            started = time.perf_counter()
+            return
+        took_ms = (time.perf_counter() - started) * 1000
+        if info["generation"] >= 1 and took_ms > 2:
+            print(
+                f"GC gen{info['generation']} {took_ms:.1f} ms, freed {info['collected']}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    gc.callbacks.append(callback)
+
+
+if os.environ.get("BENCH_GC_LOG"):
+    _log_long_collections()
