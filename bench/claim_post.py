@@ -23,12 +23,10 @@ import argparse
 import cProfile
 import os
 import pstats
-import re
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,7 @@ from sqlalchemy import event
 
 from app import create_app
 from bench.common import BENCH_KEYS, create_schema, drop_schema, table_of
-from bench.load_seed import issue_codes
+from bench.page_profile import claim_poster
 from extensions import db
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 
@@ -70,30 +68,13 @@ def main() -> int:
         config["DATABASE_SCHEMA"] = schema
     try:
         app = create_app(config)
-        codes_file = Path(folder.name) / "codes.txt"
         with app.app_context():
             db.create_all()
             combo = make_combofit(codes=10)
             make_paid_order(combo.bundle, make_workers(args.codes))
             db.session.commit()
-            issue_codes(codes_file)
             db.session.remove()
-        codes = iter(urllib.parse.unquote(c) for c in codes_file.read_text().split())
-        site = "https://localhost"
-        poster = app.test_client()
-        page = poster.get("/klaim", base_url=site).get_data(as_text=True)
-        found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-        assert found, "no CSRF token on /klaim"
-        form = {"csrf_token": found.group(1)}
-
-        def post() -> None:
-            answer = poster.post(
-                "/klaim",
-                base_url=site,
-                data={**form, "code": next(codes)},
-                headers={"Referer": f"{site}/klaim"},
-            )
-            assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+        post = claim_poster(app, Path(folder.name) / "codes.txt")
 
         statements: list[str] = []
         commits = 0

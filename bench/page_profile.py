@@ -39,13 +39,16 @@ from bench.pages import OUT, payung_pages, seed_pages
 from extensions import db
 
 
-def claim_poster(app: Flask, count: int) -> Callable[[], TestResponse]:
+def claim_poster(
+    app: Flask, codes_file: Path = OUT / "profile-codes.txt"
+) -> Callable[[], TestResponse]:
     """One legitimate claim per call (``POST /klaim`` with a fresh code, as in the load run:
     302 and a one-time code by SMS), from a client of its own that keeps its session for the
-    CSRF token. Needs the paid order of ``bench.load_run``'s schema."""
+    CSRF token. Needs a paid order whose workers hold unclaimed codes (``bench.load_run``'s
+    schema, ``bench.claim_post``'s database); their codes are written to ``codes_file``."""
     with app.app_context():
-        issue_codes(OUT / "profile-codes.txt")
-    codes = iter(unquote(code) for code in (OUT / "profile-codes.txt").read_text().split())
+        issue_codes(codes_file)
+    codes = iter(unquote(code) for code in codes_file.read_text().split())
     # Over https with a Referer, as a browser posts it: production's session cookie is Secure
     # and Flask-WTF checks the Referer of a secure POST.
     site = "https://localhost"
@@ -120,7 +123,7 @@ def main() -> int:
             name: (path, partial(client.get, path)) for name, path in payung_pages(slugs).items()
         }
         if args.claims:
-            visits["claim (POST /klaim)"] = ("/klaim", claim_poster(app, 2 * args.requests + 2))
+            visits["claim (POST /klaim)"] = ("/klaim", claim_poster(app))
         for name, (path, visit) in visits.items():
             if args.only and args.only not in name:
                 continue
