@@ -149,18 +149,15 @@ def set_security_headers(response: Response) -> Response:
             if lower not in present:
                 headers.add(name, value)
         has_cache_control = "cache-control" in present
-    if not has_cache_control and _is_personal(context, response):
+    if not has_cache_control and is_personal(context, response):
         headers.add("Cache-Control", "private, no-store")
     return response
 
 
-def is_personal(response: Response) -> bool:
-    """A signed-in user's page or an API answer to a key: shared caches and the browser's
-    back/forward history must not keep it (worker home, claim pages, receipts, settlement)."""
-    return _is_personal(request_ctx._get_current_object(), response)  # type: ignore[attr-defined]
-
-
-def _is_personal(context: Any, response: Response) -> bool:
+def is_personal(context: Any, response: Response) -> bool:
+    """A signed-in user's page or an API answer to a key (``context``: the request context):
+    shared caches and the browser's back/forward history must not keep it (worker home, claim
+    pages, receipts, settlement)."""
     request = context.request
     if response.status_code >= 300 or request.endpoint == "static":
         return False

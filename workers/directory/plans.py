@@ -67,8 +67,8 @@ class DirectoryPlan:
     def statement(self, kind: str) -> Select[Any]:
         """``count``, ``count_after``, ``count_before``, ``count_before_after``, ``page``,
         ``page_after``, ``page_counted``, ``page_after_counted``, ``page_probe``,
-        ``page_after_probe``, ``typed_ids``,
-        ``typed_ids_after``, ``anchors``, ``anchors_after`` or ``cards_by_id``."""
+        ``page_after_probe``, ``typed_ids``, ``typed_ids_after``, ``anchors``,
+        ``anchors_after`` or ``cards_by_id``."""
         found = self._statements.get(kind)
         if found is None:
             found = self._statements[kind] = self._build(kind)
