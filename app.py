@@ -11,7 +11,7 @@ from accounts import wiring as accounts
 from admin import wiring as admin
 from bundles import wiring as bundles
 from config import CONFIGS
-from core.runtime import settle_garbage_collector
+from core.runtime import collect_between_requests, settle_garbage_collector
 from database import register_database
 from demo import seed_demo_command
 from extensions import csrf, limiter, login_manager
@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_jobs(app)
     register_packages(app)
     settle_garbage_collector(app)
+    collect_between_requests(app)
     return app
 
 

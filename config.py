@@ -41,6 +41,8 @@ class Config:
     # Once the app is built, freeze what lives as long as the process (``core.runtime``).
     GC_FREEZE_AFTER_START = True
     GC_FREEZE_AGAIN_AFTER_S = 20.0
+    # And a web process runs its full collections after an answer has gone, not inside one.
+    GC_FULL_COLLECTIONS_BETWEEN_REQUESTS = True
 
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead of a clock
 
@@ -197,6 +199,7 @@ class DevelopmentConfig(Config):
     PARTNER_CALLBACK_BASE_URL = "http://127.0.0.1:5000"  # the sandbox calls `make run` back
     XENDIT_API_BASE = "http://127.0.0.1:8430/xendit"  # the partner sandbox plays Xendit
     GC_FREEZE_AFTER_START = False
+    GC_FULL_COLLECTIONS_BETWEEN_REQUESTS = False
 
 
 class TestingConfig(DevelopmentConfig):

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import redis
 from sqlalchemy import event
 
 from app import create_app
@@ -49,7 +50,18 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=150)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--database-url")
-    parser.add_argument("--broker", action="store_true", help="jobs to a broker, not eager")
+    parser.add_argument(
+        "--broker",
+        nargs="?",
+        const="memory://",
+        metavar="URL",
+        help="jobs to a broker, not eager (default memory://; e.g. redis://127.0.0.1:6379/13)",
+    )
+    parser.add_argument(
+        "--limits",
+        metavar="URL",
+        help="the rate limits' storage, emptied first (default memory://)",
+    )
     parser.add_argument("--statements", action="store_true", help="list one POST's statements")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument(
@@ -62,7 +74,10 @@ def main() -> int:
     config: dict[str, Any] = {"ENV_NAME": "production", "DATABASE_URL": url, **BENCH_KEYS}
     config["RATELIMIT_ENABLED"] = True
     if args.broker:
-        config["CELERY_BROKER_URL"] = "memory://"
+        config["CELERY_BROKER_URL"] = args.broker
+    if args.limits:
+        redis.Redis.from_url(args.limits).flushdb()
+        config["RATELIMIT_STORAGE_URI"] = args.limits
     schema = create_schema(url) if url.startswith("postgresql") else None
     if schema:
         config["DATABASE_SCHEMA"] = schema

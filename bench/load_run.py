@@ -268,7 +268,11 @@ def main() -> int:
             vacuum_analyze(url, [schema, reference_schema])
         catalog_port = free_port()
         catalog = serve(
-            "catalog_app:app", catalog_port, {**os.environ, "DATABASE_URL": reference_db}, REFERENCE
+            "catalog_app:app",
+            catalog_port,
+            {**os.environ, "DATABASE_URL": reference_db},
+            REFERENCE,
+            workers=args.gunicorn_workers,
         )
         catalog_lua = OUT / "load-catalog.lua"
         catalog_lua.write_text((REFERENCE / "wrk_catalog.lua").read_text() + REPORT_LUA)

@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 REFERENCE = ROOT.parent / "shared" / "perf" / "reference"
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-GUNICORN_FLAGS = ["-k", "sync", "--workers", "2", "--log-level", "warning"]
+GUNICORN_FLAGS = ["-k", "sync", "--log-level", "warning"]
 # Prints p50 and the counts as JSON at the end of a run (wrk's own summary has no p50 in ms).
 REPORT_LUA = """
 errors = 0
@@ -121,8 +121,11 @@ def reference_url(url: str | None, schema: str | None) -> str:
     return f"{url}{separator}options=-csearch_path%3D{schema}"
 
 
-def serve(app: str, port: int, env: dict[str, str], chdir: Path) -> subprocess.Popen[bytes]:
-    command = [GUNICORN, *GUNICORN_FLAGS, "--bind", f"127.0.0.1:{port}", "--chdir", str(chdir)]
+def serve(
+    app: str, port: int, env: dict[str, str], chdir: Path, *, workers: int = 2
+) -> subprocess.Popen[bytes]:
+    command = [GUNICORN, *GUNICORN_FLAGS, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+               "--chdir", str(chdir)]  # fmt: skip
     server = subprocess.Popen([*command, app], env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -17,14 +17,30 @@ Frozen objects are still freed by reference counting; only a cycle among them wo
 the freeze runs when what is alive is what lives as long as the process: the app factory's
 last step, and after the first requests (``BENCH_GC_LOG=1`` with ``bench.load_run`` prints
 the collections that took over 2 ms).
+
+What requests keep alive after that (the directory's kept cards and their rows, compiled
+statements) still made each full collection walk 20,000 objects or more: 12–31 ms of a
+gunicorn worker under the load run, every 4 s, in the middle of whichever request happened to
+allocate at that moment, and of those queued behind it. So a web process
+(``GC_FULL_COLLECTIONS_BETWEEN_REQUESTS``) makes its full collections between answers instead:
+once it has served its first request it stops CPython from starting one by itself, and when as
+many young collections have run as would have started one (the third threshold), the next
+answer runs it after its last byte has gone to the client (``call_on_close``). The young
+generations are still collected as they fill, inside requests: they are small, and cycles made
+and dropped within a request are found there. A process that serves no requests (a Celery
+worker, a command) keeps CPython's own schedule.
 """
 
 import gc
 import threading
 
 from flask import Flask
+from werkzeug.wrappers import Response
 
 _frozen = False
+# (young, middle, full) thresholds of CPython's own schedule, once this process has taken its
+# full collections over (None until its first answer).
+_schedule: tuple[int, int, int] | None = None
 
 
 def settle_garbage_collector(app: Flask) -> None:
@@ -41,3 +57,26 @@ def settle_garbage_collector(app: Flask) -> None:
         later = threading.Timer(float(app.config["GC_FREEZE_AGAIN_AFTER_S"]), gc.freeze)
         later.daemon = True
         later.start()
+
+
+def collect_between_requests(app: Flask) -> None:
+    """Full collections after answers, not inside requests (``GC_FULL_COLLECTIONS_BETWEEN_
+    REQUESTS``: production)."""
+    if app.config.get("GC_FULL_COLLECTIONS_BETWEEN_REQUESTS"):
+        app.after_request(_full_collection_when_due)
+
+
+def _full_collection_when_due(response: Response) -> Response:
+    global _schedule
+    if _schedule is None:
+        # The first answer of a serving process: from now on CPython never starts a full
+        # collection by itself (a middle collection counts towards one that never comes).
+        _schedule = gc.get_threshold()
+        gc.set_threshold(_schedule[0], _schedule[1], 2**31 - 1)
+    if gc.get_count()[2] >= _schedule[2]:
+        response.call_on_close(_full_collection)
+    return response
+
+
+def _full_collection() -> None:
+    gc.collect()

@@ -1,7 +1,8 @@
-"""A production process freezes what building the app made, once; development and tests never
-(their processes build an app per test and must collect them). Run in fresh interpreters: a
-freeze lasts as long as its process."""
+"""A production process freezes what building the app made, once, and runs its full collections
+between answers; development and tests do neither (their processes build an app per test and
+must collect them). Run in fresh interpreters: both last as long as their process."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,63 @@ def test_production_freezes_what_the_app_is_made_of_once_then_again():
 @pytest.mark.parametrize("env_name", ["development", "testing"])
 def test_development_and_tests_never_freeze(env_name):
     assert frozen_counts(env_name) == [0, 0]
+
+
+# A view that makes cyclic garbage and keeps some of it, as a request filling a cache does: the
+# collector's full collections are recorded as made inside the view or not.
+CHURN = """
+import gc, json, sys
+from accounts.access import public
+from app import create_app
+config = {"ENV_NAME": sys.argv[1], "SECRET_KEY": "x", "FIELD_KEY": "x", "LOOKUP_KEY": "x",
+          "DATABASE_URL": "sqlite://"}
+app = create_app(config)
+state = {"in_view": False}
+full = []
+kept = []
+gc.callbacks.append(lambda phase, info: phase == "start" and info["generation"] == 2
+                    and full.append(state["in_view"]))
+
+@app.route("/churn")
+@public
+def churn():
+    state["in_view"] = True
+    for i in range(60_000):
+        node = [i]
+        node.append(node)
+        if i % 4 == 0:
+            kept.append(node)
+    state["in_view"] = False
+    return "ok"
+
+client = app.test_client()
+statuses = [client.get("/churn", base_url="https://localhost", buffered=True).status_code
+            for _ in range(12)]
+print(json.dumps({"statuses": statuses, "full": full, "threshold": gc.get_threshold()}))
+"""
+
+
+def full_collections(env_name: str) -> dict:
+    run = subprocess.run(
+        [sys.executable, "-c", CHURN, env_name],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_production_runs_full_collections_after_answers_never_inside_a_request():
+    seen = full_collections("production")
+    assert set(seen["statuses"]) == {200}
+    assert seen["full"], "no full collection at all: garbage would pile up"
+    assert not any(seen["full"]), seen["full"]  # every one after an answer had gone
+    assert seen["threshold"][2] > 1_000_000  # CPython starts none by itself once serving
+
+
+def test_development_keeps_cpythons_own_schedule():
+    seen = full_collections("development")
+    assert any(seen["full"])  # the same requests, collected in the middle of the view
+    assert seen["threshold"][2] < 100
