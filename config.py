@@ -50,7 +50,9 @@ class Config:
     # then key on the visitor's address instead of the proxy's; 0 ignores those headers.
     TRUSTED_PROXIES = 0
 
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Where the limits count: shared by every process (redis://…), or a production start is
+    # refused; memory:// counts per process, so N gunicorn workers would each allow the limit.
+    RATELIMIT_STORAGE_URI = ""
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
     # Per address, wrong passwords and wrong one-time codes only: a right one never counts.
@@ -180,6 +182,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    RATELIMIT_STORAGE_URI = "memory://"  # one process: `make run`, the tests
     SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 (development only)
     FIELD_KEY = "dev-only-field-key"
     LOOKUP_KEY = "dev-only-lookup-key"

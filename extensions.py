@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from celery import Celery, Task
-from flask import Flask, Response
+from flask import Flask, Response, has_request_context
 from flask.globals import request_ctx
 from flask_babel import Babel
 from flask_limiter import Limiter, RequestLimit
@@ -213,6 +213,23 @@ class LeanLimiter(Limiter):
     def _Limiter__release_context(self, _: BaseException | None = None) -> None:
         if self._limits_looked_at():
             super()._Limiter__release_context(_)  # type: ignore[misc]
+
+    # X-RateLimit headers (RATELIMIT_HEADERS_ENABLED) on the partner API only, the one place
+    # limits are a budget a program spends and paces itself by: a browser's page has no use
+    # for them, and each answer with them cost two more round trips to the limits' storage
+    # (the reported limit's count and its expiry: a claim POST made 12 instead of 10, issue
+    # 16). Flask-Limiter reads this switch after each answer; a 429 page says when to try
+    # again in Retry-After either way (core.rate_limits).
+    @property
+    def _headers_enabled(self) -> bool | None:
+        wanted: bool | None = self.__dict__.get("_headers_wanted")
+        if not wanted or not has_request_context():
+            return wanted
+        return self._blueprint_has_limits(request_ctx._get_current_object().request.blueprint)
+
+    @_headers_enabled.setter
+    def _headers_enabled(self, wanted: bool | None) -> None:
+        self.__dict__["_headers_wanted"] = wanted
 
 
 limiter = LeanLimiter(key_func=get_remote_address, default_limits=[])

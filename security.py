@@ -275,6 +275,13 @@ def register_security(app: Flask) -> None:
         missing = [k for k in ("SECRET_KEY", "FIELD_KEY", "LOOKUP_KEY") if not app.config.get(k)]
         if missing:
             raise RuntimeError(f"set PAYUNG_{', PAYUNG_'.join(missing)} before starting Payung")
+        if app.config["RATELIMIT_ENABLED"] and not app.config.get("RATELIMIT_STORAGE_URI"):
+            # Every gunicorn worker counting on its own would multiply each limit (wrong
+            # one-time codes, sign-ins, SMS sent) by the number of workers.
+            raise RuntimeError(
+                "set PAYUNG_RATELIMIT_STORAGE_URI before starting Payung: a storage every "
+                "process shares (redis://host:6379/1); memory:// only for a single process"
+            )
     app.session_interface = LeanSessionInterface()
     app.response_class = PayungResponse
     app.after_request(set_security_headers)

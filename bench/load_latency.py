@@ -111,6 +111,14 @@ def print_report(result: dict[str, Any]) -> None:
                   f"p99 {figures['p99_ms']:.1f} ms = {figures['p99_ms'] / reference_p50:.1f} × "
                   "the reference 1-connection p50\n")  # fmt: skip
             print(kinds_table(paced["samples"], "from_slot"))
+        control = paced.get("reference", {}).get("samples", {}).get("from_slot")
+        if figures and control:
+            print(f"\ncontrol, the reference catalog alone on the same timetable "
+                  f"({paced['reference']['rps']:.0f} req/s, errors {paced['reference']['errors']}):"
+                  f" p50 {control['p50_ms']:.1f}, p95 {control['p95_ms']:.1f}, p99 "
+                  f"{control['p99_ms']:.1f} ms = {control['p99_ms'] / reference_p50:.1f} × its "
+                  f"1-connection p50; the mix's p99 ÷ the control's p99 = "
+                  f"{figures['p99_ms'] / control['p99_ms']:.2f}")  # fmt: skip
     print(f"\njobs (the claim's SMS delivery): {result['jobs']}")
     print(f"mix statuses: {mix['statuses']}; claim POSTs: {mix['claim_posts']}; "
           f"one-time codes sent (all runs): {result['one_time_codes_sent']}")  # fmt: skip

@@ -16,6 +16,9 @@
 -- its slot in the timetable (as wrk2 does), not from when it was sent. LOAD_SAMPLES=FILE writes
 -- one line per answer, "kind status ms_from_send ms_from_slot", for latency by kind of page;
 -- right only with one connection per thread (wrk's hooks do not say which connection answered).
+-- LOAD_REFERENCE=1 sends, instead of the mix, the reference catalog's requests (as
+-- ../shared/perf/reference/wrk_catalog.lua does: a random category and page) to the reference
+-- server given as the URL: the control of a paced run, on the same timetable.
 
 local thread_list = {}
 local next_id = 1
@@ -57,6 +60,7 @@ local function now_us()
   return tonumber(clock.tv_sec) * 1e6 + tonumber(clock.tv_nsec) / 1e3
 end
 
+local reference = (os.getenv("LOAD_REFERENCE") or "") ~= ""
 local rate = tonumber(os.getenv("LOAD_RATE") or "")
 local sampling = (os.getenv("LOAD_SAMPLES") or "") ~= ""
 samples = {}
@@ -107,6 +111,10 @@ local function sent(request_text)
 end
 
 local function next_request()
+  if reference then
+    local path = "/catalog?cat=" .. math.random(1, 50) .. "&page=" .. math.random(1, 10)
+    return get(path, "reference catalog")
+  end
   if token == nil then
     return get("/klaim", "first visit")  -- the session cookie and its CSRF token
   end

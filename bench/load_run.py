@@ -26,6 +26,8 @@ package, installed here if missing), each run after a short warm-up:
 5. paced runs (``--paced``, fractions of the mix's saturated req/s): each connection sends on a
    fixed timetable whatever the answers take, and latency counts from each request's slot (a
    request that waited for its connection is late, as in wrk2), with the rate actually served;
+   each followed by its control, the reference catalog alone on the same timetable (what the
+   machine and the server settings give a minimal page at that offered load);
 6. each page of the mix alone for ``--page-seconds``.
 
 Jobs (the claim's SMS delivery) run eagerly inside the request unless ``--broker URL`` is given:
@@ -355,6 +357,15 @@ def main() -> int:
                     "samples": read_samples(samples_file),
                 }
                 print(f"{run}: offered {rate:.0f} req/s, got {stats['rps']:.0f}", flush=True)
+                control = wrk(binary, args, "-s", str(SCRIPT), catalog_url, "--",
+                              str(code_files[run]), ",".join(slugs), str(one_each),
+                              seconds=args.seconds, threads=one_each,
+                              env={"LOAD_SAMPLES": str(samples_file), "LOAD_RATE": f"{rate:.3f}",
+                                   "LOAD_REFERENCE": "1"})  # fmt: skip
+                result["paced"][run]["reference"] = {
+                    **summarise(hello_stats(control)),
+                    "samples": read_samples(samples_file),
+                }
             # Where the time goes: each kind of page of the mix alone, same server and settings.
             result["pages"] = {}
             if args.page_seconds:
@@ -392,6 +403,7 @@ def main() -> int:
     print_report(result)
     rows = [result[name] for name in ("hello", "mix", "reference_catalog_closed", "mix_by_kind")]
     rows += [*result["paced"].values(), *result["pages"].values()]
+    rows += [paced["reference"] for paced in result["paced"].values()]
     return 1 if any(row["errors"] for row in rows) else 0
 
 

@@ -131,6 +131,7 @@ def make_test_app(tmp_path: Any, pg_schema: str | None, **overrides: Any) -> Fla
         "SECRET_KEY": "test-secret",
         "FIELD_KEY": "test-field-key",
         "LOOKUP_KEY": "test-lookup-key",
+        "RATELIMIT_STORAGE_URI": "memory://",  # one process (production asks for it)
     }
     if ON_POSTGRES:
         config["DATABASE_URL"] = PG_URL

@@ -106,6 +106,19 @@ def test_production_refuses_to_start_without_its_keys():
         create_app({"ENV_NAME": "production", "SECRET_KEY": None})
 
 
+def test_production_refuses_to_start_without_a_shared_rate_limit_storage(tmp_path, pg_schema):
+    with pytest.raises(RuntimeError, match="PAYUNG_RATELIMIT_STORAGE_URI"):
+        make_test_app(tmp_path, pg_schema, ENV_NAME="production", RATELIMIT_STORAGE_URI="")
+    # Said out loud, a single process's own counters are allowed; with limits off, none needed.
+    single = make_test_app(tmp_path, pg_schema, ENV_NAME="production")
+    assert single.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    unlimited = make_test_app(
+        tmp_path, pg_schema, ENV_NAME="production", RATELIMIT_STORAGE_URI="",
+        RATELIMIT_ENABLED=False,
+    )  # fmt: skip
+    assert unlimited.config["RATELIMIT_ENABLED"] is False
+
+
 def test_dev_outbox_does_not_exist_in_production(tmp_path, pg_schema):
     production = make_test_app(tmp_path, pg_schema, ENV_NAME="production")
     assert "dev.outbox" not in production.view_functions

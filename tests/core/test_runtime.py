@@ -14,7 +14,8 @@ PROBE = """
 import gc, json, sys
 from app import create_app
 config = {"ENV_NAME": sys.argv[1], "SECRET_KEY": "x", "FIELD_KEY": "x", "LOOKUP_KEY": "x",
-          "DATABASE_URL": "sqlite://", "GC_FREEZE_AGAIN_AFTER_S": 0.2}
+          "DATABASE_URL": "sqlite://",
+          "RATELIMIT_STORAGE_URI": "memory://", "GC_FREEZE_AGAIN_AFTER_S": 0.2}
 create_app(config)
 first = gc.get_freeze_count()
 create_app(config)  # a second app in the same process: no second freeze at build
@@ -53,7 +54,8 @@ import gc, json, sys
 from accounts.access import public
 from app import create_app
 config = {"ENV_NAME": sys.argv[1], "SECRET_KEY": "x", "FIELD_KEY": "x", "LOOKUP_KEY": "x",
-          "DATABASE_URL": "sqlite://"}
+          "DATABASE_URL": "sqlite://",
+          "RATELIMIT_STORAGE_URI": "memory://"}
 app = create_app(config)
 state = {"in_view": False}
 full = []
