@@ -1,8 +1,8 @@
 """What one claim POST costs: SQL statements, commits and this process's CPU, with a profile.
 
     .venv/bin/python -m bench.claim_post [--codes 400] [--requests 150] [--top 30]
-        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--broker]
-        [--statements] [--no-profile] [--dump FILE]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--broker [URL]]
+        [--limits URL] [--statements] [--no-profile] [--dump FILE]
 
 Seeds a small database of its own (a SQLite file in a temporary folder, or a PostgreSQL schema
 dropped afterwards): a ComboFit bundle and a paid order for ``--codes`` workers, each with an
@@ -13,7 +13,10 @@ POST (``--statements`` lists them), the mean wall and CPU milliseconds of ``--re
 and the functions with the most cumulative time under cProfile over as many more.
 
 Jobs run eagerly in the request (the load run's default: the SMS delivery job commits too);
-``--broker`` sends them to an in-memory broker instead, as production leaves them to Celery.
+``--broker`` sends them to an in-memory broker instead, as production leaves them to Celery
+(``--broker redis://127.0.0.1:6379/13``: to Redis, as production does; nothing consumes them, so
+empty that database afterwards). ``--limits redis://…`` keeps the rate limits in Redis, as
+production must (emptied first); by default they count in memory.
 Instructions (load-independent): ``valgrind --tool=callgrind --instr-atstart=no
 .venv/bin/python -m bench.claim_post --callgrind --no-profile --requests 50`` counts only the
 measured POSTs (it switches callgrind on around them); divide the total Ir by the requests.
