@@ -335,9 +335,9 @@ def test_ten_thousand_workers_from_one_csv(agent_client, count_queries):
     assert (job.imported_rows, job.refused_rows) == (10_000, 0)
     assert count(Worker) == 10_000
     assert len(report(agent_client, job.id)) == 10_001
-    # Its cost is pinned in statements, not seconds (bench/ times it): at most one INSERT per
-    # worker and one per heir, and everything else (the known NIKs and phones, the pending
-    # requests, a savepoint, the job's progress) once per batch of 500 rows, never per row.
+    # Its cost is pinned in statements, not in seconds (a machine's speed): at most one
+    # INSERT per worker and one per heir, and everything else (the known NIKs and phones, the
+    # pending requests, a savepoint, the job's progress) once per chunk of 500 rows.
     per_row = [text for text in statements if text.lstrip().startswith(PER_ROW)]
     assert len(per_row) <= 2 * 10_000
     assert len(statements) - len(per_row) <= 20 * 20, len(statements) - len(per_row)
