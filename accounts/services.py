@@ -225,13 +225,16 @@ def verify_sign_in_code(phone_e164: str, code: str) -> User:
     otp.consumed_at = now
     user = db.session.scalar(select(User).where(User.phone_e164 == phone_e164))
     if user is None:
-        user = User(role=Role.WORKER, phone_e164=phone_e164, display_name="")
+        user = User(
+            role=Role.WORKER, phone_e164=phone_e164, display_name="", last_sign_in_at=now
+        )
         db.session.add(user)
         db.session.flush()
     elif user.role != Role.WORKER or not user.is_active:
         raise InvalidCode(_("This phone number cannot sign in here."))
+    else:
+        user.last_sign_in_at = now
     otp.user_id = user.id
-    user.last_sign_in_at = now
     return user
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.models import User
 from accounts.services import (
@@ -133,7 +134,9 @@ def mark_claimed(claim: ClaimCode) -> ClaimCode:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyClaimed()
-    claim.claimed_at = now
+    # What the UPDATE wrote, told to the object as already saved: assigned, it would have been
+    # written a second time by the next flush.
+    set_committed_value(claim, "claimed_at", now)
     db.session.flush()
     return claim
 

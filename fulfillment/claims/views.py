@@ -114,10 +114,11 @@ def verify() -> str | Response | tuple[str, int]:
             session.pop(PENDING, None)
             form.code.errors.append(str(exc.message))
         else:
+            claim_id = claim.id  # read before the commit expires it (one SELECT less)
             db.session.commit()
             session.clear()  # a fresh session on every sign-in: no fixation
             login_user(user)
-            return redirect(url_for("claim.bundle", claim_id=claim.id))
+            return redirect(url_for("claim.bundle", claim_id=claim_id))
         return render_template(
             "fulfillment/claim_verify.html", form=form, masked_phone=pending["phone"]
         ), 422

@@ -424,8 +424,29 @@ class TestStatements:
         assert self.post(app.test_client(), line["code"]) == [events[0], "COMMIT"]
         assert messages_to(line["phone"], "sign_in") == 1
 
+    def test_the_one_time_code_claims_with_each_row_written_once(self, app, client):
+        """The verify POST of a worker's first claim: each row it changes is written once.
+        The claim's guarded UPDATE was followed by a second UPDATE writing the same
+        claimed_at, a new account was updated for its sign-in time right after its INSERT,
+        and the redirect read the claim again after the commit."""
+        line = build_line()
+        self.post(client, line["code"])
+        events = self.post(client, otp_sent_to(line["phone"]), path="/klaim/kode")
+        writes = [e for e in events if e.split()[0] in ("INSERT", "UPDATE")]
+        assert [w for w in writes if w.startswith("UPDATE claim_codes")] == [
+            "UPDATE claim_codes SET"
+        ], events
+        # the new account: inserted with its sign-in time, named after its worker record once
+        assert [w for w in writes if w.startswith(("INSERT INTO users", "UPDATE users"))] == [
+            "INSERT INTO users",
+            "UPDATE users SET",
+        ], events
+        assert events.count("COMMIT") == 1
+        assert len(events[events.index("COMMIT") + 1 :]) <= 1, events  # the account, signed in
+        assert claimed_at(line["claim_id"]) is not None
+
     @staticmethod
-    def post(client: Any, code: str) -> list[str]:
+    def post(client: Any, code: str, path: str = "/klaim") -> list[str]:
         """The statements (their first words) and commits of one claim POST, in order."""
         events: list[str] = []
 
@@ -438,7 +459,7 @@ class TestStatements:
         event.listen(db.engine, "before_cursor_execute", statement)
         event.listen(db.engine, "commit", commit)
         try:
-            assert client.post("/klaim", data={"code": code}).status_code == 302
+            assert client.post(path, data={"code": code}).status_code == 302
         finally:
             event.remove(db.engine, "before_cursor_execute", statement)
             event.remove(db.engine, "commit", commit)
