@@ -225,9 +225,7 @@ def verify_sign_in_code(phone_e164: str, code: str) -> User:
     otp.consumed_at = now
     user = db.session.scalar(select(User).where(User.phone_e164 == phone_e164))
     if user is None:
-        user = User(
-            role=Role.WORKER, phone_e164=phone_e164, display_name="", last_sign_in_at=now
-        )
+        user = User(role=Role.WORKER, phone_e164=phone_e164, display_name="", last_sign_in_at=now)
         db.session.add(user)
         db.session.flush()
     elif user.role != Role.WORKER or not user.is_active:
