@@ -73,9 +73,22 @@ def typed_claim(typed: str) -> TypedClaim | None:
 def pending_phone_key() -> str:
     """The phone the pending claim's one-time code went to; shared with the phone sign-in."""
     pending = session.get(PENDING) or {}
-    phone = db.session.scalar(
-        select(Worker.phone_e164)
-        .join(ClaimCode, ClaimCode.worker_id == Worker.id)
-        .where(ClaimCode.id == pending.get("id"))
-    )
+    phone = pending_claim_phone(pending.get("id"))
     return phone_key(phone) if phone else "phone:none"
+
+
+def pending_claim_phone(claim_id: object) -> str | None:
+    """The pending claim and its worker, read once a request and joined: the limit asks for
+    the phone when it checks and again when it counts a wrong code, and the view's
+    ``finish_claim`` finds both rows in the session instead of reading them again. Kept in
+    ``g`` with the claim id it was read for (the session holds its objects only as long as
+    someone else does)."""
+    found = g.get("pending_claim")
+    if found is None or found[0] != claim_id:
+        row = db.session.execute(
+            select(ClaimCode, Worker)
+            .join(Worker, ClaimCode.worker_id == Worker.id)
+            .where(ClaimCode.id == claim_id)
+        ).first()
+        found = g.pending_claim = (claim_id, row, row[1].phone_e164 if row else None)
+    return found[2]  # type: ignore[no-any-return]

@@ -428,10 +428,15 @@ class TestStatements:
         """The verify POST of a worker's first claim: each row it changes is written once.
         The claim's guarded UPDATE was followed by a second UPDATE writing the same
         claimed_at, a new account was updated for its sign-in time right after its INSERT,
-        and the redirect read the claim again after the commit."""
+        and the redirect read the claim again after the commit. And the claim with its worker
+        is read once, for the per-phone limit and the claim: the limit had read the phone, then
+        the claim and the worker were read on their own."""
         line = build_line()
         self.post(client, line["code"])
         events = self.post(client, otp_sent_to(line["phone"]), path="/klaim/kode")
+        reads = [e for e in events[: events.index("COMMIT")] if e.startswith("SELECT")]
+        # the claim with its worker, the one-time code, the account, the worker to link
+        assert len(reads) == 4, events
         writes = [e for e in events if e.split()[0] in ("INSERT", "UPDATE")]
         assert [w for w in writes if w.startswith("UPDATE claim_codes")] == [
             "UPDATE claim_codes SET"
