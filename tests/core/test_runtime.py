@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,16 +25,21 @@ print(json.dumps([first, gc.get_freeze_count()]))
 """
 
 
-def frozen_counts(env_name: str) -> list[int]:
+def run_probe(source: str, env_name: str) -> Any:
+    """Run ``source`` in a fresh interpreter; what it printed last, as JSON."""
     run = subprocess.run(
-        [sys.executable, "-c", PROBE, env_name],
+        [sys.executable, "-c", source, env_name],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    return [int(n) for n in run.stdout.strip().splitlines()[-1].strip("[]").split(",")]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def frozen_counts(env_name: str) -> list[int]:
+    return [int(n) for n in run_probe(PROBE, env_name)]
 
 
 def test_production_freezes_what_the_app_is_made_of_once_then_again():
@@ -82,16 +88,8 @@ print(json.dumps({"statuses": statuses, "full": full, "threshold": gc.get_thresh
 """
 
 
-def full_collections(env_name: str) -> dict:
-    run = subprocess.run(
-        [sys.executable, "-c", CHURN, env_name],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(run.stdout.strip().splitlines()[-1])
+def full_collections(env_name: str) -> dict[str, Any]:
+    return dict(run_probe(CHURN, env_name))
 
 
 def test_production_runs_full_collections_after_answers_never_inside_a_request():
