@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from core.rate_limits import phone_key
 from extensions import db
-from fulfillment.claims.codes import InvalidClaimCode, normalize_claim_code
+from fulfillment.claims.codes import InvalidClaimCode
 from fulfillment.claims.services import TypedClaim, look_up_claim
 from fulfillment.models import ClaimCode
 from workers.models import Worker
@@ -37,15 +37,6 @@ def wrong_code_limit() -> str:
 
 def send_limit() -> str:
     return str(current_app.config.get("RATELIMIT_CLAIM_SMS", "5 per hour;10 per day"))
-
-
-def code_key() -> str:
-    """Per bundle code typed (normalised, hashed)."""
-    try:
-        normalised = normalize_claim_code(request.form.get("code", ""))
-    except InvalidClaimCode:
-        return "claim-code:invalid"
-    return "claim-code:" + hashlib.sha256(normalised.encode()).hexdigest()[:32]
 
 
 def claim_phone_key() -> str:

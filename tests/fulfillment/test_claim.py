@@ -13,7 +13,7 @@ from markupsafe import escape
 from sqlalchemy import event, func, select
 
 from accounts.models import OneTimeCode, Role, User
-from bundles.models import Offer, OfferKind, PoolCode
+from bundles.models import Bundle, Offer, OfferKind, PoolCode
 from core.dates import jakarta_today
 from core.identity import mask_phone
 from extensions import db, utcnow
@@ -352,7 +352,7 @@ class TestRateLimits:
         assert codes[-1] == 429
         assert claimed_at(line["claim_id"]) is None
 
-    def test_sms_per_code_are_capped_yet_the_signed_in_owner_still_claims(self, app, login_as):
+    def test_sms_for_a_code_are_capped_yet_the_signed_in_owner_still_claims(self, app, login_as):
         line = build_line()
         stranger = app.test_client()
 
@@ -380,6 +380,39 @@ class TestRateLimits:
         response = owner.post("/klaim", data={"code": line["code"]})
         assert response.status_code == 302, response.text
         assert claimed_at(line["claim_id"]) is not None
+
+    def test_two_bundle_codes_of_one_phone_share_its_sms_budget(self, app):
+        # The limit counts SMS per phone, not per bundle code: a second code of the same
+        # worker (a second sponsor's bundle) cannot be used to send the phone more.
+        line = build_line()
+        worker = db.session.get(Worker, line["worker_id"])
+        bundle_id = db.session.scalar(
+            select(OrderLine.bundle_id).join(ClaimCode).where(ClaimCode.id == line["claim_id"])
+        )
+        order = make_paid_order(db.session.get(Bundle, bundle_id), [worker], months=1)
+        second_line = db.session.scalar(select(OrderLine).where(OrderLine.order_id == order.id))
+        second = issue_claim_code(second_line, now=utcnow())
+        db.session.commit()
+        assert second.id != line["claim_id"]
+        sms = db.session.scalars(
+            select(Message).where(Message.purpose == "claim_code").order_by(Message.id)
+        ).all()[-1]
+        second_code = re.search(r"[0-9A-Z]{4}(?:-[0-9A-Z]{1,4}){4}", sms.full_body()).group(0)
+        assert second_code != line["code"]
+        stranger = app.test_client()
+
+        def ask(code: str, n: int) -> int:
+            for otp in db.session.scalars(select(OneTimeCode)):  # each after the resend wait
+                otp.created_at -= timedelta(minutes=2)
+            db.session.commit()
+            return stranger.post(
+                "/klaim", data={"code": code}, environ_base={"REMOTE_ADDR": f"10.0.2.{n}"}
+            ).status_code
+
+        codes = [ask(line["code"], 1), ask(second_code, 2), ask(second_code, 3)]
+        assert codes == [302, 302, 429]  # 2 per hour for the phone, whichever code asks
+        assert ask(line["code"], 4) == 429
+        assert messages_to(line["phone"], "sign_in") == 2
 
 
 def test_the_per_phone_limit_and_the_claim_look_the_code_up_once_a_request(app, count_queries):
