@@ -16,7 +16,9 @@ class Config:
     LOOKUP_KEY: str | None = None
 
     DATABASE_URL: str | None = None  # default: SQLite file in instance/
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pool_pre_ping: database.py checks each pooled connection at checkout without a round
+    # trip (a closed connection is replaced before anyone uses it).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"

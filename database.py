@@ -1,12 +1,15 @@
 """Database settings: PostgreSQL when PAYUNG_DATABASE_URL says so, else SQLite in instance/."""
 
 import importlib
+import select
 import sqlite3
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 
 from extensions import db, migrate
 
@@ -51,6 +54,36 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+@event.listens_for(Pool, "checkout")
+def _refuse_closed_connections(
+    dbapi_connection: object, connection_record: object, connection_proxy: object
+) -> None:
+    """A pooled PostgreSQL connection the server has closed is replaced before anyone uses
+    it, without a round trip to the server.
+
+    An idle connection's socket has nothing to read unless the server closed it or is closing
+    it (a restart, a crash, ``pg_terminate_backend``, an idle timeout: PostgreSQL sends its
+    FATAL message, then the connection ends). So a socket that is readable, or already gone,
+    means a dead connection: raising DisconnectionError makes the pool drop it and hand out
+    another (a new one if need be). SQLAlchemy's ``pool_pre_ping`` found the same thing by
+    sending ``SELECT 1`` and waiting for the answer at every checkout: one more wait in every
+    request, which under load is one more turn in the run queue (issue 16). A server that
+    vanished without a word (a cut network) is caught by neither before the first statement,
+    which then fails and invalidates the pool as before. SQLite connections are not checked:
+    a file has no server to lose."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        return
+    try:
+        socket = pgconn.socket  # raises when libpq already knows the connection is gone
+    except Exception as exc:
+        raise DisconnectionError("the connection to PostgreSQL is gone") from exc
+    poller = select.poll()
+    poller.register(socket, select.POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("PostgreSQL closed this idle connection")
 
 
 def register_database(app: Flask) -> None:
