@@ -45,6 +45,8 @@ class Config:
     GC_FREEZE_AGAIN_AFTER_S = 20.0
     # And a web process runs its full collections after an answer has gone, not inside one.
     GC_FULL_COLLECTIONS_BETWEEN_REQUESTS = True
+    # What survives one of those is frozen; every this many, the frozen objects are walked too.
+    GC_WHOLE_HEAP_EVERY = 100
 
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead of a clock
 

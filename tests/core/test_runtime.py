@@ -104,3 +104,60 @@ def test_development_keeps_cpythons_own_schedule():
     seen = full_collections("development")
     assert any(seen["full"])  # the same requests, collected in the middle of the view
     assert seen["threshold"][2] < 100
+
+
+# What survives a full collection between answers is frozen, so the next one walks only what
+# was kept since; every GC_WHOLE_HEAP_EVERY-th unfreezes first, so a cycle among frozen objects
+# that died since is still freed. The probe freezes a cycle, drops it, and serves on.
+SWEEP = """
+import gc, json, sys, weakref
+from accounts.access import public
+from app import create_app
+config = {"ENV_NAME": "production", "SECRET_KEY": "x", "FIELD_KEY": "x", "LOOKUP_KEY": "x",
+          "DATABASE_URL": "sqlite://", "RATELIMIT_STORAGE_URI": "memory://",
+          "GC_WHOLE_HEAP_EVERY": int(sys.argv[1])}
+app = create_app(config)
+full = []
+gc.callbacks.append(lambda phase, info: phase == "stop" and info["generation"] == 2
+                    and full.append(info["collected"]))
+
+@app.route("/churn")
+@public
+def churn():
+    for i in range(30_000):
+        node = [i]
+        node.append(node)
+    return "ok"
+
+client = app.test_client()
+def serve_until(collections):
+    goal = len(full) + collections
+    for _ in range(400):
+        if len(full) >= goal:
+            return
+        client.get("/churn", base_url="https://localhost", buffered=True)
+    raise SystemExit("too few full collections")
+
+class Node:
+    pass
+
+serve_until(1)
+cycle = Node()
+cycle.itself = cycle
+alive = weakref.ref(cycle)
+serve_until(1)
+tracked = any(o is cycle for o in gc.get_objects())  # False once frozen
+del cycle
+serve_until(6)
+print(json.dumps({"tracked_after_a_collection": tracked, "cycle_freed": alive() is None,
+                  "frozen": gc.get_freeze_count()}))
+"""
+
+
+@pytest.mark.parametrize("every", [3, 1_000])
+def test_survivors_are_frozen_and_every_so_often_everything_is_walked(every):
+    seen = run_probe(SWEEP, str(every))
+    assert seen["tracked_after_a_collection"] is False  # frozen by the collection after it
+    assert seen["frozen"] > 10_000
+    # A frozen cycle that died is freed by the next whole walk, and only by it.
+    assert seen["cycle_freed"] is (every == 3)
