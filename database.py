@@ -80,9 +80,13 @@ def _refuse_closed_connections(
         socket = pgconn.socket  # raises when libpq already knows the connection is gone
     except Exception as exc:
         raise DisconnectionError("the connection to PostgreSQL is gone") from exc
-    poller = select.poll()
-    poller.register(socket, select.POLLIN)
-    if poller.poll(0):
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(socket, select.POLLIN)
+        readable = bool(poller.poll(0))
+    else:  # Windows
+        readable = bool(select.select([socket], [], [], 0)[0])
+    if readable:
         raise DisconnectionError("PostgreSQL closed this idle connection")
 
 
