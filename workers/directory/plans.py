@@ -133,8 +133,8 @@ class DirectoryPlan:
     def _count(self, *, after: bool) -> Select[Any]:
         """The ids to count, in no order, at most ``window`` of them.
 
-        A text-only search reads them from the first word's terms, joined to the workers, and
-        stops at ``window``, where ``id IN (…)`` reads every match first (``siti``: 9,953 ids;
+        A text-only search reads them from the first word's terms, each checked against its
+        worker (joined on SQLite, probed by primary key on PostgreSQL), and stops at ``window``, where ``id IN (…)`` reads every match first (``siti``: 9,953 ids;
         SQLite builds their list, 1.7 ms of the count's 1.8; PostgreSQL hashes them, 3.4 ms).
         A worker may have two words starting with the prefix, so each is counted once: on
         SQLite with DISTINCT (streamed through a temporary B-tree); on PostgreSQL, whose
@@ -162,14 +162,26 @@ class DirectoryPlan:
                         *term_range(other, other_upper, n),
                     )
                 )
-            ids = (
-                select(first.worker_id)
-                .join_from(first, Worker, Worker.id == first.worker_id)
-                .where(*term_range(word, upper, 0, first.term), *conditions)
-            )
             if form == "distinct":
-                ids = ids.distinct()
+                ids = (
+                    select(first.worker_id)
+                    .join_from(first, Worker, Worker.id == first.worker_id)
+                    .where(*term_range(word, upper, 0, first.term), *conditions)
+                    .distinct()
+                )
             else:
+                # The worker's conditions as a probe by primary key per term (``OFFSET 0``:
+                # not a join), so the count stops at ``window`` after as many probes; joined,
+                # PostgreSQL hashed every listed worker first (10,000 workers: 2.1 of the
+                # count's 3.6 ms, and it grows with the workers).
+                if after:
+                    conditions.append(self._past_cursor())
+                worker_matches = (
+                    select(literal(1)).where(Worker.id == first.worker_id, *conditions).offset(0)
+                )
+                ids = select(first.worker_id).where(
+                    *term_range(word, upper, 0, first.term), worker_matches.exists()
+                )
                 earlier = aliased(WorkerSearchTerm)
                 earlier_term = (
                     select(literal(1))
@@ -181,6 +193,7 @@ class DirectoryPlan:
                     .offset(0)
                 )
                 ids = ids.where(~earlier_term.exists())
+                return (ids if after else ids.offset(_OFFSET)).limit(_WINDOW)
         ids = ids.where(self._past_cursor()) if after else ids.offset(_OFFSET)
         return ids.limit(_WINDOW)
 
