@@ -5,8 +5,8 @@
 -- CODES_FILE: claimable bundle codes, one a line, already URL-encoded. SLUGS: bundle slugs,
 -- comma-separated. THREADS: wrk's -t. Mix: 55 % directory (first page, filters, sorts, search,
 -- pages 2-400), 25 % bundle pages (catalogue, bundle detail), 20 % claims (GET /klaim, and
--- POST /klaim with a real code, each code posted once: the per-code and per-phone SMS limits
--- and the per-IP failure limit are never reached by legitimate traffic).
+-- POST /klaim with a real code, each code posted once: the per-phone SMS limit and the per-IP
+-- failure limit are never reached by legitimate traffic).
 -- Every status >= 400 counts as an error (no expected 4xx in this mix). Prints one JSON line.
 --
 -- Two switches, read from the environment (wrk's done() never sees the script's arguments):

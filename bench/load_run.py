@@ -35,7 +35,7 @@ then one Celery worker (concurrency 1) runs them beside gunicorn, as in producti
 
 Every answer with a status >= 400 and every socket error or timeout is an error; the run fails
 (exit 1) unless there are none. Claims are legitimate traffic from one IP: each code is posted
-once (each run gets its own share of the codes), so neither the per-code/per-phone SMS limits
+once (each run gets its own share of the codes), so neither the per-phone SMS limit
 nor the per-IP failure limit (only wrong codes count) is reached. Prints Markdown tables; writes
 bench/out/load-run.json.
 """
