@@ -4,6 +4,7 @@ import importlib
 import select
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
@@ -56,9 +57,14 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None
     cursor.close()
 
 
+@event.listens_for(Pool, "connect")
+def _mark_new_connection(dbapi_connection: object, connection_record: Any) -> None:
+    connection_record.info["new"] = True
+
+
 @event.listens_for(Pool, "checkout")
 def _refuse_closed_connections(
-    dbapi_connection: object, connection_record: object, connection_proxy: object
+    dbapi_connection: object, connection_record: Any, connection_proxy: object
 ) -> None:
     """A pooled PostgreSQL connection the server has closed is replaced before anyone uses
     it, without a round trip to the server.
@@ -72,7 +78,9 @@ def _refuse_closed_connections(
     request, which under load is one more turn in the run queue (issue 16). A server that
     vanished without a word (a cut network) is caught by neither before the first statement,
     which then fails and invalidates the pool as before. SQLite connections are not checked:
-    a file has no server to lose."""
+    a file has no server to lose, nor is a connection just made for this checkout."""
+    if connection_record.info.pop("new", False):
+        return
     pgconn = getattr(dbapi_connection, "pgconn", None)
     if pgconn is None:
         return
