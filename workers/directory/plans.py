@@ -134,8 +134,9 @@ class DirectoryPlan:
         """The ids to count, in no order, at most ``window`` of them.
 
         A text-only search reads them from the first word's terms, each checked against its
-        worker (joined on SQLite, probed by primary key on PostgreSQL), and stops at ``window``, where ``id IN (…)`` reads every match first (``siti``: 9,953 ids;
-        SQLite builds their list, 1.7 ms of the count's 1.8; PostgreSQL hashes them, 3.4 ms).
+        worker (joined on SQLite, probed by primary key on PostgreSQL), and stops at
+        ``window``, where ``id IN (…)`` reads every match first (``siti``: 9,953 ids; SQLite
+        builds their list, 1.7 ms of the count's 1.8; PostgreSQL hashes them, 3.4 ms).
         A worker may have two words starting with the prefix, so each is counted once: on
         SQLite with DISTINCT (streamed through a temporary B-tree); on PostgreSQL, whose
         DISTINCT would hash or sort every match, by keeping only the worker's first matching
