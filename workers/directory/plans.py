@@ -152,10 +152,14 @@ class DirectoryPlan:
         if form is None:
             ids = matching_workers(filters, self.today).with_only_columns(Worker.id)
             ids = ids.order_by(None)
+            if after:
+                ids = ids.where(self._past_cursor())
         else:
             first = aliased(WorkerSearchTerm)
             (word, upper), others = terms[0], terms[1:]
             conditions = filter_conditions(filters, self.today)
+            if after:
+                conditions.append(self._past_cursor())
             for n, (other, other_upper) in enumerate(others, start=1):
                 conditions.append(
                     exists().where(
@@ -175,8 +179,6 @@ class DirectoryPlan:
                 # not a join), so the count stops at ``window`` after as many probes; joined,
                 # PostgreSQL hashed every listed worker first (10,000 workers: 2.1 of the
                 # count's 3.6 ms, and it grows with the workers).
-                if after:
-                    conditions.append(self._past_cursor())
                 worker_matches = (
                     select(literal(1)).where(Worker.id == first.worker_id, *conditions).offset(0)
                 )
@@ -194,9 +196,7 @@ class DirectoryPlan:
                     .offset(0)
                 )
                 ids = ids.where(~earlier_term.exists())
-                return (ids if after else ids.offset(_OFFSET)).limit(_WINDOW)
-        ids = ids.where(self._past_cursor()) if after else ids.offset(_OFFSET)
-        return ids.limit(_WINDOW)
+        return (ids if after else ids.offset(_OFFSET)).limit(_WINDOW)
 
 
 def _counted(ids: Select[Any]) -> Select[Any]:
