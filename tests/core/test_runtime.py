@@ -11,12 +11,19 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PROBE = """
-import gc, json, sys
+# Before every probe: the app's settings for the environment named in its first argument.
+APP = """
+import gc, json, sys, weakref
+from accounts.access import public
 from app import create_app
-config = {"ENV_NAME": sys.argv[1], "SECRET_KEY": "x", "FIELD_KEY": "x", "LOOKUP_KEY": "x",
-          "DATABASE_URL": "sqlite://",
-          "RATELIMIT_STORAGE_URI": "memory://", "GC_FREEZE_AGAIN_AFTER_S": 0.2}
+
+def settings(**extra):
+    return {"ENV_NAME": sys.argv[1], "SECRET_KEY": "x", "FIELD_KEY": "x", "LOOKUP_KEY": "x",
+            "DATABASE_URL": "sqlite://", "RATELIMIT_STORAGE_URI": "memory://", **extra}
+"""
+
+PROBE = """
+config = settings(GC_FREEZE_AGAIN_AFTER_S=0.2)
 create_app(config)
 first = gc.get_freeze_count()
 create_app(config)  # a second app in the same process: no second freeze at build
@@ -25,10 +32,11 @@ print(json.dumps([first, gc.get_freeze_count()]))
 """
 
 
-def run_probe(source: str, env_name: str) -> Any:
-    """Run ``source`` in a fresh interpreter; what it printed last, as JSON."""
+def run_probe(source: str, env_name: str, *more: str) -> Any:
+    """Run ``APP`` then ``source`` in a fresh interpreter (arguments: ``env_name``, then
+    ``more``); what it printed last, as JSON."""
     run = subprocess.run(
-        [sys.executable, "-c", source, env_name],
+        [sys.executable, "-c", APP + source, env_name, *more],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -56,13 +64,7 @@ def test_development_and_tests_never_freeze(env_name):
 # A view that makes cyclic garbage and keeps some of it, as a request filling a cache does: the
 # collector's full collections are recorded as made inside the view or not.
 CHURN = """
-import gc, json, sys
-from accounts.access import public
-from app import create_app
-config = {"ENV_NAME": sys.argv[1], "SECRET_KEY": "x", "FIELD_KEY": "x", "LOOKUP_KEY": "x",
-          "DATABASE_URL": "sqlite://",
-          "RATELIMIT_STORAGE_URI": "memory://"}
-app = create_app(config)
+app = create_app(settings())
 state = {"in_view": False}
 full = []
 kept = []
@@ -110,13 +112,7 @@ def test_development_keeps_cpythons_own_schedule():
 # was kept since; every GC_WHOLE_HEAP_EVERY-th unfreezes first, so a cycle among frozen objects
 # that died since is still freed. The probe freezes a cycle, drops it, and serves on.
 SWEEP = """
-import gc, json, sys, weakref
-from accounts.access import public
-from app import create_app
-config = {"ENV_NAME": "production", "SECRET_KEY": "x", "FIELD_KEY": "x", "LOOKUP_KEY": "x",
-          "DATABASE_URL": "sqlite://", "RATELIMIT_STORAGE_URI": "memory://",
-          "GC_WHOLE_HEAP_EVERY": int(sys.argv[1])}
-app = create_app(config)
+app = create_app(settings(GC_WHOLE_HEAP_EVERY=int(sys.argv[2])))
 full = []
 gc.callbacks.append(lambda phase, info: phase == "stop" and info["generation"] == 2
                     and full.append(info["collected"]))
@@ -156,7 +152,7 @@ print(json.dumps({"tracked_after_a_collection": tracked, "cycle_freed": alive() 
 
 @pytest.mark.parametrize("every", [3, 1_000])
 def test_survivors_are_frozen_and_every_so_often_everything_is_walked(every):
-    seen = run_probe(SWEEP, str(every))
+    seen = run_probe(SWEEP, "production", str(every))
     assert seen["tracked_after_a_collection"] is False  # frozen by the collection after it
     assert seen["frozen"] > 10_000
     # A frozen cycle that died is freed by the next whole walk, and only by it.
