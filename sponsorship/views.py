@@ -14,6 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -51,7 +52,14 @@ def _invitation_limit() -> str:
 @public
 def directory_page() -> str:
     # A wrong filter value is shown as an error and counts as "any".
-    return render_template("sponsorship/directory.html", view=directory_view(request.args))
+    view = directory_view(request.args)
+
+    def render() -> str:
+        return render_template("sponsorship/directory.html", view=view)
+
+    if current_user.is_authenticated or "_flashes" in session:
+        return render()  # a name, a CSRF token or a message of this user's on the page
+    return view.as_visitor_sees_it((request.script_root, request.full_path), render)
 
 
 @bp.route("/pekerja/<int:worker_id>")

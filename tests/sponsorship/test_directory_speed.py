@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from flask import render_template_string, url_for
+from flask import render_template_string, template_rendered, url_for
 from flask_babel import force_locale
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectField
@@ -385,3 +385,78 @@ def test_a_count_that_reached_the_cap_is_kept_for_the_first_page_only(
     with count_queries() as queries:
         assert "5 pekerja cocok" in client.get("/pekerja?q=siti").text
     assert len(queries) == 2
+
+
+@pytest.fixture
+def directory_renders(app):
+    """How many times the directory template was rendered, counted from a cleared cache of
+    visitors' pages."""
+    rendered: list[str] = []
+
+    def count(sender, template, context, **extra):
+        if template.name == "sponsorship/directory.html":
+            rendered.append(template.name)
+
+    directory.VISITOR_PAGES.clear()
+    template_rendered.connect(count, app)
+    yield rendered
+    template_rendered.disconnect(count, app)
+
+
+def test_a_visitor_gets_the_page_rendered_once_for_the_same_data(
+    client, make_registered_worker, directory_renders
+):
+    """A visitor's page is kept by everything it shows: asked again, it is not rendered again
+    and is the same HTML; a change of cover, a new worker (the count) or another language
+    shows at once."""
+    workers = [make_registered_worker() for _ in range(3)]
+    first = client.get("/pekerja?occupation=farmer").text
+    assert client.get("/pekerja?occupation=farmer").text == first
+    assert len(directory_renders) == 1
+    workers[0].covered_until = TODAY + timedelta(days=200)
+    db.session.commit()
+    covered = client.get("/pekerja?occupation=farmer").text
+    assert "badge-success" in covered and "badge-success" not in first
+    make_registered_worker()
+    assert "4 pekerja cocok" in client.get("/pekerja?occupation=farmer").text
+    client.get("/bahasa?lang=en&next=/")
+    assert "4 workers match" in client.get("/pekerja?occupation=farmer").text
+    assert len(directory_renders) == 4
+
+
+def test_a_visitors_kept_page_follows_the_count_and_the_next_pages_cursor(
+    client, make_registered_worker, directory_renders
+):
+    """Neither the count nor the "next" link's cursor (the last card's sort date) is on the
+    cards: a change of either alone is a new page."""
+    workers = [
+        make_registered_worker(needs_cover_from=TODAY - timedelta(days=90 - 2 * n))
+        for n in range(30)
+    ]
+    before = next_link(client.get("/pekerja").text)
+    last_on_page = workers[23]
+    assert before and f".{last_on_page.id}" in before
+    last_on_page.needs_cover_from += timedelta(days=1)  # still between its neighbours
+    db.session.commit()
+    after = next_link(client.get("/pekerja").text)
+    assert after != before and last_on_page.needs_cover_from.isoformat() in after
+    make_registered_worker(needs_cover_from=TODAY)  # the last of all: not on the first page
+    page = client.get("/pekerja").text
+    assert "31 pekerja cocok" in page and next_link(page) == after
+    assert len(directory_renders) == 3
+
+
+def test_signed_in_users_and_flash_messages_never_get_a_kept_page(
+    client, login_as, make_user, make_registered_worker, directory_renders
+):
+    make_registered_worker()
+    client.get("/pekerja")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Pesan untuk pengunjung ini")]
+    assert "Pesan untuk pengunjung ini" in client.get("/pekerja").text
+    assert "Pesan untuk pengunjung ini" not in client.get("/pekerja").text
+    assert len(directory_renders) == 2  # the visitor's page once, the page with the message
+    login_as(make_user(Role.SPONSOR))
+    pages = [client.get("/pekerja").text for _ in range(2)]
+    assert all('name="csrf_token"' in page for page in pages)
+    assert len(directory_renders) == 4

@@ -27,7 +27,7 @@ Statements stay two a page whatever the number of workers (one when the count fi
 a page past the last one counts the workers before it instead).
 """
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -162,6 +162,12 @@ _NOT_FORM_ARGS = frozenset({"page", "after"})
 # cover, story or photo changes gets a new key, so a kept card is never stale; nothing is
 # invalidated, the least recently used fall out past the size.
 CARD_CACHE = FragmentCache(4096)
+# A visitor's whole page (nobody signed in, no flash message to show), keyed the same way: by
+# everything it shows (the language; the URL, whose filters and page make every link on it;
+# today; how many were counted; the next page's cursor; the cards). The statements still run
+# on every request: a kept page only saves rendering what the same data rendered before, so
+# it is never stale either.
+VISITOR_PAGES: Lru[str] = Lru(256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +193,18 @@ class DirectoryPage:
     @property
     def total(self) -> int:
         return self.pagination.total
+
+    def as_visitor_sees_it(self, url: Hashable, render: Callable[[], str]) -> str:
+        """The page for a visitor at ``url`` (script root and path with its query string):
+        ``render()``'s HTML, or the HTML it gave for the same data at the same URL before."""
+        pagination = self.pagination
+        cursor = pagination.next_args.get("after")  # the last card's sort date is not on it
+        key = (self.locale, url, self.today, pagination.counted, cursor, *self.cards)
+        found = VISITOR_PAGES.get(key)
+        if found is None:
+            found = render()
+            VISITOR_PAGES.put(key, found)
+        return found
 
     @property
     def total_is_exact(self) -> bool:
