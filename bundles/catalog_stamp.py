@@ -38,7 +38,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from bundles.dues.models import DuesDiscountRule, DuesIncomeBand, DuesRateVersion
 from bundles.models import Bundle, BundlePart, CatalogStamp, Offer, Partner
 from core.lru import Lru
-from extensions import db
+from core.reading import reading_connection
 
 CATALOG_MODELS = (
     Partner,
@@ -63,8 +63,11 @@ _READ_STAMP = select(CatalogStamp.stamp).where(CatalogStamp.id == STAMP_ROW)
 
 def catalog_stamp() -> int | None:
     """The stamp now (None only on a database whose row is missing: nothing is cached then).
-    Read on the session's connection, in its transaction, before any data it keys."""
-    return db.session.connection().execute(_READ_STAMP).scalar()  # type: ignore[no-any-return]
+    Read before any data it keys: in the session's transaction once one has begun (so it sees
+    the transaction's own edits), else outside any (``core.reading``: a page served from the
+    cache then sends PostgreSQL neither ``BEGIN`` nor ``ROLLBACK``)."""
+    with reading_connection() as connection:
+        return connection.execute(_READ_STAMP).scalar()  # type: ignore[no-any-return]
 
 
 def _restamp(session: Session) -> None:

@@ -38,12 +38,13 @@ from urllib.parse import urlencode
 from flask import url_for
 from markupsafe import Markup
 from sqlalchemy import Row
+from sqlalchemy.engine import Connection
 from werkzeug.datastructures import MultiDict
 
 from core.dates import jakarta_today
 from core.identity import OCCUPATION_LABELS, PROVINCES, age_band, first_name_and_initial
 from core.lru import Lru
-from extensions import db
+from core.reading import reading_connection
 from i18n import current_locale_name, local_date
 from workers.coverage import CoverageStatus, coverage_status
 from workers.directory.forms import DirectoryFilterForm
@@ -263,6 +264,7 @@ def parse_cursor(text: str | None) -> tuple[date, int] | None:
 
 
 def directory_rows(
+    connection: Connection,
     filters: DirectoryFilters,
     *,
     page: int,
@@ -288,7 +290,6 @@ def directory_rows(
     workers. Otherwise at most COUNT_CAP match past the page, and reading them from the words
     and sorting them is the cheap plan (a walk would read the whole index for a rare word).
     """
-    connection = db.session.connection()
     plan, values = directory_plan(filters, today, connection.dialect.name)
     offset = (page - 1) * per_page
     window = max(COUNT_CAP, per_page) + 1
@@ -297,7 +298,7 @@ def directory_rows(
     if by_cursor:
         values.update(after_key=after[0], after_id=after[1])  # type: ignore[index]
     if offset and not by_cursor and not filters.query:
-        return _typed_in_page(plan, values, offset=offset, per_page=per_page)
+        return _typed_in_page(connection, plan, values, offset=offset, per_page=per_page)
     first_page = not offset and not by_cursor
     count_key = (filters, today, connection.dialect.name, window)
     kept_capped = first_page and capped_recently(count_key)
@@ -333,7 +334,12 @@ def directory_rows(
 
 
 def _typed_in_page(
-    plan: DirectoryPlan, values: dict[str, Any], *, offset: int, per_page: int
+    connection: Connection,
+    plan: DirectoryPlan,
+    values: dict[str, Any],
+    *,
+    offset: int,
+    per_page: int,
 ) -> tuple[list[Row[Any]], int, str | None]:
     """A page number typed in (no cursor): skipping ``offset`` workers must skip index entries
     only. PostgreSQL reads the table row of every entry an OFFSET skips when the statement
@@ -341,7 +347,6 @@ def _typed_in_page(
     from the index alone, at most COUNT_CAP + 1 (the page and the count), and a second reads
     the page's cards by id. Deep pages start from the nearest anchor before them
     (``workers.directory.positions``): page 2,000 steps over 216 entries, not 47,976."""
-    connection = db.session.connection()
     anchor = deepest_anchor(connection, plan, offset)
     ids_kind, count_kind, skipped = "typed_ids", "count_before", 0
     if anchor is not None:
@@ -383,9 +388,10 @@ def directory_page(args: MultiDict[str, str]) -> DirectoryPage:
     filters = _filters(args_key)
     page = max(args.get("page", 1, type=int) or 1, 1)
     today = jakarta_today()
-    rows, counted, cursor = directory_rows(
-        filters, page=page, today=today, after=parse_cursor(args.get("after"))
-    )
+    with reading_connection() as connection:  # on PostgreSQL: no BEGIN, no ROLLBACK
+        rows, counted, cursor = directory_rows(
+            connection, filters, page=page, today=today, after=parse_cursor(args.get("after"))
+        )
     locale = current_locale_name()
     return DirectoryPage(
         args=args,
