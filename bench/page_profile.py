@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.page_profile [--workers 100000] [--requests 200] [--db FILE]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--top 25]
-        [--only NAME] [--as-served] [--keep-schemas PREFIX] [--claims]
+        [--only NAME] [--as-served] [--keep-schemas PREFIX] [--claims] [--random-pages N]
+        [--no-profile]
 
 Seeds ``--workers`` workers (``bench.directory_bench.seed``) and two ComboFit bundles into a
 SQLite file (``--db``, default bench/out/pages-payung.db, kept for the next run) or a
@@ -13,11 +14,17 @@ cumulative time under cProfile. With ``--keep-schemas PREFIX`` (PostgreSQL) it u
 ``<PREFIX>payung`` that ``bench.pages --keep-schemas PREFIX`` keeps (seeding it if empty) and
 leaves it in place. ``--claims`` adds the claim POST, on the schema ``bench.load_run
 --keep-schemas load_`` keeps (``--keep-schemas load_``; it replaces that schema's claim codes).
+``--random-pages N`` adds the load mix's typed-in pages: each request a page from 2 to N, drawn
+the same way every run. On PostgreSQL each page's round trips to the server are counted too,
+from libpq's trace of every connection: each simple query (``BEGIN``, ``ROLLBACK``, ``COMMIT``)
+and each statement of the extended protocol (one ``Sync``) is one wait for the server.
 """
 
 import argparse
 import cProfile
+import os
 import pstats
+import random
 import re
 import sys
 import time
@@ -28,7 +35,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from werkzeug.test import TestResponse
 
 from accounts.access import public
@@ -71,6 +78,29 @@ def claim_poster(
     return post
 
 
+class RoundTrips:
+    """Round trips to PostgreSQL, from libpq's trace of every connection the engine opens from
+    now on (the pool is emptied first)."""
+
+    def __init__(self, engine: Engine, path: Path = OUT / "profile-pqtrace.txt") -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        engine.dispose()
+        event.listen(engine, "connect", lambda dbapi, _record: dbapi.pgconn.trace(self._fd))
+
+    def reset(self) -> None:
+        os.ftruncate(self._fd, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+
+    def count(self) -> int:
+        """Since the last reset: the simple queries and the extended protocol's Syncs sent."""
+        with self.path.open() as trace:
+            fields = (line.split("\t") for line in trace)
+            return sum(
+                1 for f in fields if len(f) > 3 and f[1] == "F" and f[3] in ("Query", "Sync")
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=100_000)
@@ -86,6 +116,8 @@ def main() -> int:
         help="rate limits on and no cookies kept between requests, as under gunicorn with wrk",
     )
     parser.add_argument("--keep-schemas", metavar="PREFIX", help="see bench.pages")
+    parser.add_argument("--random-pages", type=int, metavar="N", help="add pages 2-N at random")
+    parser.add_argument("--no-profile", action="store_true", help="times and counts only")
     parser.add_argument(
         "--claims",
         action="store_true",
@@ -119,9 +151,17 @@ def main() -> int:
 
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute", counter)
+            round_trips = RoundTrips(db.engine) if schema else None
         visits: dict[str, tuple[str, Callable[[], TestResponse]]] = {
             name: (path, partial(client.get, path)) for name, path in payung_pages(slugs).items()
         }
+        if args.random_pages:
+            drawn = random.Random(1)  # which page to ask for: the same every run
+            last = args.random_pages
+            visits[f"directory, random pages 2-{last}"] = (
+                f"/pekerja?page=2…{last}",
+                lambda: client.get(f"/pekerja?page={drawn.randint(2, last)}"),
+            )
         if args.claims:
             visits["claim (POST /klaim)"] = ("/klaim", claim_poster(app))
         for name, (path, visit) in visits.items():
@@ -129,15 +169,20 @@ def main() -> int:
                 continue
             assert visit().status_code in (200, 302), path
             statements = 0
+            if round_trips:
+                round_trips.reset()
             visit()
             per_page = statements
+            trips = f", {round_trips.count()} round trips" if round_trips else ""
             started, cpu_started = time.perf_counter(), time.process_time()
             for _ in range(args.requests):
                 visit()
             ms = (time.perf_counter() - started) * 1000 / args.requests
             cpu_ms = (time.process_time() - cpu_started) * 1000 / args.requests
             print(f"\n## {name} ({path}): {ms:.2f} ms a request ({cpu_ms:.2f} ms of this "
-                  f"process's CPU), {per_page} statements")  # fmt: skip
+                  f"process's CPU), {per_page} statements{trips}")  # fmt: skip
+            if args.no_profile:
+                continue
             profile = cProfile.Profile()
             profile.enable()
             for _ in range(args.requests):

@@ -27,13 +27,11 @@ Statements stay two a page whatever the number of workers (one when the count fi
 a page past the last one counts the workers before it instead).
 """
 
-from collections.abc import Callable, Hashable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from math import ceil
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import url_for
 from markupsafe import Markup
@@ -48,6 +46,7 @@ from core.reading import reading_connection
 from i18n import current_locale_name, local_date
 from workers.coverage import CoverageStatus, coverage_status
 from workers.directory.forms import DirectoryFilterForm
+from workers.directory.pagination import DirectoryPagination
 from workers.directory.plans import DirectoryPlan, directory_plan
 from workers.directory.positions import capped_recently, deepest_anchor, forget_capped, keep_capped
 from workers.directory.queries import PAGE_SIZE, DirectoryFilters, max_selection
@@ -68,79 +67,6 @@ class DirectoryCard:
     covered_until: str  # formatted; "–" when never covered
     profile_url: str
     photo_url: str
-
-
-@dataclass(frozen=True, slots=True)
-class DirectoryPagination:
-    """What ``_macros.pagination`` reads, for a total that may be a lower bound."""
-
-    page: int
-    per_page: int
-    counted: int  # min(matching workers, workers before this page + COUNT_CAP + 1)
-    cap: int
-    next_args: dict[str, str] = field(default_factory=dict)  # the "next" link's cursor
-    base_url: str = ""  # the directory's URL with the filters, built once a page
-
-    def link(self, number: int, **extra: str) -> str:
-        """The URL of page ``number``: what ``url_for`` builds for the filters, the page and
-        ``extra``, without a ``url_for`` per link (``_macros.pagination``; tested)."""
-        separator = "&" if "?" in self.base_url else "?"
-        return f"{self.base_url}{separator}{urlencode({'page': number, **extra})}"
-
-    @property
-    def total_is_exact(self) -> bool:
-        return self.counted <= (self.page - 1) * self.per_page + self.cap
-
-    @property
-    def total(self) -> int:
-        return self.counted if self.total_is_exact else self.counted - 1
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are; when the total is a lower bound, how many at least."""
-        if not self.counted:
-            return 0
-        if self.total_is_exact:
-            return max(ceil(self.total / self.per_page), 1)
-        return ceil(self.counted / self.per_page)  # counted = total + 1 workers at least
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages or (
-            not self.total_is_exact and self.page * self.per_page < self.counted
-        )
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-    def iter_pages(
-        self, left_edge: int = 2, left_current: int = 2, right_current: int = 4, right_edge: int = 2
-    ) -> Iterator[int | None]:
-        """Flask-SQLAlchemy's page numbers with gaps; the last page only when the total is
-        exact."""
-        pages = self.pages
-        last = pages if self.total_is_exact else 0
-        shown = set(range(1, min(left_edge, pages) + 1))
-        shown.update(
-            range(max(self.page - left_current, 1), min(self.page + right_current, pages) + 1)
-        )
-        if last:
-            shown.update(range(max(last - right_edge + 1, 1), last + 1))
-        previous = 0
-        for number in sorted(shown):
-            if number - previous > 1:
-                yield None
-            yield number
-            previous = number
 
 
 class FragmentCache(Lru[Markup]):
