@@ -15,14 +15,12 @@ cumulative time under cProfile. With ``--keep-schemas PREFIX`` (PostgreSQL) it u
 leaves it in place. ``--claims`` adds the claim POST, on the schema ``bench.load_run
 --keep-schemas load_`` keeps (``--keep-schemas load_``; it replaces that schema's claim codes).
 ``--random-pages N`` adds the load mix's typed-in pages: each request a page from 2 to N, drawn
-the same way every run. On PostgreSQL each page's round trips to the server are counted too,
-from libpq's trace of every connection: each simple query (``BEGIN``, ``ROLLBACK``, ``COMMIT``)
-and each statement of the extended protocol (one ``Sync``) is one wait for the server.
+the same way every run. On PostgreSQL each page's round trips to the server are counted too
+(each statement, and each ``BEGIN``, ``COMMIT`` or ``ROLLBACK``, is one wait for the server).
 """
 
 import argparse
 import cProfile
-import os
 import pstats
 import random
 import re
@@ -35,7 +33,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from flask import Flask
-from sqlalchemy import Engine, event
+from psycopg import _cursor_base, generators
+from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from accounts.access import public
@@ -79,26 +78,22 @@ def claim_poster(
 
 
 class RoundTrips:
-    """Round trips to PostgreSQL, from libpq's trace of every connection the engine opens from
-    now on (the pool is emptied first)."""
+    """Round trips to PostgreSQL: each exchange psycopg waits for (a statement, a statement's
+    preparation, ``BEGIN``, ``COMMIT``, ``ROLLBACK``) runs its ``execute`` generator once;
+    counted from when this is made."""
 
-    def __init__(self, engine: Engine, path: Path = OUT / "profile-pqtrace.txt") -> None:
-        self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        engine.dispose()
-        event.listen(engine, "connect", lambda dbapi, _record: dbapi.pgconn.trace(self._fd))
+    def __init__(self) -> None:
+        self.count = 0
 
-    def reset(self) -> None:
-        os.ftruncate(self._fd, 0)
-        os.lseek(self._fd, 0, os.SEEK_SET)
+        def counting(execute: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            def counted(pgconn: Any) -> Any:
+                self.count += 1
+                return execute(pgconn)
 
-    def count(self) -> int:
-        """Since the last reset: the simple queries and the extended protocol's Syncs sent."""
-        with self.path.open() as trace:
-            fields = (line.split("\t") for line in trace)
-            return sum(
-                1 for f in fields if len(f) > 3 and f[1] == "F" and f[3] in ("Query", "Sync")
-            )
+            return counted
+
+        generators.execute = counting(generators.execute)  # the connection's commands
+        _cursor_base.execute = counting(_cursor_base.execute)  # type: ignore[attr-defined]
 
 
 def main() -> int:
@@ -151,7 +146,7 @@ def main() -> int:
 
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute", counter)
-            round_trips = RoundTrips(db.engine) if schema else None
+            round_trips = RoundTrips() if schema else None
         visits: dict[str, tuple[str, Callable[[], TestResponse]]] = {
             name: (path, partial(client.get, path)) for name, path in payung_pages(slugs).items()
         }
@@ -170,10 +165,10 @@ def main() -> int:
             assert visit().status_code in (200, 302), path
             statements = 0
             if round_trips:
-                round_trips.reset()
+                round_trips.count = 0
             visit()
             per_page = statements
-            trips = f", {round_trips.count()} round trips" if round_trips else ""
+            trips = f", {round_trips.count} round trips" if round_trips else ""
             started, cpu_started = time.perf_counter(), time.process_time()
             for _ in range(args.requests):
                 visit()
