@@ -397,7 +397,7 @@ def directory_renders(app):
         if template.name == "sponsorship/directory.html":
             rendered.append(template.name)
 
-    directory.VISITOR_PAGES.clear()
+    directory.visitor_pages().clear()
     template_rendered.connect(count, app)
     yield rendered
     template_rendered.disconnect(count, app)

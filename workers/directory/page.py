@@ -21,7 +21,12 @@ and in a count of every matching worker. So here:
   number typed in reads the ids from the index alone, then the cards by id (``_typed_in_page``);
 * the statements are built once per filter set and run with each page's values
   (``workers.directory.plans``); the filters are parsed once per query string, and the filter
-  form is built only when its rendering is not kept.
+  form is built only when its rendering is not kept;
+* on PostgreSQL the statements run outside a transaction (``core.reading``): no ``BEGIN``
+  before them, no ``ROLLBACK`` after, the same data under READ COMMITTED;
+* each card's HTML is kept by the card's content, and a visitor's whole page by everything it
+  shows (``visitor_pages``): data seen before is not rendered again, and nothing kept is
+  ever stale, since the statements still run.
 
 Statements stay two a page whatever the number of workers (one when the count finds nobody;
 a page past the last one counts the workers before it instead).
@@ -42,6 +47,7 @@ from werkzeug.datastructures import MultiDict
 from core.dates import jakarta_today
 from core.identity import OCCUPATION_LABELS, PROVINCES, age_band, first_name_and_initial
 from core.lru import Lru
+from core.per_app import once_per_app
 from core.reading import reading_connection
 from i18n import current_locale_name, local_date
 from workers.coverage import CoverageStatus, coverage_status
@@ -89,12 +95,16 @@ _NOT_FORM_ARGS = frozenset({"page", "after"})
 # cover, story or photo changes gets a new key, so a kept card is never stale; nothing is
 # invalidated, the least recently used fall out past the size.
 CARD_CACHE = FragmentCache(4096)
-# A visitor's whole page (nobody signed in, no flash message to show), keyed the same way: by
-# everything it shows (the language; the URL, whose filters and page make every link on it;
-# today; how many were counted; the next page's cursor; the cards). The statements still run
-# on every request: a kept page only saves rendering what the same data rendered before, so
-# it is never stale either.
-VISITOR_PAGES: Lru[str] = Lru(256)
+
+
+def visitor_pages() -> Lru[str]:
+    """A visitor's whole pages (nobody signed in, no flash message to show), 256 of them, per
+    app (its templates, settings and translations made them), keyed the same way as the cards:
+    by everything a page shows (the language; the URL, whose filters and page make every link
+    on it; today; how many were counted; the next page's cursor; the cards). The statements
+    still run on every request: a kept page only saves rendering what the same data rendered
+    before, so it is never stale either."""
+    return once_per_app("payung_directory_visitor_pages", lambda _config: Lru(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +137,11 @@ class DirectoryPage:
         pagination = self.pagination
         cursor = pagination.next_args.get("after")  # the last card's sort date is not on it
         key = (self.locale, url, self.today, pagination.counted, cursor, *self.cards)
-        found = VISITOR_PAGES.get(key)
+        kept = visitor_pages()
+        found = kept.get(key)
         if found is None:
             found = render()
-            VISITOR_PAGES.put(key, found)
+            kept.put(key, found)
         return found
 
     @property
