@@ -25,12 +25,10 @@ _totals: defaultdict[str, list[float]] = defaultdict(lambda: [0, 0.0])
 
 
 def kind(path: str, query: str, method: str) -> str:
+    if path == "/pekerja" and "page=" in query:
+        return "directory, pages 2-400"
     if path == "/pekerja":
-        return (
-            "directory, pages 2-400"
-            if "page=" in query
-            else ("directory, text search" if "q=" in query else "directory")
-        )
+        return "directory, text search" if "q=" in query else "directory"
     if path == "/klaim":
         return f"claim ({method})"
     if path == "/paket":
