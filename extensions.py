@@ -169,13 +169,16 @@ class ReadAheadWindow(FixedWindowRateLimiter):
         for item, identifiers, cost in hits:
             key = storage.prefixed_key(item.key_for(*identifiers))
             pipe.evalsha(script.sha, 1, key, item.get_expiry(), cost)
+        errors = []
         for (item, identifiers, cost), result in zip(
             hits, pipe.execute(raise_on_error=False), strict=True
         ):
             if isinstance(result, NoScriptError):
                 self.hit(item, *identifiers, cost=cost)  # not counted yet: counted now
             elif isinstance(result, Exception):
-                raise result
+                errors.append(result)
+        if errors:
+            raise errors[0]  # after every other count was made, as one call at a time would
 
 
 class LeanLimiter(Limiter):

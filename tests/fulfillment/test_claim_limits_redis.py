@@ -176,3 +176,20 @@ def test_a_limit_reached_is_refused_with_its_wait_from_the_counts_read_ahead(
     response = client.post("/klaim", data={"code": build_line()["code"]})
     assert response.status_code == 302, response.text
     store.delete(key)
+
+
+def test_counts_that_cannot_be_read_ahead_are_read_one_at_a_time(
+    app, client, key_prefix, round_trips, monkeypatch
+) -> None:
+    def broken(self: ReadAheadWindow, keys: Any) -> dict[str, int]:
+        raise redis.ConnectionError("the MGET was lost")
+
+    monkeypatch.setattr(ReadAheadWindow, "read_counts", broken)
+    line = build_line()
+    round_trips.clear()
+    response = client.post("/klaim", data={"code": line["code"]})
+    assert response.status_code == 302, response.text
+    assert len(round_trips) == 4, round_trips  # three GETs, then the pipeline
+    assert sum(b"GET" in sent and b"MGET" not in sent for sent in round_trips) == 3
+    phone = [n for key, n in counts(key_prefix).items() if key.startswith("claim-phone:")]
+    assert sorted(phone) == [1, 1]
