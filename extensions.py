@@ -157,12 +157,8 @@ class ReadAheadWindow(FixedWindowRateLimiter):
         return super().test(item, *identifiers, cost=cost)
 
     def hit_together(self, hits: Sequence[tuple[RateLimitItem, Sequence[str], int]]) -> None:
-        """``hit`` for each (limit, identifiers, cost), in one round trip when there are more
-        than one. A script Redis does not have yet (flushed, restarted) is loaded by ``hit``."""
-        if len(hits) == 1:
-            item, identifiers, cost = hits[0]
-            self.hit(item, *identifiers, cost=cost)
-            return
+        """``hit`` for each (limit, identifiers, cost), in one round trip. A script Redis does
+        not have (flushed, restarted) is loaded by ``hit``, which then makes that count."""
         storage = self.storage
         script = storage.lua_incr_expire
         pipe = storage.get_connection().pipeline(transaction=False)
@@ -270,19 +266,26 @@ class LeanLimiter(Limiter):
             self._limiter = ReadAheadWindow(self._storage)
 
     def _Limiter__evaluate_limits(self, endpoint: str, limits: list[Any]) -> None:
-        strategy = self._read_ahead()
-        keys = self._keys_to_test(endpoint, limits) if strategy and limits else []
-        counts = None
-        if strategy and len(keys) > 1:
-            try:
-                counts = strategy.read_counts(keys)
-            except Exception:  # the tests one by one meet the storage's trouble as before
-                counts = None
-        token = _READ_AHEAD.set(counts)
+        token = _READ_AHEAD.set(self._counts_read_ahead(endpoint, limits))
         try:
             super()._Limiter__evaluate_limits(endpoint, limits)  # type: ignore[misc]
         finally:
             _READ_AHEAD.reset(token)
+
+    def _counts_read_ahead(self, endpoint: str, limits: list[Any]) -> dict[str, int] | None:
+        """The counts of the limits about to be tested, in one MGET; None when there are fewer
+        than two, or when the MGET fails (the tests one by one then meet the storage's trouble
+        as before)."""
+        strategy = self._read_ahead()
+        if strategy is None or not limits:
+            return None
+        keys = self._keys_to_test(endpoint, limits)
+        if len(keys) < 2:
+            return None
+        try:
+            return strategy.read_counts(keys)
+        except Exception:
+            return None
 
     def _read_ahead(self) -> ReadAheadWindow | None:
         """The Redis strategy, unless limits are off or the in-memory fallback stands in."""
@@ -296,13 +299,13 @@ class LeanLimiter(Limiter):
         (those with ``deduct_when``), worked out as it does. A key function that answers
         differently the second time only costs its own GET."""
         method = request_ctx._get_current_object().request.method
+        prefix = [self._key_prefix] if self._key_prefix else []
         keys = []
         for lim in limits:
             if not lim.deduct_when or lim.is_exempt or lim.method_exempt:
                 continue
             args = [lim.key_func(), lim.scope_for(endpoint, method)]
             if all(args):
-                prefix = [self._key_prefix] if self._key_prefix else []
                 keys.append(lim.limit.key_for(*prefix, *args))
         return keys
 

@@ -25,8 +25,6 @@ from fulfillment.claims.codes import generate_claim_code
 from tests.fulfillment.test_claim import build_line, messages_to, otp_sent_to
 
 LIMITS_URL = os.environ.get("PAYUNG_TEST_REDIS_LIMITS", "redis://127.0.0.1:6379/8")
-
-
 PREFIX = f"test{os.getpid()}"
 
 
@@ -113,8 +111,8 @@ def test_a_claim_post_that_sends_a_code_makes_two_round_trips_to_the_limits(
     assert len(round_trips) == 2, round_trips
     assert round_trips[0].count(b"MGET") == 1 and round_trips[0].count(b"LIMITS:") == 3
     assert round_trips[1].count(b"EVALSHA") == 2
-    phone = [key for key in counts(key_prefix) if key.startswith("claim-phone:")]
-    assert sorted(counts(key_prefix)[key] for key in phone) == [1, 1]
+    phone = [n for key, n in counts(key_prefix).items() if key.startswith("claim-phone:")]
+    assert sorted(phone) == [1, 1]
     assert messages_to(line["phone"], "sign_in") == 1
 
 
