@@ -57,6 +57,10 @@ class Config:
     # Where the limits count: shared by every process (redis://…), or a production start is
     # refused; memory:// counts per process, so N gunicorn workers would each allow the limit.
     RATELIMIT_STORAGE_URI = ""
+    # When that storage cannot be reached, each process counts the same limits in its own
+    # memory (Flask-Limiter pings the storage again after 1, 2, 4 … 32 s and goes back to it):
+    # an outage neither answers 500 nor switches off the limits on one-time codes.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
     # Per address, wrong passwords and wrong one-time codes only: a right one never counts.

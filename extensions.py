@@ -1,5 +1,6 @@
 """Flask extensions, created unbound. Everything imports them from here, never from ``app``."""
 
+import time
 from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -259,8 +260,13 @@ class LeanLimiter(Limiter):
 
     # Limits on Redis: a request's counts read together, and counted together after it
     # (ReadAheadWindow; the claim POST made 6 round trips to Redis, now 3 with its SMS job).
+    # While Redis is down the in-memory fallback counts instead, one by one (``_read_ahead``).
 
     def init_app(self, app: Flask) -> None:
+        # One limiter serves every app this process builds (the tests build hundreds): each
+        # starts with its storage taken as alive and its own RATELIMIT_IN_MEMORY_FALLBACK_ENABLED.
+        self._storage_dead = self._in_memory_fallback_enabled = False
+        self._Limiter__check_backend_count, self._Limiter__last_check_backend = 0, time.time()
         super().init_app(app)
         if type(self._limiter) is FixedWindowRateLimiter and type(self._storage) is RedisStorage:
             self._limiter = ReadAheadWindow(self._storage)
@@ -313,22 +319,35 @@ class LeanLimiter(Limiter):
         if not self._limits_looked_at():
             return
         strategy = self._read_ahead()
-        if strategy is None:
-            super()._Limiter__check_conditional_deductions(response)  # type: ignore[misc]
-            return
-        due = [
+        due = [] if strategy is None else self._deductions_due(response)
+        try:
+            if strategy is None:
+                super()._Limiter__check_conditional_deductions(response)  # type: ignore[misc]
+            elif due:
+                strategy.hit_together(due)
+        except Exception:
+            if self._falls_back_to_memory():
+                super()._Limiter__check_conditional_deductions(response)  # type: ignore[misc]
+            elif not self._swallow_errors:
+                raise
+            else:
+                self.logger.exception("Failed to deduct rate limit. Swallowing error")
+
+    def _deductions_due(self, response: Response) -> list[tuple[RateLimitItem, Any, int]]:
+        return [
             (lim.limit, args, lim.deduction_amount)
             for lim, args in self.context.conditional_deductions.items()
             if lim.deduct_when and lim.deduct_when(response)
         ]
-        if not due:
-            return
-        try:
-            strategy.hit_together(due)
-        except Exception:
-            if not self._swallow_errors:
-                raise
-            self.logger.exception("Failed to deduct rate limit. Swallowing error")
+
+    def _falls_back_to_memory(self) -> bool:
+        """The storage failed after the request's limits were tested (Redis went away during
+        the view): count in memory from now on, as Flask-Limiter does when a test fails."""
+        if not self._in_memory_fallback_enabled or self._storage_dead:
+            return False
+        self.logger.warning("Rate limit storage unreachable - falling back to in-memory storage")
+        self._storage_dead = True
+        return True
 
     @property
     def current_limit(self) -> RequestLimit | None:
