@@ -3,19 +3,29 @@
 Work that must not happen unless the data it depends on is saved (sending an SMS, calling a
 partner, issuing a code) is registered with ``on_commit``. The callbacks run once the
 surrounding transaction commits and are dropped if it rolls back.
+
+A callback that fails (the broker is down) is logged and the others still run: the commit
+has happened, so the request that made it answers as usual. The work it would have started
+waits in its rows (a message or a fulfillment item due, an import still queued) until a
+periodic sweep in ``BEAT_SCHEDULE`` finds it and enqueues it again.
 """
 
 import importlib
+import logging
+import traceback
 from collections.abc import Callable
 
 from celery import Task
 from celery import current_app as current_celery
 from celery.schedules import crontab
 from flask import Flask
+from kombu.exceptions import OperationalError
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from extensions import celery_init_app, db
+
+log = logging.getLogger(__name__)
 
 _PENDING = "payung_on_commit"
 
@@ -40,12 +50,22 @@ BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
+# Publishing to an unreachable broker fails fast (Celery's defaults retry 3 times, and kombu's
+# Redis transport waits for the operating system: minutes for a host that does not answer).
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+BROKER_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 3.0}
 
-def on_commit(callback: Callable[[], object], session: Session | None = None) -> None:
+
+def on_commit(
+    callback: Callable[[], object], session: Session | None = None, *, name: str | None = None
+) -> None:
+    """Run ``callback`` once the surrounding transaction commits (``name`` says what it was
+    if it fails: a task's name, never its arguments)."""
     target = session if session is not None else db.session()
     # Remember the innermost transaction: a savepoint rolled back drops only its callbacks.
     innermost = target.get_nested_transaction() or target.get_transaction()
-    target.info.setdefault(_PENDING, []).append((callback, innermost))
+    label = name or getattr(callback, "__qualname__", type(callback).__name__)
+    target.info.setdefault(_PENDING, []).append((callback, innermost, label))
 
 
 def task(name: str) -> Task:
@@ -65,7 +85,7 @@ def enqueue_after_commit(
         else:
             task(name).apply_async(args, countdown=countdown)
 
-    on_commit(send, session)
+    on_commit(send, session, name=f"task {name}")
 
 
 @event.listens_for(Session, "after_commit")
@@ -73,8 +93,15 @@ def _run_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released: the real commit is still to come
     callbacks = session.info.pop(_PENDING, [])
-    for callback, _transaction in callbacks:
-        callback()
+    for callback, _transaction, name in callbacks:
+        try:
+            callback()
+        except OperationalError:
+            log.error("after the commit, %s failed: the broker cannot be reached", name)
+        except Exception as exc:
+            # The type and the frames, not the message: it may quote a row's personal data.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("after the commit, %s failed: %s\n%s", name, type(exc).__name__, frames)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -108,11 +135,18 @@ def register_jobs(app: Flask) -> None:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
+        # A publish runs after the commit, inside the request: with the broker unreachable it
+        # gives up after one reconnection (refused: at once; silent: ~2 × 1 s to connect, or
+        # 2 × 3 s for a connection that stops answering) instead of hanging the request.
+        "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
         "timezone": "Asia/Jakarta",
         "beat_schedule": {**BEAT_SCHEDULE, **app.config.get("CELERY_BEAT_SCHEDULE", {})},
         # How long a task a dead worker had taken stays invisible before Redis hands it out
         # again (PAYUNG_CELERY_BROKER_TRANSPORT_OPTIONS='{"visibility_timeout": 3600}').
-        "broker_transport_options": app.config.get("CELERY_BROKER_TRANSPORT_OPTIONS", {}),
+        "broker_transport_options": {
+            **BROKER_TIMEOUTS,
+            **app.config.get("CELERY_BROKER_TRANSPORT_OPTIONS", {}),
+        },
         "imports": TASK_MODULES,
     }
     celery_init_app(app)
