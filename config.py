@@ -128,6 +128,9 @@ class Config:
     FULFILLMENT_STUCK_AFTER_S = 600.0
     FULFILLMENT_SWEEP_LIMIT = 1000
     FULFILLMENT_REFUND_MAX_ATTEMPTS = 8
+    # A bulk enrolment upload whose import job is still queued (never started) this long
+    # after the upload is enqueued again (its job was lost: the broker was down at the commit).
+    ENROLMENT_STUCK_AFTER_S = 600.0
     # Partner API calls: quick retries inside one attempt (same Idempotency-Key).
     PARTNER_API_MAX_TRIES = 3
     PARTNER_API_RETRY_BASE_S = 0.25

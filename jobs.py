@@ -38,6 +38,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "fulfillment-sweep": {"task": "fulfillment.sweep", "schedule": 60.0},
     # WhatsApp not delivered in time goes by SMS; messages waiting out a backoff are retried.
     "messaging-sweep": {"task": "messaging.sweep", "schedule": 30.0},
+    # Bulk enrolment imports whose job was never enqueued or was lost before it started.
+    "enrolment-import-sweep": {"task": "workers.sweep_enrolment_imports", "schedule": 300.0},
     # Lapse alerts and "needs a sponsor" flags, each morning in Jakarta (texts not at night).
     "continuity-nightly": {
         "task": "sponsorship.continuity_nightly",

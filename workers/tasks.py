@@ -7,6 +7,7 @@ from celery import shared_task
 
 from extensions import db
 from workers.enrolment.csv_upload import fail_import, run_import
+from workers.enrolment.recovery import requeue_stuck_imports
 from workers.models import ImportJob
 
 log = logging.getLogger(__name__)
@@ -25,3 +26,13 @@ def run_enrolment_import(job_id: int) -> None:
         frames = "".join(traceback.format_tb(exc.__traceback__))
         log.error("enrolment import %s failed: %s\n%s", job_id, type(exc).__name__, frames)
         fail_import(job_id)
+
+
+@shared_task(name="workers.sweep_enrolment_imports", ignore_result=True)
+def sweep_enrolment_imports() -> int:
+    """Enqueue again the imports whose job never started (``enrolment.recovery``)."""
+    job_ids = requeue_stuck_imports()
+    db.session.commit()
+    if job_ids:
+        log.warning("enrolment imports %s were still queued: enqueued again", job_ids)
+    return len(job_ids)

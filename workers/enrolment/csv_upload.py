@@ -23,6 +23,7 @@ from sqlalchemy import insert, select
 
 from accounts.models import User
 from bundles.models import Partner
+from core.locking import lock_row
 from core.spreadsheets import safe_cell, stream_csv
 from extensions import db
 from i18n import number
@@ -179,10 +180,16 @@ def start_import(
 
 
 def run_import(job: ImportJob) -> None:
-    """Process the job's remaining rows, committing after every chunk (resumable)."""
+    """Process the job's remaining rows, committing after every chunk (resumable). Another
+    copy of the job (redelivered, or enqueued again by ``recovery``) is harmless: the job
+    starts and ends once, and each chunk is processed by the copy that locked it first."""
     if job.status == ImportStatus.QUEUED:
-        job.transition(ImportStatus.RUNNING)
+        lock_row(ImportJob, job.id)
+        if job.status == ImportStatus.QUEUED:
+            job.transition(ImportStatus.RUNNING)
         db.session.commit()
+    if job.status != ImportStatus.RUNNING:
+        return  # another copy finished it meanwhile
     partner = db.session.get(Partner, job.partner_id)
     assert partner is not None and job.source_encrypted is not None
     parsed = read_csv(decrypt(job.source_encrypted))
@@ -204,13 +211,15 @@ def run_import(job: ImportJob) -> None:
             )
             _save_outcomes(job, outcomes)
             db.session.commit()
-    job.transition(ImportStatus.DONE)
+    lock_row(ImportJob, job.id)
+    if job.status == ImportStatus.RUNNING:
+        job.transition(ImportStatus.DONE)
     db.session.commit()
 
 
 def _still_ours(job: ImportJob, start: int) -> bool:
     """Lock the job row and check nobody processed this chunk meanwhile."""
-    db.session.refresh(job, with_for_update=True)
+    lock_row(ImportJob, job.id)
     return job.status == ImportStatus.RUNNING and job.processed_rows == start
 
 
