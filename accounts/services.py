@@ -15,9 +15,10 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
 
 from accounts.models import OneTimeCode, Role, User, new_session_token
+from core.writing import insert_together
 from extensions import db, utcnow
 from messaging.models import Channel
-from messaging.services import queue_template
+from messaging.services import deliver_after_commit, prepare_template
 from messaging.templates import current_locale
 from vault import digest
 
@@ -170,15 +171,6 @@ def send_sign_in_code(phone_e164: str, *, latest: OneTimeCode | None) -> OneTime
     wait = _wait(latest, now)
     if wait > 0:
         raise ResendTooSoon(wait)
-    if latest is not None:
-        # Only then can there be a code to expire: with none the UPDATE is skipped (most
-        # codes sent). Every unused code of the phone goes, as two requests at once may have
-        # left two.
-        db.session.execute(
-            update(OneTimeCode)
-            .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
-            .values(consumed_at=now)
-        )
     code = f"{secrets.randbelow(1_000_000):06d}"
     otp = OneTimeCode(
         phone_e164=phone_e164,
@@ -186,9 +178,7 @@ def send_sign_in_code(phone_e164: str, *, latest: OneTimeCode | None) -> OneTime
         code_digest=_code_digest(phone_e164, code),
         expires_at=now + timedelta(seconds=current_app.config["OTP_TTL_SECONDS"]),
     )
-    db.session.add(otp)
-    minutes = current_app.config["OTP_TTL_SECONDS"] // 60
-    queue_template(
+    message = prepare_template(
         "sign_in",
         channel=Channel.SMS,
         recipient=phone_e164,
@@ -196,9 +186,20 @@ def send_sign_in_code(phone_e164: str, *, latest: OneTimeCode | None) -> OneTime
         locale=current_locale(),
         secrets=(code,),
         code=code,
-        minutes=minutes,
+        minutes=current_app.config["OTP_TTL_SECONDS"] // 60,
     )
-    db.session.flush()
+    # The code and its SMS in one statement (core.writing), with the phone's earlier unused
+    # codes expired in it: only with a latest code can there be one (most codes sent), and
+    # every one goes, as two requests at once may have left two.
+    expire = (
+        update(OneTimeCode)
+        .where(OneTimeCode.phone_e164 == phone_e164, OneTimeCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+        if latest is not None
+        else None
+    )
+    insert_together([otp, message], before=expire)
+    deliver_after_commit(message)
     return otp
 
 

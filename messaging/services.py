@@ -31,6 +31,8 @@ __all__ = [
     "REDACTED",
     "Addressee",
     "deliver",
+    "deliver_after_commit",
+    "prepare_template",
     "queue_message",
     "queue_template",
     "queue_template_many",
@@ -110,11 +112,20 @@ def queue_message(
         locale=locale,
         routed=route(Channel(channel), recipient, purpose),
     )
+    return _save(message)
+
+
+def _save(message: Message) -> Message:
     db.session.add(message)
     db.session.flush()
-    if message.status != MessageStatus.QUEUED:  # the number sent STOP
-        return message
-    enqueue_after_commit(DELIVER_TASK, message.id)
+    return deliver_after_commit(message)
+
+
+def deliver_after_commit(message: Message) -> Message:
+    """A message just inserted (``prepare_template``) is delivered once the transaction
+    commits, unless it was recorded as never to be sent (the number sent STOP)."""
+    if message.status == MessageStatus.QUEUED:
+        enqueue_after_commit(DELIVER_TASK, message.id)
     return message
 
 
@@ -130,17 +141,43 @@ def queue_template(
 ) -> Message:
     """Write the catalogue's ``template_id`` (messaging/templates.py) in ``locale`` and queue
     it; WhatsApp sends it as that template with ``params``."""
+    message = prepare_template(
+        template_id,
+        channel=channel,
+        recipient=recipient,
+        purpose=purpose,
+        locale=locale,
+        secrets=secrets,
+        **params,
+    )
+    return _save(message)
+
+
+def prepare_template(
+    template_id: str,
+    *,
+    channel: Channel,
+    recipient: str,
+    purpose: str,
+    locale: str,
+    secrets: Iterable[str] = (),
+    **params: object,
+) -> Message:
+    """``queue_template``'s message, routed and sealed but not yet saved: for a caller that
+    inserts it together with rows of its own (``core.writing.insert_together``), then calls
+    ``deliver_after_commit``."""
     rendered = render(template_id, locale, **params)
-    return queue_message(
+    return _message(
         channel=channel,
         recipient=recipient,
         body=rendered.body,
         subject=rendered.subject,
         purpose=purpose,
-        secrets=secrets,
+        secrets=tuple(secrets),
         template=rendered.template,
         params=rendered.params,
         locale=locale,
+        routed=route(Channel(channel), recipient, purpose),
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core.rate_limits import phone_key
+from core.writing import without_transaction
 from extensions import db
 from fulfillment.claims.codes import InvalidClaimCode
 from fulfillment.claims.services import TypedClaim, look_up_claim
@@ -54,9 +55,15 @@ def typed_claim(typed: str) -> TypedClaim | None:
     """``look_up_claim(typed)``, once a request: Flask-Limiter asks for the per-phone key when
     it checks the limit and again when it counts a sent SMS, and the view claims with the same
     row (under load every round trip to the database lengthens the tail). Kept with the code it
-    was found for: an app context (``g``) may outlive one request. Raises InvalidClaimCode."""
+    was found for: an app context (``g``) may outlive one request. Raises InvalidClaimCode.
+    A claim by SMS reads and writes outside a transaction on PostgreSQL."""
     found = g.get("typed_claim")
     if found is None or found[0] != typed:
+        if not sends_no_sms():
+            # Its one write is the one-time code with its SMS, in one statement: no
+            # transaction around the read and the write (core.writing; a signed-in worker's
+            # claim links and marks in a transaction).
+            without_transaction()
         found = g.typed_claim = (typed, look_up_claim(typed))
     return found[1]  # type: ignore[no-any-return]
 

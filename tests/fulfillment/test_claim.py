@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from flask import current_app
 from markupsafe import escape
@@ -23,6 +24,7 @@ from fulfillment.claims.services import issue_claim_code, look_up_claim
 from fulfillment.models import ClaimCode, FulfillmentItem, IssuedCode, ItemStatus
 from messaging.models import Message
 from sponsorship.checkout.models import OrderLine, OrderLinePart
+from tests.conftest import ON_POSTGRES, PG_URL
 from tests.fulfillment.support import make_combofit, make_paid_order, make_workers
 from vault import decrypt, encrypt
 from workers.models import Coverage, Worker
@@ -449,8 +451,9 @@ class TestStatements:
         line = build_line()
         events = self.post(client, line["code"])
         request = events[: events.index("COMMIT")]
-        assert len(request) == 3, events
-        assert [e.split()[0] for e in request] == ["SELECT", "INSERT", "INSERT"]
+        # PostgreSQL: the code and its SMS in one statement (core.writing.insert_together)
+        writes = ["WITH"] if ON_POSTGRES else ["INSERT", "INSERT"]
+        assert [e.split()[0] for e in request] == ["SELECT", *writes], events
         assert events.count("COMMIT") == 2, events  # the request's, then the delivery job's
         assert messages_to(line["phone"], "sign_in") == 1
         # asked again at once: the code sent moments ago still works, nothing is written
@@ -502,6 +505,43 @@ class TestStatements:
             event.remove(db.engine, "before_cursor_execute", statement)
             event.remove(db.engine, "commit", commit)
         return events
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's transactions")
+class TestOutsideATransaction:
+    @pytest.fixture
+    def app_config(self) -> dict[str, Any]:
+        # Jobs on a broker nobody reads, as production leaves them to Celery: an eager
+        # delivery job would run its own statements on the request's connection.
+        return {"RATELIMIT_ENABLED": True, "CELERY_BROKER_URL": "memory://"}
+
+    def test_a_claim_by_sms_is_two_statements_outside_a_transaction(self, app, client):
+        """On PostgreSQL the claim POST that sends a one-time code is two exchanges: the read,
+        and the code with its SMS in one statement, which PostgreSQL commits by itself. No
+        BEGIN and no COMMIT around them (five exchanges before), and the connection goes back
+        to the pool in its usual mode."""
+        seen: list[Any] = []
+
+        def record(conn: Any, *_: Any) -> None:
+            seen.append(conn.connection.dbapi_connection)
+
+        line = build_line()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            events = TestStatements.post(client, line["code"])
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert [e.split()[0] for e in events] == ["SELECT", "WITH", "COMMIT"], events
+        pids = {raw.info.backend_pid for raw in seen}
+        with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql")) as observer:
+            activity = observer.execute(
+                "SELECT state, query FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)]
+            ).fetchall()
+        # In a transaction the backend's last statement would be the COMMIT that ended it.
+        assert len(activity) == 1 and activity[0][0] == "idle", activity
+        assert activity[0][1].startswith("WITH"), activity
+        assert not any(raw.autocommit for raw in seen)
+        assert messages_to(line["phone"], "sign_in") == 1
 
 
 # --- reach ------------------------------------------------------------------------------------
