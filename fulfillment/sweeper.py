@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased
 
+from accounts.services import SIGN_IN
 from extensions import db
 from fulfillment import clock, notices
 from fulfillment.models import (
@@ -31,6 +32,10 @@ from messaging.models import Message, MessageStatus
 from sponsorship.checkout.models import Order, OrderStatus
 
 MESSAGE_GRACE = timedelta(seconds=60)
+# A one-time code works for OTP_TTL_SECONDS (5 minutes): its SMS, lost at the publish (the
+# broker down), is worth sending only within them, so it waits only MESSAGE_GRACE, not the
+# items' grace. Sent twice at worst (a slow queue): the delivery job sends a message once.
+URGENT_PURPOSES = (SIGN_IN,)
 
 
 @dataclass
@@ -64,7 +69,7 @@ def sweep(*, now: datetime | None = None, limit: int | None = None) -> SweepRepo
 
     item_ids = _overdue(IN_PROGRESS, deadline, limit)
     refund_ids = _overdue(NEEDS_REFUND, deadline, limit)
-    message_ids = _undelivered(now - max(grace(), MESSAGE_GRACE), limit)
+    message_ids = _undelivered(now - max(grace(), MESSAGE_GRACE), limit, urgent=now - MESSAGE_GRACE)
     report.items_enqueued, report.refunds_enqueued = len(item_ids), len(refund_ids)
     report.messages_enqueued = len(message_ids)
 
@@ -103,12 +108,16 @@ def _overdue(statuses: frozenset[ItemStatus], deadline: datetime, limit: int) ->
     )
 
 
-def _undelivered(before: datetime, limit: int) -> list[int]:
+def _undelivered(before: datetime, limit: int, *, urgent: datetime | None = None) -> list[int]:
+    """Queued messages made before ``before``; one-time codes' made before ``urgent``."""
+    due = Message.created_at <= before
+    if urgent is not None:
+        due = due | (Message.purpose.in_(URGENT_PURPOSES) & (Message.created_at <= urgent))
     return list(
         db.session.scalars(
             select(Message.id)
             .where(
-                Message.created_at <= before,
+                due,
                 # Failed is final now: provider errors that may pass stay queued, with a
                 # backoff (messaging.delivery), so a failed or opted-out row is never re-sent.
                 Message.status == MessageStatus.QUEUED,

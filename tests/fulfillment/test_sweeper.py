@@ -85,6 +85,34 @@ def test_messages_never_delivered_are_delivered_by_the_sweeper(app, monkeypatch)
     assert db.session.get(Message, message.id).status == MessageStatus.SENT
 
 
+def test_a_one_time_codes_sms_is_swept_while_its_code_still_works(app, monkeypatch):
+    """Lost at the publish (the broker down), most messages wait the items' grace (600 s with
+    a broker) before the sweep sends them; a one-time code's SMS waits only a minute, as its
+    code works for five."""
+    # The items' grace with a broker (jobs run eagerly here, where it is 0).
+    monkeypatch.setattr(sweeper, "grace", lambda: timedelta(seconds=600))
+    with monkeypatch.context() as lost:
+        lost.setattr(tasks.deliver_message, "delay", lambda message_id: None)
+        code = queue_message(
+            channel=Channel.SMS, recipient="+6281200000002", body="x", purpose="sign_in"
+        )
+        alert = queue_message(
+            channel=Channel.SMS, recipient="+6281200000003", body="y", purpose="lapse_alert"
+        )
+        db.session.commit()
+    assert sweeper.sweep().messages_enqueued == 0  # not overdue yet
+    db.session.commit()
+    clock.advance(90)
+    assert sweeper.sweep().messages_enqueued == 1
+    db.session.commit()
+    assert db.session.get(Message, code.id).status == MessageStatus.SENT
+    assert db.session.get(Message, alert.id).status == MessageStatus.QUEUED
+    clock.advance(600)
+    assert sweeper.sweep().messages_enqueued == 1
+    db.session.commit()
+    assert db.session.get(Message, alert.id).status == MessageStatus.SENT
+
+
 def test_the_sweep_command_reports_what_it_did(app, sandbox, monkeypatch):
     lose_jobs(monkeypatch)
     combo = make_combofit()
