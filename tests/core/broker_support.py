@@ -1,4 +1,5 @@
-"""A real Celery broker for tests that read what was published, and one that is down.
+"""A real Celery broker for tests that read what was published, and one that is down; and
+what an outage logged.
 
 Up: the machine's Redis, database 15 (``PAYUNG_TEST_REDIS_JOBS``), under a key prefix of the
 test's own (kombu's ``global_keyprefix``), emptied afterwards, so tests running side by side
@@ -47,3 +48,12 @@ def close_broker_connections(app: Flask) -> None:
     """The publisher's pooled connections, closed before the test ends (an open socket left
     to the garbage collector is a warning, and warnings are errors here)."""
     app.extensions["celery"].close()
+
+
+def logged(caplog: Any, logger: str, level: int) -> list[str]:
+    """The messages ``logger`` logged at ``level`` or above, as captured by ``caplog``."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == logger and record.levelno >= level
+    ]

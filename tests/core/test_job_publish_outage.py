@@ -27,7 +27,7 @@ from fulfillment import sweeper
 from jobs import BROKER_TIMEOUTS, PUBLISH_RETRY_POLICY, enqueue_after_commit, on_commit
 from messaging.models import Channel, Message, MessageStatus
 from messaging.services import queue_message
-from tests.core.broker_support import BROKER_DOWN, close_broker_connections
+from tests.core.broker_support import BROKER_DOWN, close_broker_connections, logged
 from tests.fulfillment.test_claim import build_line, messages_to
 from tests.sponsorship.conftest import csv_bytes, csv_row, upload
 from workers.models import ImportJob, ImportStatus, Worker
@@ -54,11 +54,7 @@ def job_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def failures(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        record.getMessage()
-        for record in caplog.records
-        if record.name == "jobs" and record.levelno == logging.ERROR
-    ]
+    return logged(caplog, "jobs", logging.ERROR)
 
 
 def everything_logged(caplog: pytest.LogCaptureFixture) -> str:

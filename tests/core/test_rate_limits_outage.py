@@ -25,6 +25,7 @@ from fulfillment.claims import claiming
 from fulfillment.claims.codes import generate_claim_code
 from partnerhome.api.keys import create_api_key
 from tests.conftest import PASSWORD
+from tests.core.broker_support import logged
 from tests.fulfillment.test_claim import build_line, claimed_at, messages_to, otp_sent_to
 from vault import decrypt
 from workers.models import Worker
@@ -49,11 +50,7 @@ def limiter_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def outage_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        record.getMessage()
-        for record in caplog.records
-        if record.name == "flask-limiter" and record.levelno >= logging.WARNING
-    ]
+    return logged(caplog, "flask-limiter", logging.WARNING)
 
 
 def assert_no_phone_or_nik_logged(caplog: pytest.LogCaptureFixture, worker: Worker) -> None:
