@@ -90,6 +90,13 @@ def enqueue_after_commit(
     on_commit(send, session, name=f"task {name}")
 
 
+def without_message(exc: BaseException) -> str:
+    """An error for a log line: its type and frames, not its message, which may quote a row's
+    personal data (a database error quotes the values it refused)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return f"{type(exc).__name__}\n{frames}"
+
+
 @event.listens_for(Session, "after_commit")
 def _run_pending(session: Session) -> None:
     if session.in_nested_transaction():
@@ -101,9 +108,7 @@ def _run_pending(session: Session) -> None:
         except OperationalError:
             log.error("after the commit, %s failed: the broker cannot be reached", name)
         except Exception as exc:
-            # The type and the frames, not the message: it may quote a row's personal data.
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("after the commit, %s failed: %s\n%s", name, type(exc).__name__, frames)
+            log.error("after the commit, %s failed: %s", name, without_message(exc))
 
 
 @event.listens_for(Session, "after_soft_rollback")

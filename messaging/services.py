@@ -141,16 +141,17 @@ def queue_template(
 ) -> Message:
     """Write the catalogue's ``template_id`` (messaging/templates.py) in ``locale`` and queue
     it; WhatsApp sends it as that template with ``params``."""
-    message = prepare_template(
-        template_id,
-        channel=channel,
-        recipient=recipient,
-        purpose=purpose,
-        locale=locale,
-        secrets=secrets,
-        **params,
+    return _save(
+        prepare_template(
+            template_id,
+            channel=channel,
+            recipient=recipient,
+            purpose=purpose,
+            locale=locale,
+            secrets=secrets,
+            **params,
+        )
     )
-    return _save(message)
 
 
 def prepare_template(

@@ -1,11 +1,11 @@
 """Celery tasks of the worker registry. Tasks take ids, re-read their rows and commit."""
 
 import logging
-import traceback
 
 from celery import shared_task
 
 from extensions import db
+from jobs import without_message
 from workers.enrolment.csv_upload import fail_import, run_import
 from workers.enrolment.recovery import requeue_stuck_imports
 from workers.models import ImportJob
@@ -22,9 +22,7 @@ def run_enrolment_import(job_id: int) -> None:
     try:
         run_import(job)
     except Exception as exc:
-        # The frames but not the message: database errors quote the rows' personal data.
-        frames = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("enrolment import %s failed: %s\n%s", job_id, type(exc).__name__, frames)
+        log.error("enrolment import %s failed: %s", job_id, without_message(exc))
         fail_import(job_id)
 
 
