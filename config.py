@@ -171,6 +171,11 @@ class Config:
     MESSAGING_RETRY_BASE_S = 30.0
     MESSAGING_RETRY_CAP_S = 3600.0
     MESSAGING_TIMEOUT_S = 10.0
+    # With a Redis broker a message is delivered by a job that takes every message due: the
+    # messages of requests that commit within this window share one run, at most this many a
+    # transaction (messaging.tasks.deliver_due).
+    MESSAGING_BATCH_WINDOW_S = 0.2
+    MESSAGING_BATCH_SIZE = 10
     OUTBOX_MAIL_DIR: str | None = None  # dev outbox: the local SMTP server's Maildir (make run)
     # Automatic renewals: charge the saved card this many days before cover lapses; a declined
     # try is retried this many days after the first one (then the sponsor pays on-session).

@@ -15,6 +15,7 @@ import logging
 import traceback
 from collections.abc import Callable
 
+import redis
 from celery import Task
 from celery import current_app as current_celery
 from celery.schedules import crontab
@@ -88,6 +89,84 @@ def enqueue_after_commit(
             task(name).apply_async(args, countdown=countdown)
 
     on_commit(send, session, name=f"task {name}")
+
+
+# A job woken by ``wake_after_commit`` is due at most this long: a key left by a publish that
+# was lost, or a run that died before it cleared the key, stops holding back the next wake-up.
+WAKE_KEY_TTL_S = 30
+
+
+def wake_after_commit(name: str, *, within: float, session: Session | None = None) -> None:
+    """Run the task ``name`` (no arguments) ``within`` seconds after the commit, once for every
+    transaction that asks before it starts: a job that works through rows (every message
+    queued) instead of one row (one message) needs one run for a burst of commits, not one each.
+
+    With a Redis broker, a key beside the queue says a run is due (``SET NX``): only the commit
+    that sets it publishes. The task calls ``woken(name)`` before it reads its rows, so a commit
+    that finds the key was read by that run, and one that does not sets it again. Other brokers
+    (none, memory) publish every time, at once."""
+
+    target = session if session is not None else db.session()
+    label = f"task {name}"
+    if any(  # one wake-up a transaction (not one a message)
+        entry[2] == label and not entry[1].nested for entry in target.info.get(_PENDING, [])
+    ):
+        return
+
+    def wake() -> None:
+        store, key = _wake_key(name)
+        if store is None:
+            task(name).delay()
+            return
+        try:
+            due = store.set(key, "1", nx=True, ex=WAKE_KEY_TTL_S)
+        except redis.RedisError:
+            # The broker's Redis: a publish would meet the same outage. The rows wait for
+            # their sweep, as when a publish fails.
+            raise OperationalError("the broker cannot be reached") from None
+        if not due:
+            return
+        try:
+            task(name).apply_async(countdown=within)
+        except Exception:
+            _forget(store, key)  # the next commit tries again
+            raise
+
+    on_commit(wake, target, name=label)
+
+
+def woken(name: str) -> None:
+    """A task woken by ``wake_after_commit`` has started: commits from now on wake it again."""
+    store, key = _wake_key(name)
+    if store is not None:
+        _forget(store, key)
+
+
+def coalesces_wake_ups() -> bool:
+    """Whether ``wake_after_commit`` runs a task once for a burst (a Redis broker)."""
+    return _wake_key("")[0] is not None
+
+
+_STORES: dict[str, redis.Redis] = {}
+
+
+def _wake_key(name: str) -> tuple[redis.Redis | None, str]:
+    conf = current_celery.conf
+    url = conf.broker_url or ""
+    if conf.task_always_eager or not url.startswith(("redis://", "rediss://")):
+        return None, ""
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = redis.Redis.from_url(url, **BROKER_TIMEOUTS)
+    prefix = (conf.broker_transport_options or {}).get("global_keyprefix", "")
+    return store, f"{prefix}payung:wake:{name}"
+
+
+def _forget(store: redis.Redis, key: str) -> None:
+    try:
+        store.delete(key)
+    except redis.RedisError:
+        log.warning("the wake-up key of a job could not be cleared (it expires by itself)")
 
 
 def without_message(exc: BaseException) -> str:

@@ -22,9 +22,9 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from core.locking import lock_row
+from core.locking import begin_write, lock_row
 from extensions import db, utcnow
 from jobs import enqueue_after_commit
 from messaging.channels import Outgoing, Receipt, SendError
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 DELIVER_TASK = "fulfillment.deliver_message"
 DELIVER_MANY_TASK = "sponsorship.deliver_messages"  # a batch of messages, one job
+DELIVER_DUE_TASK = "messaging.deliver_due"  # every queued message due (jobs.wake_after_commit)
 SMS_REPORTS_PATH = "/messaging/sms/reports"
 
 
@@ -160,6 +161,24 @@ def deliver(
         )
     if not receipt.keeps_text and not message.fallback_channel:
         _forget_text(message)
+
+
+def lock_due(*, limit: int, now: datetime) -> list[Message]:
+    """Up to ``limit`` queued messages whose time has come, oldest first, locked until the
+    commit. On PostgreSQL rows another transaction holds are skipped: it is delivering them."""
+    begin_write()  # SQLite: the write lock instead of row locks
+    return list(
+        db.session.scalars(
+            select(Message)
+            .where(
+                Message.status == MessageStatus.QUEUED,
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+            )
+            .order_by(Message.created_at, Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+    )
 
 
 def mark_delivered(message: Message, *, now: datetime) -> None:

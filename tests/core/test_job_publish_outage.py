@@ -80,7 +80,7 @@ def test_a_failing_callback_is_logged_and_every_other_one_still_runs(app, job_lo
     assert db.session.get(Message, message.id).status == MessageStatus.QUEUED
     logged = failures(job_log)
     assert logged[:2] == [
-        "after the commit, task fulfillment.deliver_message failed: the broker cannot be reached",
+        "after the commit, task messaging.deliver_due failed: the broker cannot be reached",
         "after the commit, task sponsorship.deliver_messages failed: the broker cannot be reached",
     ]
     assert len(logged) == 3
@@ -118,7 +118,7 @@ def test_a_claim_with_the_broker_down_answers_and_its_code_waits_for_the_sweep(
     assert again.status_code == 302, again.text
     assert messages_to(line["phone"], "sign_in") == 1
     assert failures(job_log)[-1] == (
-        "after the commit, task fulfillment.deliver_message failed: the broker cannot be reached"
+        "after the commit, task messaging.deliver_due failed: the broker cannot be reached"
     )
     assert line["phone"] not in everything_logged(job_log)
 
@@ -206,6 +206,5 @@ class TestSilentBroker:
         tries = PUBLISH_RETRY_POLICY["max_retries"] + 1
         assert waited < tries * BROKER_TIMEOUTS["socket_timeout"] + 2, waited
         assert failures(job_log) == [
-            "after the commit, task fulfillment.deliver_message failed: "
-            "the broker cannot be reached"
+            "after the commit, task messaging.deliver_due failed: the broker cannot be reached"
         ]

@@ -74,7 +74,7 @@ def broker() -> Iterator[redis.Redis]:
 class CeleryWorker:
     """``celery -A celery_worker worker`` as a subprocess pointed at the test's database."""
 
-    def __init__(self, app: Any, log_dir: Path) -> None:
+    def __init__(self, app: Any, log_dir: Path, *, loglevel: str = "WARNING") -> None:
         keys = (
             "DATABASE_URL", "DATABASE_SCHEMA", "SECRET_KEY", "FIELD_KEY", "LOOKUP_KEY",
             "PARTNER_SANDBOX_URL", "PARTNER_SANDBOX_SECRETS", "PARTNER_SANDBOX_FALLBACK",
@@ -87,6 +87,7 @@ class CeleryWorker:
                 value = app.config[key]
                 self.env[f"PAYUNG_{key}"] = value if isinstance(value, str) else json.dumps(value)
         self.log_dir = log_dir
+        self.loglevel = loglevel  # INFO: a line for each task that ran, with what it returned
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -96,8 +97,8 @@ class CeleryWorker:
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
-                "--loglevel=WARNING", "--concurrency=4", "--without-gossip", "--without-mingle",
-                "--without-heartbeat", "-n", f"payung-test-{self.starts}@%h",
+                f"--loglevel={self.loglevel}", "--concurrency=4", "--without-gossip",
+                "--without-mingle", "--without-heartbeat", "-n", f"payung-test-{self.starts}@%h",
             ],
             cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
