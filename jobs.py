@@ -108,8 +108,9 @@ def wake_after_commit(name: str, *, within: float, session: Session | None = Non
 
     target = session if session is not None else db.session()
     label = f"task {name}"
-    if any(  # one wake-up a transaction (not one a message)
-        entry[2] == label and not entry[1].nested for entry in target.info.get(_PENDING, [])
+    if any(  # one wake-up a transaction (not one a message), unless a savepoint's may go
+        name_ == label and (transaction is None or not transaction.nested)
+        for _callback, transaction, name_ in target.info.get(_PENDING, [])
     ):
         return
 

@@ -106,6 +106,17 @@ def test_a_transaction_with_several_messages_asks_once(app, published) -> None:
     assert published.tasks() == [RUN]
 
 
+def test_a_savepoint_rolled_back_takes_only_its_own_wake_up(app, published) -> None:
+    savepoint = db.session.begin_nested()
+    sms(0)
+    savepoint.rollback()  # its message and its wake-up are gone
+    sms(1)  # asks again: the one left was the savepoint's, not the transaction's
+    db.session.commit()
+    assert published.tasks() == [RUN]
+    assert tasks.deliver_due() == 1
+    assert statuses() == [(MessageStatus.SENT, 1)]
+
+
 def test_a_message_rolled_back_wakes_nothing(app, published) -> None:
     sms(0)
     db.session.rollback()
