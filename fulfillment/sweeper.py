@@ -33,8 +33,9 @@ from sponsorship.checkout.models import Order, OrderStatus
 
 MESSAGE_GRACE = timedelta(seconds=60)
 # A one-time code works for OTP_TTL_SECONDS (5 minutes): its SMS, lost at the publish (the
-# broker down), is worth sending only within them, so it waits only MESSAGE_GRACE, not the
-# items' grace. Sent twice at worst (a slow queue): the delivery job sends a message once.
+# broker down), is worth sending only within them (after them delivery drops it), so it waits
+# only MESSAGE_GRACE, not the items' grace. Enqueued twice at worst (a slow queue): the
+# delivery job sends a message once.
 URGENT_PURPOSES = (SIGN_IN,)
 
 

@@ -43,6 +43,10 @@ DELIVER_TASK = "fulfillment.deliver_message"
 DELIVER_MANY_TASK = "sponsorship.deliver_messages"  # a batch of messages, one job
 DELIVER_DUE_TASK = "messaging.deliver_due"  # every queued message due (jobs.wake_after_commit)
 SMS_REPORTS_PATH = "/messaging/sms/reports"
+# Messages that carry a one-time code (sign-in, a worker's new phone number): never sent after
+# the code has expired.
+ONE_TIME_CODE_PURPOSES = frozenset({"sign_in", "phone_change"})
+CODE_EXPIRED = "expired: its one-time code no longer works"
 
 
 def adapter_for(channel: str) -> object:
@@ -125,6 +129,9 @@ def deliver(
         return
     if message.next_attempt_at is not None and message.next_attempt_at > now:
         return
+    if _code_expired(message, now):
+        fail(message, CODE_EXPIRED, fall_back=False)
+        return
     if (
         message.channel != Channel.EMAIL
         and message.purpose not in ESSENTIAL_PURPOSES
@@ -161,6 +168,16 @@ def deliver(
         )
     if not receipt.keeps_text and not message.fallback_channel:
         _forget_text(message)
+
+
+def _code_expired(message: Message, now: datetime) -> bool:
+    """A one-time code's text older than the code (OTP_TTL_SECONDS): held up by an outage (the
+    broker, the provider's retries), it would reach the worker with a code that no longer
+    works. It is not sent; the worker asks for a new one."""
+    if message.purpose not in ONE_TIME_CODE_PURPOSES or message.created_at is None:
+        return False
+    lifetime = timedelta(seconds=int(current_app.config["OTP_TTL_SECONDS"]))
+    return now - message.created_at > lifetime
 
 
 def lock_due(*, limit: int, now: datetime) -> list[Message]:

@@ -7,6 +7,7 @@ import hmac
 import json
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -232,3 +233,36 @@ def test_a_catalogue_text_goes_by_whatsapp_as_its_template_with_its_parameters(a
     (phone,) = providers.phones()
     assert phone["template"] == "claim_code"
     assert phone["text"].split("\n") == ["ComboFit Jamsostek", CODE, "https://payung.id/klaim"]
+
+
+@pytest.mark.parametrize(
+    ("purpose", "age_s", "sent"),
+    [
+        ("sign_in", 301, False),  # held up past the code's five minutes: not sent
+        ("phone_change", 301, False),
+        ("sign_in", 240, True),  # late, but the code still works
+        ("lapse_alert_worker", 3600, True),  # no code in it: late is better than never
+    ],
+)
+def test_a_one_time_code_is_never_sent_after_it_expired(app, providers, purpose, age_s, sent):
+    message = queue_message(
+        channel=Channel.SMS,
+        recipient=PHONE,
+        body="Payung: kode Anda 123456",
+        purpose=purpose,
+        secrets=("123456",),
+    )
+    message.created_at = utcnow() - timedelta(seconds=age_s)  # the broker was down meanwhile
+    db.session.commit()  # jobs run at the commit here
+    done = reread(message.id)
+    if sent:
+        assert done.status in {MessageStatus.SENT, MessageStatus.DELIVERED}
+        assert [phone["to"] for phone in providers.phones()] == [PHONE]
+    else:
+        assert (done.status, done.error, done.attempts) == (
+            MessageStatus.FAILED,
+            delivery.CODE_EXPIRED,
+            0,
+        )
+        assert done.body_sealed is None  # the code is gone from the database too
+        assert providers.phones() == []
