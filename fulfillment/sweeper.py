@@ -14,7 +14,6 @@ from flask import current_app
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased
 
-from accounts.services import SIGN_IN
 from extensions import db
 from fulfillment import clock, notices
 from fulfillment.models import (
@@ -28,15 +27,15 @@ from fulfillment.models import (
 from fulfillment.services import chunk_size, complete_order_if_settled
 from fulfillment.settling import settle_lines
 from jobs import on_commit, task
+from messaging.delivery import ONE_TIME_CODE_PURPOSES
 from messaging.models import Message, MessageStatus
 from sponsorship.checkout.models import Order, OrderStatus
 
 MESSAGE_GRACE = timedelta(seconds=60)
 # A one-time code works for OTP_TTL_SECONDS (5 minutes): its SMS, lost at the publish (the
 # broker down), is worth sending only within them (after them delivery drops it), so it waits
-# only MESSAGE_GRACE, not the items' grace. Enqueued twice at worst (a slow queue): the
-# delivery job sends a message once.
-URGENT_PURPOSES = (SIGN_IN,)
+# only MESSAGE_GRACE, not the items' grace (messaging.delivery.ONE_TIME_CODE_PURPOSES). Enqueued
+# twice at worst (a slow queue): the delivery job sends a message once.
 
 
 @dataclass
@@ -113,7 +112,7 @@ def _undelivered(before: datetime, limit: int, *, urgent: datetime | None = None
     """Queued messages made before ``before``; one-time codes' made before ``urgent``."""
     due = Message.created_at <= before
     if urgent is not None:
-        due = due | (Message.purpose.in_(URGENT_PURPOSES) & (Message.created_at <= urgent))
+        due = due | (Message.purpose.in_(ONE_TIME_CODE_PURPOSES) & (Message.created_at <= urgent))
     return list(
         db.session.scalars(
             select(Message.id)

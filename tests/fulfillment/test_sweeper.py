@@ -123,3 +123,18 @@ def test_the_sweep_command_reports_what_it_did(app, sandbox, monkeypatch):
     assert "items_enqueued=3" in result.output
     status = app.test_cli_runner().invoke(args=["fulfillment", "status"])
     assert "issued" in status.output
+
+
+def test_a_phone_change_codes_sms_is_swept_as_early_as_a_sign_in_codes(app, monkeypatch):
+    """Both carry a code that works for five minutes (messaging.delivery.ONE_TIME_CODE_PURPOSES)."""
+    monkeypatch.setattr(sweeper, "grace", lambda: timedelta(seconds=600))
+    with monkeypatch.context() as lost:
+        lost.setattr(tasks.deliver_message, "delay", lambda message_id: None)
+        code = queue_message(
+            channel=Channel.SMS, recipient="+6281200000004", body="x", purpose="phone_change"
+        )
+        db.session.commit()
+    clock.advance(90)
+    assert sweeper.sweep().messages_enqueued == 1
+    db.session.commit()
+    assert db.session.get(Message, code.id).status == MessageStatus.SENT
