@@ -145,21 +145,32 @@ def woken(name: str) -> None:
 
 def coalesces_wake_ups() -> bool:
     """Whether ``wake_after_commit`` runs a task once for a burst (a Redis broker)."""
-    return _wake_key("")[0] is not None
+    return _broker_redis() is not None
 
 
 _STORES: dict[str, redis.Redis] = {}
 
 
-def _wake_key(name: str) -> tuple[redis.Redis | None, str]:
+def _broker_redis() -> redis.Redis | None:
+    """A client of the broker's Redis, kept per URL; None for jobs run eagerly or another
+    broker."""
     conf = current_celery.conf
     url = conf.broker_url or ""
     if conf.task_always_eager or not url.startswith(("redis://", "rediss://")):
-        return None, ""
+        return None
     store = _STORES.get(url)
     if store is None:
         store = _STORES[url] = redis.Redis.from_url(url, **BROKER_TIMEOUTS)
-    prefix = (conf.broker_transport_options or {}).get("global_keyprefix", "")
+    return store
+
+
+def _wake_key(name: str) -> tuple[redis.Redis | None, str]:
+    """The broker's Redis and the key that says a run of ``name`` is due (under the broker's
+    key prefix, as the queue is)."""
+    store = _broker_redis()
+    if store is None:
+        return None, ""
+    prefix = (current_celery.conf.broker_transport_options or {}).get("global_keyprefix", "")
     return store, f"{prefix}payung:wake:{name}"
 
 
